@@ -1,0 +1,5 @@
+"""Allow ``python -m consultations``."""
+
+from consultations.entrypoints.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""Engines for the two supported backends, with the transaction semantics the log relies on.
+
+SQLite: WAL journal, a busy timeout, and SQLAlchemy (not the sqlite3 module) emitting BEGIN,
+so that writers can ask for ``BEGIN IMMEDIATE`` and serialise before they read the log head.
+PostgreSQL: psycopg 3; writers serialise on the log-head row (``SELECT … FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+_WRITE_OPTION = "consultations_write"
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be used."""
+
+
+def normalise_url(url: str) -> sa.URL:
+    """Parse a database URL and pick the project's driver for it (psycopg 3 for PostgreSQL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"cannot parse {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend in {"postgres", "postgresql"}:
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise DatabaseUrlError(f"unsupported backend {backend!r}; use sqlite:/// or postgresql://")
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``; SQLite files (and their folder) are created on demand."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+    database = parsed.database or ""
+    in_memory = database in {"", ":memory:"}
+    if in_memory:
+        kwargs.setdefault("poolclass", StaticPool)
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        parsed,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        **kwargs,
+    )
+    _configure_sqlite(engine, wal=not in_memory)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module: it would not emit one before a SELECT.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Open a transaction meant to write: on SQLite it takes the write lock at BEGIN."""
+    with engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
+        yield connection

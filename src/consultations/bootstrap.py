@@ -1,0 +1,47 @@
+"""The composition root: the one place where settings, engine and services are wired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from consultations.adapters import migrations
+from consultations.adapters.database import create_engine
+from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.upcasting import upcasters
+from consultations.settings import Settings
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database schema is not at the revision this code expects."""
+
+
+@dataclass
+class Application:
+    """Wired services for one process. Creating it does not connect to the database."""
+
+    settings: Settings
+    engine: Engine
+    store: SqlEventStore
+
+    def ensure_schema_current(self) -> None:
+        """Refuse to work on a database that was not upgraded to this code's schema."""
+        current, head = migrations.current_revision(self.engine), migrations.head_revision()
+        if current != head:
+            raise DatabaseNotReady(
+                f"database is at revision {current or 'none'}, this version needs {head}; "
+                "run `consultations db upgrade`"
+            )
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings) -> Application:
+    """Build the application for ``settings``."""
+    engine = create_engine(settings.database_url)
+    return Application(
+        settings=settings, engine=engine, store=SqlEventStore(engine, upcasters=upcasters)
+    )

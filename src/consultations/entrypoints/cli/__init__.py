@@ -1,0 +1,72 @@
+"""The `consultations` command line: root options, sub-commands and the exit-code contract.
+
+Exit codes: 0 success; 1 operational failure (database unreachable or not upgraded);
+2 invalid input; 3 not allowed in the current state, or a concurrency conflict; 4 not found;
+5 the event log failed verification. Every failure is one line on stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NoReturn
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from consultations.adapters.database import DatabaseUrlError
+from consultations.adapters.event_store import ConcurrencyConflict
+from consultations.bootstrap import DatabaseNotReady
+from consultations.entrypoints.cli.context import CliContext
+from consultations.entrypoints.cli.db_commands import db
+from consultations.entrypoints.cli.events_commands import events
+from consultations.settings import DATABASE_URL_VARIABLE, Settings
+
+EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar=DATABASE_URL_VARIABLE,
+    help=f"SQLAlchemy URL (also ${DATABASE_URL_VARIABLE}); default sqlite:///var/consultations.db.",
+)
+@click.version_option(package_name="consultations")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Event-sourced scheduling for bilateral inter-ministerial cooperation."""
+    context = CliContext(Settings.load(database_url))
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+cli.add_command(db)
+cli.add_command(events)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the CLI and turn every failure into one line on stderr and a documented exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="consultations", standalone_mode=False)
+    except click.UsageError as exc:
+        _fail(EXIT_INVALID, exc.format_message())
+    except click.ClickException as exc:
+        _fail(exc.exit_code, exc.format_message())
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        _fail(EXIT_OPERATIONAL, "aborted")
+    except DatabaseUrlError as exc:
+        _fail(EXIT_INVALID, f"database-url: {exc}")
+    except ConcurrencyConflict as exc:
+        _fail(EXIT_NOT_ALLOWED, f"conflict: {exc}; someone else changed it, try again")
+    except DatabaseNotReady as exc:
+        _fail(EXIT_OPERATIONAL, f"database: {exc}")
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _fail(EXIT_OPERATIONAL, f"database: {detail}")
+    raise SystemExit(result if isinstance(result, int) else 0)

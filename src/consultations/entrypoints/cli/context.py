@@ -1,0 +1,34 @@
+"""The object every command receives: settings from the root options, the app built lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import click
+
+from consultations.bootstrap import Application, bootstrap
+from consultations.settings import Settings
+
+
+@dataclass
+class CliContext:
+    """Holds the settings; the application (and so the engine) exists only once asked for."""
+
+    settings: Settings
+    _app: Application | None = field(default=None, init=False)
+
+    def app(self, *, check_schema: bool = True) -> Application:
+        """The wired application; by default it refuses a database that needs an upgrade."""
+        if self._app is None:
+            self._app = bootstrap(self.settings)
+        if check_schema:
+            self._app.ensure_schema_current()
+        return self._app
+
+    def close(self) -> None:
+        """Dispose of the engine, if one was created."""
+        if self._app is not None:
+            self._app.close()
+
+
+pass_context = click.make_pass_decorator(CliContext)

@@ -1,0 +1,52 @@
+"""`consultations db …`: schema migrations, owned by Alembic."""
+
+from __future__ import annotations
+
+import click
+
+from consultations.adapters import migrations
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.output import format_option, render
+
+
+@click.group("db")
+def db() -> None:
+    """Create and migrate the database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@pass_context
+def upgrade(context: CliContext, revision: str) -> None:
+    """Upgrade the schema to REVISION (default: the newest)."""
+    app = context.app(check_schema=False)
+    migrations.upgrade(app.engine, revision)
+    click.echo(f"database at revision {migrations.current_revision(app.engine) or 'none'}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@pass_context
+def downgrade(context: CliContext, revision: str) -> None:
+    """Downgrade the schema to REVISION (`base` removes every table)."""
+    app = context.app(check_schema=False)
+    migrations.downgrade(app.engine, revision)
+    click.echo(f"database at revision {migrations.current_revision(app.engine) or 'none'}")
+
+
+@db.command("current")
+@format_option
+@pass_context
+def current(context: CliContext, output_format: str) -> None:
+    """Show the schema revision, the newest known one, and the size of the log."""
+    app = context.app(check_schema=False)
+    revision, head = migrations.current_revision(app.engine), migrations.head_revision()
+    position = app.store.head()[0] if revision == head else None
+    row = {
+        "database": app.engine.url.render_as_string(hide_password=True),
+        "revision": revision,
+        "head": head,
+        "up_to_date": revision == head,
+        "events": position,
+    }
+    render([row], list(row), output_format, title="Database")

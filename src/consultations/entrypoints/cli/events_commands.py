@@ -1,0 +1,93 @@
+"""`consultations events …`: read the log and verify its hash chain."""
+
+from __future__ import annotations
+
+import click
+
+from consultations.adapters.event_store import StoredEvent
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.output import format_option, render
+
+EXIT_CHAIN_BROKEN = 5
+LOG_COLUMNS = (
+    "position",
+    "stream_id",
+    "stream_version",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "payload",
+    "metadata",
+)
+TABLE_COLUMNS = (
+    "position",
+    "stream_id",
+    "stream_version",
+    "event_type",
+    "recorded_at",
+    "actor",
+    "payload",
+)
+
+
+@click.group("events")
+def events() -> None:
+    """Read and verify the append-only event log."""
+
+
+def _row(event: StoredEvent) -> dict[str, object]:
+    return {
+        "position": event.position,
+        "stream_id": event.stream_id,
+        "stream_version": event.stream_version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "actor": event.metadata.get("actor"),
+        "payload": dict(event.payload),
+        "metadata": dict(event.metadata),
+    }
+
+
+@events.command("log")
+@click.option("--stream", help="Only this stream, e.g. meeting-2026-h1-workshop.")
+@click.option(
+    "--after", type=click.IntRange(min=0), default=0, help="Only events after this position."
+)
+@format_option
+@pass_context
+def log(context: CliContext, stream: str | None, after: int, output_format: str) -> None:
+    """Print events in position order (streamed, never the whole log in memory)."""
+    store = context.app().store
+    rows = (_row(event) for event in store.read_all(after, stream_id=stream))
+    columns = TABLE_COLUMNS if output_format == "table" else LOG_COLUMNS
+    render(rows, columns, output_format, title="Event log")
+
+
+@events.command("verify")
+@format_option
+@pass_context
+def verify(context: CliContext, output_format: str) -> None:
+    """Recompute the hash chain; exit 5 and name the first bad position if it is broken."""
+    report = context.app().store.verify()
+    row = {
+        "ok": report.ok,
+        "checked": report.checked,
+        "last_position": report.last_position,
+        "first_bad_position": report.first_bad_position,
+        "problem": report.problem,
+    }
+    if output_format != "table":
+        render([row], list(row), output_format)
+    elif report.ok:
+        click.echo(
+            f"ok: {report.checked} events, hash chain intact up to position {report.last_position}"
+        )
+    if not report.ok:
+        click.echo(
+            f"error: events: position {report.first_bad_position}: {report.problem}", err=True
+        )
+        raise SystemExit(EXIT_CHAIN_BROKEN)

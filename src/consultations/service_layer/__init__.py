@@ -1,0 +1,1 @@
+"""Service layer: command handlers that load aggregates, decide and append."""

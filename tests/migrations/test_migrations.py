@@ -1,0 +1,65 @@
+"""Alembic owns the schema: migrations go up, down and up again, and match the models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from pytest_alembic import Config, MigrationContext, runner
+from pytest_alembic.tests import (
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+from sqlalchemy.engine import Engine
+
+from consultations.adapters import migrations
+from consultations.adapters.event_store import NewEvent, SqlEventStore
+
+__all__ = [
+    "test_model_definitions_match_ddl",
+    "test_single_head_revision",
+    "test_up_down_consistency",
+    "test_upgrade",
+]
+
+
+@pytest.fixture
+def alembic_runner(engine: Engine) -> Iterator[MigrationContext]:
+    """pytest-alembic's runner on the backend under test (its built-in tests use it)."""
+    config = Config(
+        config_options={"script_location": migrations.SCRIPT_LOCATION, "path_separator": "os"}
+    )
+    with runner(config=config, engine=engine) as alembic_runner:
+        yield alembic_runner
+
+
+def tables(engine: Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_upgrade_downgrade_upgrade_restores_a_working_log(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    assert migrations.current_revision(engine) == migrations.head_revision()
+    assert tables(engine) == {"events", "event_log_head", "idempotency_keys"}
+
+    migrations.downgrade(engine, "base")
+    assert migrations.current_revision(engine) is None
+    assert tables(engine) == set()
+
+    migrations.upgrade(engine)
+    store = SqlEventStore(engine)
+    assert store.append("meeting-a", 0, [NewEvent("MeetingPlanned", {"title": "again"})]) == [1]
+    # The triggers came back with the tables.
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM events"))
+    assert store.verify().ok
+
+
+def test_downgrade_of_a_failed_step_leaves_nothing_half_done(engine: Engine) -> None:
+    with pytest.raises(Exception, match="nonexistent"):
+        migrations.upgrade(engine, "nonexistent")
+    assert migrations.current_revision(engine) is None
+    assert tables(engine) == set()
