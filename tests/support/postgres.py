@@ -22,7 +22,15 @@ class PostgresUnavailable(RuntimeError):
     """No PostgreSQL server binaries, or the server would not start."""
 
 
+BIN_DIR_VARIABLE = "CONSULTATIONS_TEST_PG_BINDIR"
+
+
 def _bin_dir() -> Path:
+    if BIN_DIR_VARIABLE in os.environ:  # lets a test (or a developer) choose the binaries
+        chosen = Path(os.environ[BIN_DIR_VARIABLE])
+        if not (chosen / "initdb").exists():
+            raise PostgresUnavailable(f"no initdb in {BIN_DIR_VARIABLE}={chosen}")
+        return chosen
     found = shutil.which("initdb")
     if found:
         return Path(found).resolve().parent

@@ -206,7 +206,7 @@ class SqlEventStore:
                 .where(events.c.stream_id.in_(chunk))
                 .group_by(events.c.stream_id)
             )
-            found.update(dict(connection.execute(query).tuples().all()))
+            found.update({row[0]: row[1] for row in connection.execute(query)})
         return found
 
     # -- reading -------------------------------------------------------------------------

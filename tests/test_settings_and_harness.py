@@ -1,0 +1,83 @@
+"""Settings precedence, SQLite engine configuration, and the PostgreSQL harness's CI rule."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from consultations.adapters.database import DatabaseUrlError, create_engine, normalise_url
+from consultations.settings import DEFAULT_DATABASE_URL, Settings
+from tests.support.postgres import BIN_DIR_VARIABLE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_explicit_url_wins_over_environment_which_wins_over_default() -> None:
+    env = {"CONSULTATIONS_DATABASE_URL": "sqlite:///from-env.db"}
+    assert Settings.load("sqlite:///explicit.db", env).database_url == "sqlite:///explicit.db"
+    assert Settings.load(None, env).database_url == "sqlite:///from-env.db"
+    assert (
+        Settings.load(None, {}).database_url
+        == DEFAULT_DATABASE_URL
+        == "sqlite:///var/consultations.db"
+    )
+
+
+def test_postgresql_urls_use_psycopg_3() -> None:
+    assert normalise_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert normalise_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    with pytest.raises(DatabaseUrlError, match="unsupported backend 'oracle'"):
+        normalise_url("oracle://u@h/db")
+    with pytest.raises(DatabaseUrlError, match="cannot parse"):
+        normalise_url("not a url")
+
+
+def test_sqlite_file_is_created_on_demand_in_wal_mode(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'c.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60000
+    assert (tmp_path / "nested" / "dir" / "c.db").exists()
+    engine.dispose()
+
+
+def test_creating_an_engine_does_not_connect(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'lazy.db'}")
+    assert not (tmp_path / "lazy.db").exists()
+    assert isinstance(engine, sa.Engine)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", "PostgreSQL is required when CI=true"), ("", "SKIPPED")]
+)
+def test_missing_postgresql_fails_under_ci_and_skips_otherwise(
+    tmp_path: Path, ci: str, outcome: str
+) -> None:
+    env = {**os.environ, "CI": ci, BIN_DIR_VARIABLE: str(tmp_path)}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "tests/eventlog/test_event_store_contract.py",
+            "-k",
+            "postgresql and new_stream",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert outcome in completed.stdout
+    assert completed.returncode == (1 if ci else 0), completed.stdout[-2000:]
