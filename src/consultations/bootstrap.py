@@ -9,7 +9,9 @@ from sqlalchemy.engine import Engine
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
 from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.log_queries import LogMeetingDirectory
 from consultations.adapters.upcasting import upcasters
+from consultations.service_layer.services import CommandService
 from consultations.settings import Settings
 
 
@@ -24,6 +26,7 @@ class Application:
     settings: Settings
     engine: Engine
     store: SqlEventStore
+    commands: CommandService
 
     def ensure_schema_current(self) -> None:
         """Refuse to work on a database that was not upgraded to this code's schema."""
@@ -42,6 +45,6 @@ class Application:
 def bootstrap(settings: Settings) -> Application:
     """Build the application for ``settings``."""
     engine = create_engine(settings.database_url)
-    return Application(
-        settings=settings, engine=engine, store=SqlEventStore(engine, upcasters=upcasters)
-    )
+    store = SqlEventStore(engine, upcasters=upcasters)
+    commands = CommandService(store, LogMeetingDirectory(engine))
+    return Application(settings=settings, engine=engine, store=store, commands=commands)

@@ -16,12 +16,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from consultations.adapters.database import DatabaseUrlError
 from consultations.adapters.event_store import ConcurrencyConflict
 from consultations.bootstrap import DatabaseNotReady
+from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.db_commands import db
 from consultations.entrypoints.cli.events_commands import events
+from consultations.entrypoints.cli.meeting_commands import meeting
+from consultations.entrypoints.cli.party_commands import area, party
+from consultations.entrypoints.cli.plan_commands import plan
+from consultations.entrypoints.cli.track_commands import track
+from consultations.service_layer.plan_import import PlanProblems
 from consultations.settings import DATABASE_URL_VARIABLE, Settings
 
 EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
+_DOMAIN_EXIT_CODES = {
+    InvalidInput: EXIT_INVALID,
+    NotAllowed: EXIT_NOT_ALLOWED,
+    NotFound: EXIT_NOT_FOUND,
+}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,8 +50,8 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.call_on_close(context.close)
 
 
-cli.add_command(db)
-cli.add_command(events)
+for group in (db, plan, party, area, track, meeting, events):
+    cli.add_command(group)
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -60,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         raise SystemExit(exc.exit_code) from None
     except click.Abort:
         _fail(EXIT_OPERATIONAL, "aborted")
+    except DomainError as exc:
+        code = next((c for kind, c in _DOMAIN_EXIT_CODES.items() if isinstance(exc, kind)), 2)
+        _fail(code, str(exc))
+    except PlanProblems as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {' '.join(problem.split())}", err=True)
+        _fail(EXIT_INVALID, f"plan: {len(exc.problems)} problem(s); nothing was imported")
     except DatabaseUrlError as exc:
         _fail(EXIT_INVALID, f"database-url: {exc}")
     except ConcurrencyConflict as exc:

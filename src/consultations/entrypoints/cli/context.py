@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import click
 
 from consultations.bootstrap import Application, bootstrap
+from consultations.domain.commands import DomainCommand
+from consultations.service_layer.services import Outcome, Provenance
 from consultations.settings import Settings
 
 
@@ -24,6 +26,13 @@ class CliContext:
         if check_schema:
             self._app.ensure_schema_current()
         return self._app
+
+    def execute(
+        self, command: DomainCommand, actor: str, reason: str | None, idempotency_key: str | None
+    ) -> Outcome:
+        """Run one write command on behalf of ``actor``."""
+        provenance = Provenance(actor=actor, source="cli", reason=reason)
+        return self.app().commands.execute(command, provenance, idempotency_key)
 
     def close(self) -> None:
         """Dispose of the engine, if one was created."""

@@ -24,18 +24,21 @@ format_option = click.option(
 )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """JSON fallback: dates as ISO 8601, value objects (durations, cadences) as text."""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, ensure_ascii=False, default=_plain)
-    return str(_plain(value))
+        return json.dumps(value, ensure_ascii=False, default=plain)
+    return str(plain(value))
 
 
 def render(
@@ -55,7 +58,7 @@ def render(
             out.write(
                 ("," if index else "")
                 + "\n  "
-                + json.dumps(item, ensure_ascii=False, default=_plain)
+                + json.dumps(item, ensure_ascii=False, default=plain)
             )
         out.write("\n]\n")
     elif output_format == "csv":

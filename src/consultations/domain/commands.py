@@ -1,0 +1,208 @@
+"""Commands: requests to change the domain, named in the imperative, grouped by aggregate.
+
+Commands carry user input as given (e.g. ``"PT3H"``, ``"half-year"``, local wall times);
+the deciders validate and normalise it. ``None`` in an amendment means "leave unchanged".
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+# --- parties -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterParty:
+    """Register a participating institution such as ``TM-MFA`` (Asia/Ashgabat)."""
+
+    party_id: str
+    name: str
+    tz: str
+    departments: tuple[str, ...] = ()
+
+
+PartyCommand = RegisterParty
+
+# --- areas -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterArea:
+    """Register a cooperation area such as ``energy``."""
+
+    area_id: str
+    name: str
+
+
+AreaCommand = RegisterArea
+
+# --- tracks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddTrack:
+    """Agree a recurring engagement. ``tz`` is required here; the service picks a default."""
+
+    track_id: str
+    title: str
+    kind: str
+    cadence: str
+    start: date
+    tz: str
+    parties: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    priority: str = "medium"
+    required: int = 1
+    default_duration: str = "PT2H"
+    reminders: tuple[str, ...] = ()
+    host_rotation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AmendTrack:
+    """Change any subset of a track's mutable fields (``None`` = unchanged)."""
+
+    track_id: str
+    title: str | None = None
+    kind: str | None = None
+    cadence: str | None = None
+    required: int | None = None
+    start: date | None = None
+    tz: str | None = None
+    parties: tuple[str, ...] | None = None
+    areas: tuple[str, ...] | None = None
+    priority: str | None = None
+    default_duration: str | None = None
+    reminders: tuple[str, ...] | None = None
+    host_rotation: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetireTrack:
+    """End a track on a date (on or after its start)."""
+
+    track_id: str
+    on: date
+
+
+TrackCommand = AddTrack | AmendTrack | RetireTrack
+
+# --- meetings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewActionItem:
+    """An action item as entered when recording a meeting held (``TEXT|OWNER|DUE``)."""
+
+    text: str
+    owner: str
+    due: date
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMeeting:
+    """Plan a meeting at a local wall time.
+
+    Give at most one of ``end`` and ``duration``; without either the track's default
+    duration (PT2H ad hoc) applies. ``tz``, ``kind`` and ``participants`` default to the
+    track's; ``host`` defaults to the next host in the track's rotation. ``fold`` (0|1)
+    resolves a wall time that occurs twice.
+    """
+
+    meeting_id: str
+    title: str
+    start: datetime
+    track_id: str | None = None
+    end: datetime | None = None
+    duration: str | None = None
+    tz: str | None = None
+    fold: int | None = None
+    kind: str | None = None
+    venue: str | None = None
+    host: str | None = None
+    participants: tuple[str, ...] = ()
+    agenda: tuple[str, ...] = ()
+    classification: str = "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class RescheduleMeeting:
+    """Move a meeting. Without ``end``/``duration`` it keeps its length; ``tz`` its zone."""
+
+    meeting_id: str
+    start: datetime
+    end: datetime | None = None
+    duration: str | None = None
+    tz: str | None = None
+    fold: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AmendMeeting:
+    """Change meeting details (``None`` = unchanged; ``""`` clears venue or host)."""
+
+    meeting_id: str
+    title: str | None = None
+    venue: str | None = None
+    host: str | None = None
+    participants: tuple[str, ...] | None = None
+    agenda: tuple[str, ...] | None = None
+    classification: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelMeeting:
+    """Call a meeting off; a reason is required."""
+
+    meeting_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMeetingHeld:
+    """Record that a meeting took place.
+
+    ``on`` is the actual local start (default: the planned start), ``end`` the optional
+    actual local end, both in the meeting's zone.
+    """
+
+    meeting_id: str
+    on: datetime | None = None
+    end: datetime | None = None
+    fold: int | None = None
+    attendance: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    action_items: tuple[NewActionItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteActionItem:
+    """Mark an action item (``<meeting-id>/<n>``) done, by default today in the meeting's zone."""
+
+    meeting_id: str
+    item_id: str
+    on: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DropActionItem:
+    """Abandon an action item (``<meeting-id>/<n>``)."""
+
+    meeting_id: str
+    item_id: str
+    on: date | None = None
+    reason: str | None = None
+
+
+MeetingCommand = (
+    PlanMeeting
+    | RescheduleMeeting
+    | AmendMeeting
+    | CancelMeeting
+    | RecordMeetingHeld
+    | CompleteActionItem
+    | DropActionItem
+)
+
+DomainCommand = PartyCommand | AreaCommand | TrackCommand | MeetingCommand

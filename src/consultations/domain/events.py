@@ -1,0 +1,230 @@
+"""Domain events: immutable facts, named in the past tense, grouped by aggregate.
+
+Events carry only JSON-friendly values (str, int, bool, date, datetime, tuples, None and
+nested frozen dataclasses). Enumerations and value objects (kind, cadence, durations) are
+stored in their canonical text form so the stored payload stays readable. Datetimes named
+``start``/``end`` are naive local wall times in the event's ``tz``; ``*_utc`` are aware UTC.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+
+# --- parties -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRegistered:
+    """A participating institution was registered."""
+
+    party_id: str
+    name: str
+    tz: str
+    departments: tuple[str, ...]
+
+
+PartyEvent = PartyRegistered
+
+# --- areas -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AreaRegistered:
+    """A cooperation area was registered."""
+
+    area_id: str
+    name: str
+
+
+AreaEvent = AreaRegistered
+
+# --- tracks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrackAdded:
+    """A recurring engagement with a cadence commitment was agreed."""
+
+    track_id: str
+    title: str
+    kind: str
+    cadence: str
+    required: int
+    start: date
+    tz: str
+    parties: tuple[str, ...]
+    areas: tuple[str, ...]
+    priority: str
+    default_duration: str
+    reminders: tuple[str, ...]
+    host_rotation: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackAmended:
+    """Some fields of a track changed; ``None`` means unchanged."""
+
+    track_id: str
+    title: str | None = None
+    kind: str | None = None
+    cadence: str | None = None
+    required: int | None = None
+    start: date | None = None
+    tz: str | None = None
+    parties: tuple[str, ...] | None = None
+    areas: tuple[str, ...] | None = None
+    priority: str | None = None
+    default_duration: str | None = None
+    reminders: tuple[str, ...] | None = None
+    host_rotation: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRetired:
+    """A track ends; no sessions are required after ``on``."""
+
+    track_id: str
+    on: date
+
+
+TrackEvent = TrackAdded | TrackAmended | TrackRetired
+
+# --- meetings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    """A commitment recorded when a meeting was held. Ids look like ``<meeting-id>/1``."""
+
+    item_id: str
+    text: str
+    owner: str
+    due: date
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingPlanned:
+    """A meeting was planned (in a track, or ad hoc when ``track_id`` is None)."""
+
+    meeting_id: str
+    track_id: str | None
+    title: str
+    kind: str
+    start: datetime
+    end: datetime
+    tz: str
+    start_fold: int | None
+    end_fold: int | None
+    start_utc: datetime
+    end_utc: datetime
+    venue: str | None
+    host: str | None
+    participants: tuple[str, ...]
+    agenda: tuple[str, ...]
+    classification: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRescheduled:
+    """A planned meeting moved to another time (and possibly zone)."""
+
+    meeting_id: str
+    start: datetime
+    end: datetime
+    tz: str
+    start_fold: int | None
+    end_fold: int | None
+    start_utc: datetime
+    end_utc: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingAmended:
+    """Details of a meeting changed; ``None`` means unchanged, ``""`` clears venue or host."""
+
+    meeting_id: str
+    title: str | None = None
+    venue: str | None = None
+    host: str | None = None
+    participants: tuple[str, ...] | None = None
+    agenda: tuple[str, ...] | None = None
+    classification: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingCancelled:
+    """A meeting was called off."""
+
+    meeting_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingHeld:
+    """A meeting took place; ``start``/``end`` are when it actually did (``end`` optional)."""
+
+    meeting_id: str
+    start: datetime
+    end: datetime | None
+    start_fold: int | None
+    end_fold: int | None
+    start_utc: datetime
+    end_utc: datetime | None
+    attendance: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    action_items: tuple[ActionItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItemCompleted:
+    """An action item of a held meeting was done."""
+
+    meeting_id: str
+    item_id: str
+    on: date
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItemDropped:
+    """An action item of a held meeting was abandoned."""
+
+    meeting_id: str
+    item_id: str
+    on: date
+    reason: str | None
+
+
+MeetingEvent = (
+    MeetingPlanned
+    | MeetingRescheduled
+    | MeetingAmended
+    | MeetingCancelled
+    | MeetingHeld
+    | ActionItemCompleted
+    | ActionItemDropped
+)
+
+DomainEvent = PartyEvent | AreaEvent | TrackEvent | MeetingEvent
+
+_EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
+    PartyRegistered,
+    AreaRegistered,
+    TrackAdded,
+    TrackAmended,
+    TrackRetired,
+    MeetingPlanned,
+    MeetingRescheduled,
+    MeetingAmended,
+    MeetingCancelled,
+    MeetingHeld,
+    ActionItemCompleted,
+    ActionItemDropped,
+)
+
+ALL_EVENTS: Mapping[str, type[DomainEvent]] = MappingProxyType(
+    {cls.__name__: cls for cls in _EVENT_CLASSES}
+)
+"""Every domain event class by its name (the stored ``event_type``)."""

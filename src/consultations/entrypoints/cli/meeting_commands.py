@@ -1,0 +1,147 @@
+"""`consultations meeting …`: plan, reschedule, cancel, record held, show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from consultations.domain.commands import (
+    CancelMeeting,
+    NewActionItem,
+    PlanMeeting,
+    RecordMeetingHeld,
+    RescheduleMeeting,
+)
+from consultations.domain.vocabulary import Classification, Kind
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.output import format_option
+from consultations.entrypoints.cli.params import (
+    ACTION_ITEM,
+    LOCAL_TIME,
+    comma_list,
+    default_actor,
+    write_options,
+)
+from consultations.entrypoints.cli.show import show_aggregate
+
+FOLD = click.option(
+    "--fold",
+    type=click.IntRange(0, 1),
+    help="For a wall time that occurs twice (DST fold): 0 = the first, 1 = the second.",
+)
+
+
+@click.group("meeting")
+def meeting() -> None:
+    """Sessions: planned, rescheduled, held or cancelled."""
+
+
+@meeting.command("plan")
+@click.option("--track", "track_id", help="Track the meeting belongs to (omit for ad hoc).")
+@click.option("--title", required=True)
+@click.option("--start", type=LOCAL_TIME, required=True, help="Local wall time in --tz.")
+@click.option("--end", type=LOCAL_TIME, help="Local wall time in --tz.")
+@click.option("--duration", help="Instead of --end, e.g. PT2H (default: the track's).")
+@click.option("--tz", help="IANA zone of the wall times (default: the track's).")
+@FOLD
+@click.option("--venue")
+@click.option("--host", help="Host party (default: next in the track's rotation).")
+@click.option("--participants", help="Parties, comma-separated (default: the track's).")
+@click.option("--agenda", "agenda", multiple=True, help="Agenda item (repeatable).")
+@click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
+@click.option(
+    "--classification",
+    type=click.Choice([c.value for c in Classification]),
+    default="internal",
+    show_default=True,
+)
+@click.option("--id", "meeting_id", help="Meeting id (default: derived from track and date).")
+@write_options
+@pass_context
+def plan(
+    context: CliContext, track_id: str | None, title: str, start: datetime, end: datetime | None,
+    duration: str | None, tz: str | None, fold: int | None, venue: str | None, host: str | None,
+    participants: str | None, agenda: tuple[str, ...], kind: str | None, classification: str,
+    meeting_id: str | None, actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Plan a meeting; prints its id."""
+    command = PlanMeeting(
+        meeting_id or "", title, start, track_id, end, duration, tz, fold, kind, venue, host,
+        comma_list(participants) or (), agenda, classification,
+    )  # fmt: skip
+    click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
+
+
+@meeting.command("reschedule")
+@click.argument("meeting_id", metavar="ID")
+@click.option("--start", type=LOCAL_TIME, required=True, help="New local start.")
+@click.option("--end", type=LOCAL_TIME, help="New local end (default: keep the length).")
+@click.option("--duration", help="Instead of --end, e.g. PT3H.")
+@click.option("--tz", help="New zone (default: unchanged).")
+@FOLD
+@write_options
+@pass_context
+def reschedule(
+    context: CliContext, meeting_id: str, start: datetime, end: datetime | None,
+    duration: str | None, tz: str | None, fold: int | None,
+    actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Move a meeting to another time."""
+    command = RescheduleMeeting(meeting_id, start, end, duration, tz, fold, reason)
+    outcome = context.execute(command, actor, reason, idempotency_key)
+    click.echo(f"{outcome.aggregate_id}: rescheduled")
+
+
+@meeting.command("cancel")
+@click.argument("meeting_id", metavar="ID")
+@click.option("--reason", required=True, help="Why it was called off.")
+@click.option("--actor", default=None, help="Who is making the change (default: the OS user).")
+@click.option("--idempotency-key")
+@pass_context
+def cancel(
+    context: CliContext,
+    meeting_id: str,
+    reason: str,
+    actor: str | None,
+    idempotency_key: str | None,
+) -> None:
+    """Call a meeting off."""
+    outcome = context.execute(
+        CancelMeeting(meeting_id, reason), actor or default_actor(), reason, idempotency_key
+    )
+    click.echo(f"{outcome.aggregate_id}: cancelled")
+
+
+@meeting.command("held")
+@click.argument("meeting_id", metavar="ID")
+@click.option("--on", "on", type=LOCAL_TIME, help="When it actually started (default: as planned).")
+@click.option("--end", type=LOCAL_TIME, help="When it actually ended.")
+@FOLD
+@click.option("--attendance", help="Parties present, comma-separated.")
+@click.option("--outcome", "outcomes", multiple=True, help="An outcome (repeatable).")
+@click.option(
+    "--action", "actions", type=ACTION_ITEM, multiple=True, help="TEXT|OWNER|DUE (repeatable)."
+)
+@write_options
+@pass_context
+def held(
+    context: CliContext, meeting_id: str, on: datetime | None, end: datetime | None,
+    fold: int | None, attendance: str | None, outcomes: tuple[str, ...],
+    actions: tuple[NewActionItem, ...], actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Record that a meeting took place, with outcomes and action items."""
+    command = RecordMeetingHeld(
+        meeting_id, on, end, fold, comma_list(attendance) or (), outcomes, actions
+    )
+    outcome = context.execute(command, actor, reason, idempotency_key)
+    click.echo(f"{outcome.aggregate_id}: held")
+
+
+@meeting.command("show")
+@click.argument("meeting_id", metavar="ID")
+@format_option
+@pass_context
+def show(context: CliContext, meeting_id: str, output_format: str) -> None:
+    """Show a meeting's current state and its full history (what, when, who, why)."""
+    show_aggregate(context, "meeting", meeting_id, output_format)

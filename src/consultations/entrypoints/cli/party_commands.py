@@ -1,0 +1,53 @@
+"""`consultations party …` and `consultations area …`."""
+
+from __future__ import annotations
+
+import click
+
+from consultations.domain.commands import RegisterArea, RegisterParty
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.params import write_options
+
+
+@click.group("party")
+def party() -> None:
+    """Participating institutions, e.g. TM-MFA and AZ-MFA."""
+
+
+@party.command("add")
+@click.argument("party_id", metavar="ID")
+@click.option(
+    "--name", required=True, help="Full name, e.g. 'Ministry of Foreign Affairs of Turkmenistan'."
+)
+@click.option("--tz", default="UTC", show_default=True, help="IANA time zone, e.g. Asia/Ashgabat.")
+@click.option("--department", "departments", multiple=True, help="A department (repeatable).")
+@write_options
+@pass_context
+def add_party(
+    context: CliContext, party_id: str, name: str, tz: str, departments: tuple[str, ...],
+    actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Register a party."""
+    outcome = context.execute(
+        RegisterParty(party_id, name, tz, departments), actor, reason, idempotency_key
+    )
+    click.echo(outcome.aggregate_id)
+
+
+@click.group("area")
+def area() -> None:
+    """Cooperation areas, e.g. energy, security, culture."""
+
+
+@area.command("add")
+@click.argument("area_id", metavar="ID")
+@click.option("--name", required=True, help="Display name, e.g. 'Energy'.")
+@write_options
+@pass_context
+def add_area(
+    context: CliContext, area_id: str, name: str,
+    actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Register a cooperation area."""
+    outcome = context.execute(RegisterArea(area_id, name), actor, reason, idempotency_key)
+    click.echo(outcome.aggregate_id)

@@ -1,0 +1,46 @@
+"""`… show ID`: one aggregate's current state and its history (what, when, who, why)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from consultations.entrypoints.cli.context import CliContext
+from consultations.entrypoints.cli.output import plain, render
+from consultations.service_layer.history import aggregate_history
+
+HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "changes")
+
+
+def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_format: str) -> None:
+    """Print the state (key/value) and the history of ``<noun>-<id>``."""
+    found = aggregate_history(context.app().store, noun, aggregate_id)
+    state = dataclasses.asdict(found.state)
+    history = [
+        {
+            "version": event.stream_version,
+            "position": event.position,
+            "recorded_at": event.recorded_at,
+            "occurred_at": event.occurred_at,
+            "event_type": event.event_type,
+            "actor": event.metadata.get("actor"),
+            "reason": event.metadata.get("reason"),
+            "source": event.metadata.get("source"),
+            "changes": {k: v for k, v in event.payload.items() if v is not None},
+        }
+        for event in found.events
+    ]
+    if output_format == "json":
+        document: dict[str, Any] = {noun: state, "history": history}
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, default=plain, indent=2) + "\n")
+        return
+    rows = [{"field": key, "value": value} for key, value in state.items()]
+    render(rows, ("field", "value"), output_format, title=f"{noun} {aggregate_id}")
+    columns = (
+        HISTORY_COLUMNS
+        if output_format == "table"
+        else (*HISTORY_COLUMNS[:1], "position", *HISTORY_COLUMNS[1:])
+    )
+    render(history, columns, output_format, title="History")

@@ -1,0 +1,36 @@
+"""Current state and full history of one aggregate, straight from its stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from consultations.adapters.event_mapper import from_stored
+from consultations.adapters.event_store import SqlEventStore, StoredEvent
+from consultations.domain import areas, meetings, parties, tracks
+from consultations.domain.errors import NotFound
+
+_FOLDS: dict[str, Callable[[Iterable[Any]], Any]] = {
+    "party": parties.fold,
+    "area": areas.fold,
+    "track": tracks.fold,
+    "meeting": meetings.fold,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateHistory:
+    """The folded state (a domain dataclass) and the stored events it came from."""
+
+    state: Any
+    events: list[StoredEvent]
+
+
+def aggregate_history(store: SqlEventStore, noun: str, aggregate_id: str) -> AggregateHistory:
+    """Load ``<noun>-<id>``; NotFound when the stream is empty."""
+    stored = store.read_stream(f"{noun}-{aggregate_id}")
+    if not stored:
+        raise NotFound(noun, f"no {noun} {aggregate_id!r}")
+    state = _FOLDS[noun](from_stored(event.event_type, event.payload) for event in stored)
+    return AggregateHistory(state, stored)

@@ -1,0 +1,67 @@
+"""A unit of work over the event log: load streams, record decisions, append them at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from consultations.adapters.event_mapper import from_stored, to_stored
+from consultations.adapters.event_store import Append, NewEvent, SqlEventStore
+from consultations.domain.events import DomainEvent, MeetingHeld
+
+
+class UnitOfWork:
+    """Streams read once, decisions kept in memory; ``commit`` appends every stream together.
+
+    Each stream is appended at the version it had when it was first read, so a concurrent
+    writer makes the whole commit fail with ``ConcurrencyConflict`` rather than interleave.
+    """
+
+    def __init__(self, store: SqlEventStore) -> None:
+        self.store = store
+        self._stored: dict[str, tuple[int, list[DomainEvent]]] = {}
+        self._pending: dict[str, list[DomainEvent]] = {}
+
+    def events(self, stream_id: str) -> list[DomainEvent]:
+        """The stream's events: those in the log, then those recorded in this unit of work."""
+        if stream_id not in self._stored:
+            stored = self.store.read_stream(stream_id)
+            self._stored[stream_id] = (
+                stored[-1].stream_version if stored else 0,
+                [from_stored(event.event_type, event.payload) for event in stored],
+            )
+        return [*self._stored[stream_id][1], *self._pending.get(stream_id, [])]
+
+    def exists(self, stream_id: str) -> bool:
+        """True when the stream has any event, stored or pending."""
+        return bool(self.events(stream_id))
+
+    def record(self, stream_id: str, new_events: Sequence[DomainEvent]) -> None:
+        """Keep decided events for ``commit``; the stream must have been read first."""
+        if stream_id not in self._stored:
+            raise RuntimeError(f"{stream_id} was not read before recording events to it")
+        if new_events:
+            self._pending.setdefault(stream_id, []).extend(new_events)
+
+    @property
+    def pending(self) -> Mapping[str, Sequence[DomainEvent]]:
+        """Events recorded and not yet committed, by stream."""
+        return self._pending
+
+    def commit(self, metadata: Mapping[str, Any], idempotency_key: str | None = None) -> list[int]:
+        """Append every pending event in one transaction; return their positions."""
+        appends = [
+            Append(stream_id, self._stored[stream_id][0], [_new(e, metadata) for e in new_events])
+            for stream_id, new_events in self._pending.items()
+        ]
+        positions = self.store.append_many(appends, idempotency_key) if appends else []
+        self._stored.clear()
+        self._pending.clear()
+        return positions
+
+
+def _new(event: DomainEvent, metadata: Mapping[str, Any]) -> NewEvent:
+    event_type, payload, schema_version = to_stored(event)
+    # Business time: a meeting was held when it took place; anything else when recorded.
+    occurred_at = event.start_utc if isinstance(event, MeetingHeld) else None
+    return NewEvent(event_type, payload, schema_version, metadata, occurred_at)

@@ -1,0 +1,204 @@
+import dataclasses
+import json
+import types
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consultations.adapters.event_mapper import (
+    EVENT_TYPES,
+    UnknownEventType,
+    from_stored,
+    to_stored,
+)
+from consultations.domain import ALL_EVENTS, DomainEvent
+from consultations.domain import events as events_module
+from consultations.domain.events import (
+    ActionItem,
+    AreaRegistered,
+    MeetingHeld,
+    MeetingPlanned,
+    TrackAmended,
+)
+
+
+def strategy_for(hint: Any, name: str) -> st.SearchStrategy[Any]:
+    """Values for a field: aware UTC datetimes for ``*_utc``, naive wall times otherwise."""
+    origin = get_origin(hint)
+    if origin is Union or origin is types.UnionType:
+        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
+        return st.none() | strategy_for(inner, name)
+    if origin is tuple:
+        return st.lists(strategy_for(get_args(hint)[0], name), max_size=3).map(tuple)
+    if hint is datetime:
+        if name.endswith("_utc"):
+            return st.datetimes(timezones=st.just(UTC))
+        return st.datetimes()
+    if dataclasses.is_dataclass(hint):
+        return builds(hint)
+    return st.from_type(hint)
+
+
+def builds(cls: Any) -> st.SearchStrategy[Any]:
+    hints = get_type_hints(cls)
+    return st.builds(cls, **{name: strategy_for(hint, name) for name, hint in hints.items()})
+
+
+ANY_EVENT = st.one_of([builds(cls) for cls in ALL_EVENTS.values()])
+
+
+@settings(max_examples=500)
+@given(event=ANY_EVENT)
+def test_round_trip(event: DomainEvent) -> None:
+    event_type, payload, version = to_stored(event)
+    assert event_type == type(event).__name__
+    assert version == 1
+    stored = json.loads(json.dumps(payload))  # JSON-native, survives a real round trip
+    assert stored == payload
+    assert from_stored(event_type, stored) == event
+
+
+@pytest.mark.parametrize("cls", list(ALL_EVENTS.values()), ids=list(ALL_EVENTS))
+@settings(max_examples=25)
+@given(data=st.data())
+def test_round_trip_every_event_class(cls: Any, data: st.DataObject) -> None:
+    event = data.draw(builds(cls))
+    assert from_stored(*to_stored(event)[:2]) == event
+
+
+def test_registry_holds_every_event_class() -> None:
+    defined = {
+        name
+        for name, value in vars(events_module).items()
+        if isinstance(value, type)
+        and dataclasses.is_dataclass(value)
+        and value.__name__ == name  # skip aliases such as AreaEvent
+        and value is not ActionItem
+    }
+    assert set(EVENT_TYPES) == defined
+    assert set(EVENT_TYPES.values()) == set(get_args(DomainEvent))
+    assert all(EVENT_TYPES[name].__name__ == name for name in EVENT_TYPES)
+
+
+def test_stored_form_of_a_meeting() -> None:
+    event = MeetingPlanned(
+        meeting_id="m1",
+        track_id=None,
+        title="Workshop",
+        kind="workshop",
+        start=datetime(2026, 9, 15, 10, 0),
+        end=datetime(2026, 9, 15, 13, 0),
+        tz="Asia/Baku",
+        start_fold=None,
+        end_fold=None,
+        start_utc=datetime(2026, 9, 15, 6, 0, tzinfo=UTC),
+        end_utc=datetime(2026, 9, 15, 9, 0, tzinfo=UTC),
+        venue=None,
+        host="AZ-MFA",
+        participants=("TM-MFA", "AZ-MFA"),
+        agenda=(),
+        classification="internal",
+    )
+    assert to_stored(event) == (
+        "MeetingPlanned",
+        {
+            "meeting_id": "m1",
+            "track_id": None,
+            "title": "Workshop",
+            "kind": "workshop",
+            "start": "2026-09-15T10:00:00",
+            "end": "2026-09-15T13:00:00",
+            "tz": "Asia/Baku",
+            "start_fold": None,
+            "end_fold": None,
+            "start_utc": "2026-09-15T06:00:00Z",
+            "end_utc": "2026-09-15T09:00:00Z",
+            "venue": None,
+            "host": "AZ-MFA",
+            "participants": ["TM-MFA", "AZ-MFA"],
+            "agenda": [],
+            "classification": "internal",
+        },
+        1,
+    )
+
+
+def test_nested_dataclasses_and_dates() -> None:
+    event = MeetingHeld(
+        meeting_id="m1",
+        start=datetime(2026, 9, 15, 10, 0),
+        end=None,
+        start_fold=None,
+        end_fold=None,
+        start_utc=datetime(2026, 9, 15, 6, 0, tzinfo=UTC),
+        end_utc=None,
+        attendance=(),
+        outcomes=("Statement",),
+        action_items=(ActionItem("m1/1", "Draft", "TM-MFA", date(2026, 10, 1)),),
+    )
+    _, payload, _ = to_stored(event)
+    assert payload["action_items"] == [
+        {"item_id": "m1/1", "text": "Draft", "owner": "TM-MFA", "due": "2026-10-01"}
+    ]
+    assert from_stored("MeetingHeld", payload) == event
+
+
+def test_aware_datetimes_are_stored_in_utc_and_accept_offsets() -> None:
+    baku = timezone(timedelta(hours=4))
+    event = MeetingHeld(
+        "m1", datetime(2026, 9, 15, 10), None, None, None,
+        datetime(2026, 9, 15, 10, 0, tzinfo=baku), None, (), (), (),
+    )  # fmt: skip
+    _, payload, _ = to_stored(event)
+    assert payload["start_utc"] == "2026-09-15T06:00:00Z"
+    payload["start_utc"] = "2026-09-15T06:00:00+00:00"
+    decoded = from_stored("MeetingHeld", payload)
+    assert isinstance(decoded, MeetingHeld)
+    assert decoded.start_utc.tzinfo is UTC
+    assert decoded.start.tzinfo is None
+
+
+def test_missing_optional_amendment_fields_default_to_unchanged() -> None:
+    assert from_stored("TrackAmended", {"track_id": "t", "title": "New"}) == TrackAmended(
+        "t", title="New"
+    )
+
+
+def test_unknown_event_type() -> None:
+    with pytest.raises(UnknownEventType) as info:
+        from_stored("MeetingTeleported", {})
+    assert isinstance(info.value, KeyError)
+    assert str(info.value) == "unknown event type 'MeetingTeleported'"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"area_id": "energy"}, "missing field 'name'"),
+        ({"area_id": "energy", "name": "Energy", "colour": "red"}, "unexpected fields"),
+        ({"area_id": "energy", "name": None}, "AreaRegistered.name: must not be null"),
+        ({"area_id": 7, "name": "Energy"}, "AreaRegistered.area_id: expected str"),
+    ],
+)
+def test_payload_that_does_not_fit(payload: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        from_stored("AreaRegistered", payload)
+
+
+def test_bool_and_int_are_not_confused() -> None:
+    base = to_stored(TrackAmended("t", required=2))[1]
+    with pytest.raises(ValueError, match="required"):
+        from_stored("TrackAmended", base | {"required": True})
+    with pytest.raises(ValueError, match="not an ISO 8601 date"):
+        from_stored("TrackAmended", base | {"start": "next week"})
+
+
+def test_areas_round_trip_exactly() -> None:
+    assert to_stored(AreaRegistered("energy", "Energy")) == (
+        "AreaRegistered",
+        {"area_id": "energy", "name": "Energy"},
+        1,
+    )
