@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
 from consultations.adapters.event_store import SqlEventStore
-from consultations.adapters.log_queries import LogMeetingDirectory
+from consultations.adapters.projections import Projector
+from consultations.adapters.read_models import ReadModels
 from consultations.adapters.upcasting import upcasters
 from consultations.service_layer.services import CommandService
 from consultations.settings import Settings
@@ -27,6 +28,8 @@ class Application:
     engine: Engine
     store: SqlEventStore
     commands: CommandService
+    projector: Projector
+    read_models: ReadModels
 
     def ensure_schema_current(self) -> None:
         """Refuse to work on a database that was not upgraded to this code's schema."""
@@ -45,6 +48,8 @@ class Application:
 def bootstrap(settings: Settings) -> Application:
     """Build the application for ``settings``."""
     engine = create_engine(settings.database_url)
-    store = SqlEventStore(engine, upcasters=upcasters)
-    commands = CommandService(store, LogMeetingDirectory(engine))
-    return Application(settings=settings, engine=engine, store=store, commands=commands)
+    projector = Projector()
+    store = SqlEventStore(engine, upcasters=upcasters, listeners=[projector])
+    read_models = ReadModels(engine)
+    commands = CommandService(store, read_models)
+    return Application(settings, engine, store, commands, projector, read_models)

@@ -10,21 +10,24 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.event_mapper import to_stored
 from consultations.adapters.event_store import NewEvent, SqlEventStore
+from consultations.domain.events import AreaRegistered
+from consultations.adapters.migrations import head_revision
 from tests.cli.runner import run_cli
+
+HEAD = head_revision()
 
 
 def seed(engine: Engine, count: int = 3) -> SqlEventStore:
+    """Areas registered straight through the store (the CLI projects them on first use)."""
     store = SqlEventStore(engine)
     for number in range(count):
+        event_type, payload, version = to_stored(
+            AreaRegistered(area_id=f"a{number}", name=f"Məsləhətləşmə {number}")
+        )
         store.append(
-            f"meeting-{number}",
-            0,
-            [
-                NewEvent(
-                    "MeetingPlanned", {"title": f"Məsləhətləşmə {number}"}, metadata={"actor": "az"}
-                )
-            ],
+            f"area-a{number}", 0, [NewEvent(event_type, payload, version, {"actor": "az"})]
         )
     return store
 
@@ -38,7 +41,7 @@ def tamper(engine: Engine, position: int) -> None:
             connection.execute(sa.text("ALTER TABLE events DISABLE TRIGGER USER"))
         connection.execute(
             sa.text("UPDATE events SET payload = :p WHERE position = :pos"),
-            {"p": json.dumps({"title": "rewritten"}), "pos": position},
+            {"p": json.dumps({"area_id": "a1", "name": "rewritten"}), "pos": position},
         )
 
 
@@ -50,13 +53,13 @@ def test_db_upgrade_current_downgrade(
     assert json.loads(result.out)[0] | {"database": None} == {
         "database": None,
         "revision": None,
-        "head": "0001",
+        "head": HEAD,
         "up_to_date": False,
         "events": None,
     }
-    assert run_cli(capsys, database_url, "db", "upgrade").out.strip() == "database at revision 0001"
+    assert run_cli(capsys, database_url, "db", "upgrade").out.strip() == f"database at revision {HEAD}"
     (status,) = json.loads(run_cli(capsys, database_url, "db", "current", "--format", "json").out)
-    assert (status["revision"], status["up_to_date"], status["events"]) == ("0001", True, 0)
+    assert (status["revision"], status["up_to_date"], status["events"]) == (HEAD, True, 0)
     assert run_cli(capsys, database_url, "db", "downgrade", "base").out.strip() == (
         "database at revision none"
     )
@@ -68,7 +71,7 @@ def test_commands_refuse_a_database_that_was_not_upgraded(
     result = run_cli(capsys, database_url, "events", "log")
     assert result.code == 1
     assert result.err.strip() == (
-        "error: database: database is at revision none, this version needs 0001; "
+        f"error: database: database is at revision none, this version needs {HEAD}; "
         "run `consultations db upgrade`"
     )
 
@@ -79,21 +82,21 @@ def test_events_log_in_every_format(
     seed(migrated_engine)
     as_json = json.loads(run_cli(capsys, database_url, "events", "log", "--format", "json").out)
     assert [row["position"] for row in as_json] == [1, 2, 3]
-    assert as_json[1]["payload"] == {"title": "Məsləhətləşmə 1"}
+    assert as_json[1]["payload"] == {"area_id": "a1", "name": "Məsləhətləşmə 1"}
     assert as_json[1]["actor"] == "az"
 
     after = json.loads(
         run_cli(capsys, database_url, "events", "log", "--after", "1", "--format", "json").out
     )
     assert [row["position"] for row in after] == [2, 3]
-    one = run_cli(capsys, database_url, "events", "log", "--stream", "meeting-2", "--format", "csv")
+    one = run_cli(capsys, database_url, "events", "log", "--stream", "area-a2", "--format", "csv")
     lines = one.out.strip().splitlines()
     assert lines[0].startswith("position,stream_id,stream_version,event_type")
     assert len(lines) == 2
-    assert lines[1].startswith("3,meeting-2,1,MeetingPlanned")
+    assert lines[1].startswith("3,area-a2,1,AreaRegistered")
     table = run_cli(capsys, database_url, "events", "log")
     assert table.code == 0
-    assert "meeting-2" in table.out
+    assert "area-a2" in table.out
     assert "Məsləhətləşmə" in table.out
     assert "metadata" not in table.out  # the table keeps to the columns a person reads
 

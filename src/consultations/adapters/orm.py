@@ -87,3 +87,127 @@ idempotency_keys = sa.Table(
     sa.Column("last_position", sa.BigInteger, nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+# --- read models (projections). Every row here can be rebuilt from the log. ----------------
+
+projection_checkpoints = sa.Table(
+    "projection_checkpoints",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+parties = sa.Table(
+    "parties",
+    metadata,
+    sa.Column("party_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("departments", sa.JSON, nullable=False),
+)
+
+areas = sa.Table(
+    "areas",
+    metadata,
+    sa.Column("area_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+)
+
+tracks = sa.Table(
+    "tracks",
+    metadata,
+    sa.Column("track_id", sa.String(64), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("cadence", sa.String(64), nullable=False),
+    sa.Column("required", sa.Integer, nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("retired_on", sa.Date, nullable=True),
+    sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("priority", sa.String(16), nullable=False),
+    sa.Column("default_duration", sa.String(32), nullable=False),
+    sa.Column("reminders", sa.JSON, nullable=False),
+    sa.Column("host_rotation", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+track_areas = sa.Table(
+    "track_areas",
+    metadata,
+    sa.Column("track_id", sa.String(64), primary_key=True),
+    sa.Column("area_id", sa.String(64), primary_key=True),
+)
+
+track_parties = sa.Table(
+    "track_parties",
+    metadata,
+    sa.Column("track_id", sa.String(64), primary_key=True),
+    sa.Column("party_id", sa.String(64), primary_key=True),
+)
+
+schedule = sa.Table(
+    "schedule",
+    metadata,
+    sa.Column("meeting_id", sa.String(64), primary_key=True),
+    sa.Column("track_id", sa.String(64), nullable=True, index=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_local", sa.String(19), nullable=False),
+    sa.Column("end_local", sa.String(19), nullable=False),
+    sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("start_utc", UTCDateTime, nullable=False, index=True),
+    sa.Column("end_utc", UTCDateTime, nullable=False),
+    sa.Column("venue", sa.String(200), nullable=True),
+    sa.Column("host", sa.String(64), nullable=True),
+    sa.Column("participants", sa.JSON, nullable=False),
+    sa.Column("agenda", sa.JSON, nullable=False),
+    sa.Column("classification", sa.String(16), nullable=False),
+    sa.Column("held_start_utc", UTCDateTime, nullable=True),
+    sa.Column("held_end_utc", UTCDateTime, nullable=True),
+    sa.Column("outcomes", sa.JSON, nullable=False),
+    sa.Column("cancel_reason", sa.String(2000), nullable=True),
+    # Significant changes (time, venue, cancellation): the iCalendar SEQUENCE.
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_modified", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+action_items = sa.Table(
+    "action_items",
+    metadata,
+    sa.Column("item_id", sa.String(80), primary_key=True),
+    sa.Column("meeting_id", sa.String(64), nullable=False, index=True),
+    sa.Column("text", sa.String(2000), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("closed_on", sa.Date, nullable=True),
+    sa.Column("note", sa.String(2000), nullable=True),
+)
+
+# Compliance facts that do not depend on the day they are read: the windows of each track
+# (from its start to its last session) and the window each session counts in.
+compliance_windows = sa.Table(
+    "compliance_windows",
+    metadata,
+    sa.Column("track_id", sa.String(64), primary_key=True),
+    sa.Column("window", sa.String(32), primary_key=True),
+    sa.Column("window_start", sa.Date, nullable=False),
+    sa.Column("window_end", sa.Date, nullable=False),
+    sa.Column("required", sa.Integer, nullable=False),
+    sa.Column("held", sa.Integer, nullable=False),
+)
+
+compliance_sessions = sa.Table(
+    "compliance_sessions",
+    metadata,
+    sa.Column("meeting_id", sa.String(64), primary_key=True),
+    sa.Column("track_id", sa.String(64), nullable=False, index=True),
+    sa.Column("window", sa.String(32), nullable=False),
+    # The day it counts on, in the track's zone: when it was held, else when it is planned.
+    sa.Column("counted_on", sa.Date, nullable=False),
+    sa.Column("held", sa.Boolean, nullable=False),
+)

@@ -23,6 +23,7 @@ from consultations.entrypoints.cli.events_commands import events
 from consultations.entrypoints.cli.meeting_commands import meeting
 from consultations.entrypoints.cli.party_commands import area, party
 from consultations.entrypoints.cli.plan_commands import plan
+from consultations.entrypoints.cli.read_commands import projections, report, schedule
 from consultations.entrypoints.cli.track_commands import track
 from consultations.service_layer.plan_import import PlanProblems
 from consultations.settings import DATABASE_URL_VARIABLE, Settings
@@ -50,7 +51,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.call_on_close(context.close)
 
 
-for group in (db, plan, party, area, track, meeting, events):
+for group in (db, plan, party, area, track, meeting, schedule, report, events, projections):
     cli.add_command(group)
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import click
 
+from consultations.adapters.read_models import ReadModels
+from consultations.adapters.time_travel import read_models_known_at
 from consultations.bootstrap import Application, bootstrap
 from consultations.domain.commands import DomainCommand
+from consultations.entrypoints.cli.progress import progress_bar
 from consultations.service_layer.services import Outcome, Provenance
 from consultations.settings import Settings
 
@@ -18,14 +24,34 @@ class CliContext:
 
     settings: Settings
     _app: Application | None = field(default=None, init=False)
+    _checked: set[str] = field(default_factory=set, init=False)
 
-    def app(self, *, check_schema: bool = True) -> Application:
-        """The wired application; by default it refuses a database that needs an upgrade."""
+    def app(self, *, schema: bool = True, projections: bool = True) -> Application:
+        """The wired application, checked as the command needs.
+
+        ``schema``: refuse a database that was not upgraded to this version. ``projections``:
+        rebuild stale read models first (with a progress bar when stderr is a terminal).
+        """
         if self._app is None:
             self._app = bootstrap(self.settings)
-        if check_schema:
+        if (schema or projections) and "schema" not in self._checked:
             self._app.ensure_schema_current()
+            self._checked.add("schema")
+        if projections and "projections" not in self._checked:
+            with progress_bar("rebuilding read models", only_on_terminal=True) as progress:
+                self._app.projector.ensure_current(self._app.engine, progress)
+            self._checked.add("projections")
         return self._app
+
+    @contextmanager
+    def read_models(self, known_at: datetime | None = None) -> Iterator[ReadModels]:
+        """The read models now, or as they were at ``known_at`` (replayed into a scratch db)."""
+        app = self.app()
+        if known_at is None:
+            yield app.read_models
+            return
+        with read_models_known_at(app.engine, known_at) as then:
+            yield then
 
     def execute(
         self, command: DomainCommand, actor: str, reason: str | None, idempotency_key: str | None

@@ -19,7 +19,7 @@ def db() -> None:
 @pass_context
 def upgrade(context: CliContext, revision: str) -> None:
     """Upgrade the schema to REVISION (default: the newest)."""
-    app = context.app(check_schema=False)
+    app = context.app(schema=False, projections=False)
     migrations.upgrade(app.engine, revision)
     click.echo(f"database at revision {migrations.current_revision(app.engine) or 'none'}")
 
@@ -29,7 +29,7 @@ def upgrade(context: CliContext, revision: str) -> None:
 @pass_context
 def downgrade(context: CliContext, revision: str) -> None:
     """Downgrade the schema to REVISION (`base` removes every table)."""
-    app = context.app(check_schema=False)
+    app = context.app(schema=False, projections=False)
     migrations.downgrade(app.engine, revision)
     click.echo(f"database at revision {migrations.current_revision(app.engine) or 'none'}")
 
@@ -39,7 +39,7 @@ def downgrade(context: CliContext, revision: str) -> None:
 @pass_context
 def current(context: CliContext, output_format: str) -> None:
     """Show the schema revision, the newest known one, and the size of the log."""
-    app = context.app(check_schema=False)
+    app = context.app(schema=False, projections=False)
     revision, head = migrations.current_revision(app.engine), migrations.head_revision()
     position = app.store.head()[0] if revision == head else None
     row = {

@@ -61,7 +61,7 @@ def _row(event: StoredEvent) -> dict[str, object]:
 @pass_context
 def log(context: CliContext, stream: str | None, after: int, output_format: str) -> None:
     """Print events in position order (streamed, never the whole log in memory)."""
-    store = context.app().store
+    store = context.app(projections=False).store
     rows = (_row(event) for event in store.read_all(after, stream_id=stream))
     columns = TABLE_COLUMNS if output_format == "table" else LOG_COLUMNS
     render(rows, columns, output_format, title="Event log")
@@ -72,7 +72,7 @@ def log(context: CliContext, stream: str | None, after: int, output_format: str)
 @pass_context
 def verify(context: CliContext, output_format: str) -> None:
     """Recompute the hash chain; exit 5 and name the first bad position if it is broken."""
-    report = context.app().store.verify()
+    report = context.app(projections=False).store.verify()
     row = {
         "ok": report.ok,
         "checked": report.checked,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 import click
@@ -75,7 +75,32 @@ class ActionItemParam(click.ParamType[NewActionItem]):
         return NewActionItem(text, owner, Day().convert(due, param, ctx))
 
 
+class KnownAt(click.ParamType[datetime]):
+    """A moment in the log's history: a date (its end, UTC), or a date and time (UTC by default)."""
+
+    name = "YYYY-MM-DD[ HH:MM]"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        """Parse the moment as an aware UTC datetime."""
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == len("2026-05-14"):
+                day = date.fromisoformat(text)
+                return datetime.combine(day, time.max, tzinfo=UTC)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a date or a date and time such as '2026-03-01 12:00'", param, ctx
+            )
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 LOCAL_TIME = LocalDateTime()
+KNOWN_AT = KnownAt()
 DAY = Day()
 ACTION_ITEM = ActionItemParam()
 

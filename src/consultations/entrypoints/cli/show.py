@@ -16,7 +16,7 @@ HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "c
 
 def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_format: str) -> None:
     """Print the state (key/value) and the history of ``<noun>-<id>``."""
-    found = aggregate_history(context.app().store, noun, aggregate_id)
+    found = aggregate_history(context.app(projections=False).store, noun, aggregate_id)
     state = dataclasses.asdict(found.state)
     history = [
         {

@@ -1,0 +1,154 @@
+"""Runs the projections: incrementally as an append listener, or as a full atomic rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from consultations.adapters.database import write_transaction
+from consultations.adapters.event_mapper import from_stored
+from consultations.adapters.event_store import StoredEvent
+from consultations.adapters.orm import event_log_head, events, projection_checkpoints
+from consultations.adapters.projections.base import Projection, Recorded, decode
+from consultations.adapters.projections.compliance import ComplianceProjection
+from consultations.adapters.projections.directory import DirectoryProjection
+from consultations.adapters.projections.schedule import ScheduleProjection
+from consultations.adapters.projections.tracks import TrackProjection
+
+REBUILD_BATCH = 5000
+Progress = Callable[[int, int], None]
+"""Called with (events replayed so far, events in total) during a rebuild."""
+
+
+def default_projections() -> list[Projection]:
+    """The application's projections, in the order they must run (later ones read earlier ones)."""
+    return [DirectoryProjection(), TrackProjection(), ScheduleProjection(), ComplianceProjection()]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionStatus:
+    """Where one projection stands against the code and the log."""
+
+    name: str
+    code_version: int
+    stored_version: int | None
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        """Events in the log the projection has not seen."""
+        return self.head - self.position
+
+    @property
+    def current(self) -> bool:
+        """True when the projection can be served: right version, nothing missing."""
+        return self.stored_version == self.code_version and self.lag == 0
+
+
+class Projector:
+    """Feeds events to every projection and keeps their checkpoints, in the caller's transaction."""
+
+    def __init__(self, projections: Sequence[Projection] | None = None) -> None:
+        self.projections = list(projections) if projections is not None else default_projections()
+
+    def __call__(self, connection: Connection, stored: Sequence[StoredEvent]) -> None:
+        """Event-store listener: project the events just appended, in the same transaction."""
+        batch = [
+            Recorded(e.position, e.stream_id, e.recorded_at, from_stored(e.event_type, e.payload))
+            for e in stored
+        ]
+        self.apply(connection, batch)
+
+    def apply(self, connection: Connection, batch: Sequence[Recorded]) -> None:
+        """Project a batch and move every checkpoint to its last position."""
+        if not batch:
+            return
+        for projection in self.projections:
+            projection.handle(connection, batch)
+        connection.execute(
+            projection_checkpoints.update()
+            .where(projection_checkpoints.c.name.in_([p.name for p in self.projections]))
+            .values(position=batch[-1].position)
+        )
+
+    def status(self, engine: Engine) -> list[ProjectionStatus]:
+        """Each projection's stored version and position against the code and the log head."""
+        with engine.connect() as connection:
+            head = connection.execute(sa.select(event_log_head.c.position)).scalar_one()
+            stored = {
+                row.name: row for row in connection.execute(sa.select(projection_checkpoints))
+            }
+        return [
+            ProjectionStatus(
+                p.name,
+                p.version,
+                stored[p.name].version if p.name in stored else None,
+                stored[p.name].position if p.name in stored else 0,
+                head,
+            )
+            for p in self.projections
+        ]
+
+    def ensure_current(self, engine: Engine, progress: Progress | None = None) -> bool:
+        """Rebuild if any projection is stale (new version, or behind the log); True if it did."""
+        if all(status.current for status in self.status(engine)):
+            return False
+        self.rebuild(engine, progress)
+        return True
+
+    def rebuild(self, engine: Engine, progress: Progress | None = None) -> int:
+        """Drop every read row and replay the whole log, in one transaction; return the count.
+
+        Readers keep seeing the old rows until the commit (SQLite WAL snapshot, PostgreSQL
+        MVCC), so nobody sees half a rebuild; writers wait for the lock.
+        """
+        with write_transaction(engine) as connection:
+            # The head row is locked first, like an append, so no append interleaves.
+            head = connection.execute(
+                sa.select(event_log_head.c.position).with_for_update()
+            ).scalar_one()
+            for projection in reversed(self.projections):
+                for table in reversed(projection.tables):
+                    connection.execute(table.delete())
+            done = 0
+            for batch in _batches(connection, head):
+                self.apply(connection, batch)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, head)
+            connection.execute(projection_checkpoints.delete())
+            connection.execute(
+                projection_checkpoints.insert(),
+                [
+                    {"name": p.name, "version": p.version, "position": head}
+                    for p in self.projections
+                ],
+            )
+            return done
+
+
+def _batches(connection: Connection, head: int) -> Iterator[list[Recorded]]:
+    after = 0
+    while after < head:
+        query = (
+            sa.select(
+                events.c.position,
+                events.c.stream_id,
+                events.c.recorded_at,
+                events.c.event_type,
+                events.c.schema_version,
+                events.c.payload,
+            )
+            .where(events.c.position > after, events.c.position <= head)
+            .order_by(events.c.position)
+            .limit(REBUILD_BATCH)
+        )
+        batch = [decode(row._mapping) for row in connection.execute(query)]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].position

@@ -1,0 +1,157 @@
+"""Queries on the read tables. Nothing here reads the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from consultations.adapters.orm import (
+    action_items,
+    areas,
+    parties,
+    schedule,
+    track_areas,
+    track_parties,
+    tracks,
+)
+from consultations.domain.vocabulary import MeetingStatus
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFilter:
+    """Which meetings a schedule query returns (every field optional)."""
+
+    date_from: date | None = None  # local start date, inclusive
+    date_to: date | None = None  # local start date, inclusive
+    track_id: str | None = None
+    area_id: str | None = None
+    party_id: str | None = None
+
+
+class ReadModels:
+    """Read access to the projections of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _rows(self, query: sa.Select[Any]) -> list[Row]:
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def parties(self) -> list[Row]:
+        """All parties, by id."""
+        return self._rows(sa.select(parties).order_by(parties.c.party_id))
+
+    def areas(self) -> list[Row]:
+        """All areas, by id."""
+        return self._rows(sa.select(areas).order_by(areas.c.area_id))
+
+    def tracks(self, track_id: str | None = None, area_id: str | None = None) -> list[Row]:
+        """Tracks with their areas and parties as lists, by id."""
+        query = sa.select(tracks).order_by(tracks.c.track_id)
+        if track_id is not None:
+            query = query.where(tracks.c.track_id == track_id)
+        if area_id is not None:
+            query = query.where(
+                tracks.c.track_id.in_(
+                    sa.select(track_areas.c.track_id).where(track_areas.c.area_id == area_id)
+                )
+            )
+        rows = self._rows(query)
+        links = self._links([row["track_id"] for row in rows])
+        for row in rows:
+            row["areas"], row["parties"] = links.get(row["track_id"], ([], []))
+        return rows
+
+    def _links(self, track_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+        found: dict[str, tuple[list[str], list[str]]] = {t: ([], []) for t in track_ids}
+        with self.engine.connect() as connection:
+            for track_id, area_id in connection.execute(
+                sa.select(track_areas).order_by(track_areas.c.area_id)
+            ):
+                if track_id in found:
+                    found[track_id][0].append(area_id)
+            for track_id, party_id in connection.execute(
+                sa.select(track_parties).order_by(track_parties.c.party_id)
+            ):
+                if track_id in found:
+                    found[track_id][1].append(party_id)
+        return found
+
+    def schedule(self, where: ScheduleFilter | None = None) -> list[Row]:
+        """Meetings in start order, with their track's title and areas."""
+        where = where or ScheduleFilter()
+        query = (
+            sa.select(schedule, tracks.c.title.label("track_title"), tracks.c.priority)
+            .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+            .order_by(schedule.c.start_utc, schedule.c.meeting_id)
+        )
+        if where.date_from is not None:
+            query = query.where(schedule.c.start_local >= where.date_from.isoformat())
+        if where.date_to is not None:
+            query = query.where(
+                schedule.c.start_local < (where.date_to + timedelta(days=1)).isoformat()
+            )
+        if where.track_id is not None:
+            query = query.where(schedule.c.track_id == where.track_id)
+        if where.area_id is not None:
+            query = query.where(
+                schedule.c.track_id.in_(
+                    sa.select(track_areas.c.track_id).where(track_areas.c.area_id == where.area_id)
+                )
+            )
+        if where.party_id is not None:
+            # Host, or a party of the meeting's track (participants default to those).
+            query = query.where(
+                sa.or_(
+                    schedule.c.host == where.party_id,
+                    schedule.c.track_id.in_(
+                        sa.select(track_parties.c.track_id).where(
+                            track_parties.c.party_id == where.party_id
+                        )
+                    ),
+                )
+            )
+        return self._rows(query)
+
+    def sessions_of(self, track_ids: Sequence[str]) -> list[Row]:
+        """The meetings of the given tracks, for compliance (cancelled ones included)."""
+        query = sa.select(
+            schedule.c.meeting_id,
+            schedule.c.track_id,
+            schedule.c.status,
+            schedule.c.start_utc,
+            schedule.c.held_start_utc,
+        ).where(schedule.c.track_id.in_(list(track_ids)))
+        return self._rows(query)
+
+    def action_items(self) -> list[Row]:
+        """Action items with their meeting's title and track, by due date."""
+        query = (
+            sa.select(action_items, schedule.c.title.label("meeting_title"), schedule.c.track_id)
+            .join(schedule, schedule.c.meeting_id == action_items.c.meeting_id)
+            .order_by(action_items.c.due, action_items.c.item_id)
+        )
+        return self._rows(query)
+
+    def previous_host(self, track_id: str) -> str | None:
+        """Host of the track's latest meeting (by start) that was not cancelled."""
+        query = (
+            sa.select(schedule.c.host)
+            .where(
+                schedule.c.track_id == track_id,
+                schedule.c.status != MeetingStatus.CANCELLED.value,
+                schedule.c.host.is_not(None),
+            )
+            .order_by(schedule.c.start_utc.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar_one_or_none()

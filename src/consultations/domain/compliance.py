@@ -1,0 +1,320 @@
+"""Compliance windows of a track and the status of each, evaluated at an ``as_of`` date.
+
+Pure functions over a track's rules and its sessions (DESIGN §2). Everything is compared
+as calendar dates in the track's time zone; ``as_of`` is such a date, and a window whose
+``end`` equals ``as_of`` has not ended yet (it ends at the end of that day).
+
+Where sessions count:
+
+- a held meeting counts in the window of the day it actually took place,
+  ``local_date(held_utc, tz)``, wherever it was planned;
+- a planned or rescheduled meeting counts in the window of ``local_date(start_utc, tz)``:
+  as ``planned`` if that day is on or after ``as_of``, as ``unconfirmed`` if it is before
+  (its day has passed and nobody recorded it held or cancelled);
+- cancelled meetings never count.
+
+Sessions are taken as given: a meeting held after ``as_of`` still counts as held. To see
+what was known on an earlier day, pass the sessions known then.
+
+Choices where DESIGN §2 leaves room:
+
+- A track that starts mid-window owes the full ``required`` in that first window (no
+  proration); the window keeps its calendar bounds, and sessions anywhere in it count,
+  even before the start date. The window is produced even when ``until`` (or ``as_of``)
+  falls in it before the start date.
+  Likewise the window containing the retirement date is produced in full; later windows
+  are not produced (nothing is required of them).
+- In a window that has not ended, unconfirmed (overdue) meetings count toward
+  ``scheduled`` together with held and planned ones: they are planned sessions whose
+  outcome has not been recorded yet, so the shortfall is a bookkeeping question, not a
+  missing plan. Once the window has ended they decide ``unconfirmed`` versus ``missed``.
+- ``satisfied`` wins over everything (even for a window that has not started), and
+  ``upcoming`` is decided before ``scheduled``.
+
+``max-gap:<period>`` is modelled as a chain of rolling windows, each with ``required`` 1
+(the track's own ``required`` is ignored). Each window has an anchor day from which the
+period is counted and ends on ``period.add_to(anchor)``, inclusive, with month ends
+clamped (2026-08-31 + P6M = 2027-02-28; 2027-08-31 + P6M = 2028-02-29):
+
+- the first window starts at the track start and is anchored there, so the first session
+  is due within one period of the start (the DESIGN example ``2026-03-15..2026-09-15``);
+  sessions before the start do not count;
+- the first held session inside a window, on day ``d``, satisfies and closes it; the next
+  window is anchored on ``d`` and starts the day after (``d+1..d+period``), so consecutive
+  held sessions are at most one period apart;
+- a window without a held session ends on its deadline (missed, unconfirmed, at risk …);
+  the next one starts, and is anchored, the day after.
+
+Window starts strictly increase, so labels are unique and the sequence always advances.
+A closed window keeps its deadline as ``end`` (labels stay stable once a session is held)
+but counts sessions only up to its closing day ``d``, including every session held or
+planned on ``d``; later sessions count in the next window. So each session counts once,
+although a closed window's ``end`` overlaps the next window.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+
+from consultations.domain.cadence import Cadence, CadenceKind
+from consultations.domain.durations import Duration
+from consultations.domain.tracks import Track
+from consultations.domain.vocabulary import MeetingStatus
+from consultations.domain.wall_time import local_date, parse_zone
+
+DEFAULT_AT_RISK_LEAD = timedelta(days=60)
+_ONE_DAY = timedelta(days=1)
+
+
+class WindowStatus(StrEnum):
+    """Compliance status of one window (DESIGN §2)."""
+
+    SATISFIED = "satisfied"
+    MISSED = "missed"
+    UNCONFIRMED = "unconfirmed"
+    SCHEDULED = "scheduled"
+    AT_RISK = "at_risk"
+    OPEN = "open"
+    UPCOMING = "upcoming"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRules:
+    """What a track commits to: ``required`` sessions per ``cadence`` window."""
+
+    cadence: Cadence
+    required: int
+    start: date
+    tz: str
+    retired_on: date | None = None
+    at_risk_lead: timedelta = DEFAULT_AT_RISK_LEAD
+
+    def __post_init__(self) -> None:
+        if self.required < 1:
+            raise ValueError(f"required must be at least 1, got {self.required}")
+        if self.at_risk_lead < timedelta(0):
+            raise ValueError("at_risk_lead must not be negative")
+        gap = self.cadence.max_gap
+        if gap is not None and (gap.is_zero or gap.has_time):
+            raise ValueError(f"max-gap period {gap} must be whole days or longer, not zero")
+        parse_zone(self.tz)
+
+    @classmethod
+    def of(cls, track: Track, at_risk_lead: timedelta = DEFAULT_AT_RISK_LEAD) -> "TrackRules":
+        """The rules of a track's current state."""
+        return cls(
+            track.cadence, track.required, track.start, track.tz, track.retired_on, at_risk_lead
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A meeting of the track: its status, planned start and, if held, when it took place."""
+
+    meeting_id: str
+    status: MeetingStatus
+    start_utc: datetime
+    held_utc: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start_utc", "held_utc"):
+            moment = getattr(self, name)
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.status is MeetingStatus.HELD and self.held_utc is None:
+            raise ValueError(f"held meeting {self.meeting_id!r} needs held_utc")
+
+
+class Period(NamedTuple):
+    """A calendar window: label and inclusive first and last day."""
+
+    label: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One compliance window and how the track stands in it at ``as_of``.
+
+    ``meetings`` lists the ids counted here (held, planned and unconfirmed) in
+    chronological order.
+    """
+
+    label: str
+    start: date
+    end: date
+    required: int
+    held: int
+    planned: int
+    unconfirmed: int
+    status: WindowStatus
+    meetings: tuple[str, ...]
+
+
+def window_of(cadence: Cadence, day: date) -> Period:
+    """The calendar window of ``cadence`` containing ``day``; ValueError for max-gap."""
+    year, month = day.year, day.month
+    match cadence.kind:
+        case CadenceKind.YEAR:
+            return _period(f"{year}", date(year, 1, 1), months=12)
+        case CadenceKind.HALF_YEAR:
+            half = (month - 1) // 6
+            return _period(f"{year}-H{half + 1}", date(year, 6 * half + 1, 1), months=6)
+        case CadenceKind.QUARTER:
+            quarter = (month - 1) // 3
+            return _period(f"{year}-Q{quarter + 1}", date(year, 3 * quarter + 1, 1), months=3)
+        case CadenceKind.MONTH:
+            return _period(f"{year}-{month:02d}", date(year, month, 1), months=1)
+        case _:
+            raise ValueError(f"{cadence} has no calendar windows")
+
+
+def evaluate(
+    rules: TrackRules,
+    sessions: Iterable[Session],
+    as_of: date,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> tuple[Window, ...]:
+    """Evaluate the track's windows at ``as_of``, in chronological order.
+
+    From the window containing ``since`` (default: the track start) to the one containing
+    ``until`` (default: ``as_of``); pass a later ``until`` to see upcoming windows.
+    Windows wholly after the retirement date are left out, and there are none when
+    ``until`` falls before the track's first window.
+    """
+    dated = _dated(rules.tz, sessions)
+    last = min(as_of if until is None else until, rules.retired_on or date.max)
+    if rules.cadence.max_gap is not None:
+        spans = _max_gap_spans(rules.cadence.max_gap, rules.start, last, held=dated[0])
+        required = 1
+    else:
+        spans = _calendar_spans(rules.cadence, rules.start, last)
+        required = rules.required
+    first = rules.start if since is None else since
+    return tuple(
+        _judge(span, dated, required, as_of, lead=rules.at_risk_lead)
+        for span in spans
+        if span.stop > first
+    )
+
+
+# --- internals ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Dated:
+    """A session on the local day it counts on (held day, or planned day)."""
+
+    day: date
+    moment: datetime
+    meeting_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A window's bounds; the sessions counted in it are those with ``start <= day < stop``."""
+
+    label: str
+    start: date
+    end: date
+    stop: date
+
+
+_HeldAndPending = tuple[list[_Dated], list[_Dated]]  # held, pending (planned or rescheduled)
+
+
+def _dated(tz: str, sessions: Iterable[Session]) -> _HeldAndPending:
+    """Held and pending (planned or rescheduled) sessions on their local days, sorted."""
+    held: list[_Dated] = []
+    pending: list[_Dated] = []
+    for session in sessions:
+        if session.status is MeetingStatus.HELD:
+            assert session.held_utc is not None  # checked by Session
+            held.append(
+                _Dated(local_date(session.held_utc, tz), session.held_utc, session.meeting_id)
+            )
+        elif session.status is not MeetingStatus.CANCELLED:
+            moment = session.start_utc
+            pending.append(_Dated(local_date(moment, tz), moment, session.meeting_id))
+    return sorted(held, key=_chronological), sorted(pending, key=_chronological)
+
+
+def _chronological(item: _Dated) -> tuple[date, datetime, str]:
+    return item.day, item.moment, item.meeting_id
+
+
+def _calendar_spans(cadence: Cadence, start: date, last: date) -> Iterator[_Span]:
+    period = window_of(cadence, start)
+    while period.start <= last:
+        yield _Span(*period, stop=period.end + _ONE_DAY)
+        period = window_of(cadence, period.end + _ONE_DAY)
+
+
+def _max_gap_spans(gap: Duration, start: date, last: date, held: list[_Dated]) -> Iterator[_Span]:
+    anchor = start
+    while start <= last:
+        end = gap.add_to(anchor)
+        label = f"{start.isoformat()}..{end.isoformat()}"
+        closer = next((item for item in held if start <= item.day <= end), None)
+        if closer is None:
+            yield _Span(label, start, end, stop=end + _ONE_DAY)
+            anchor = start = end + _ONE_DAY
+        else:
+            yield _Span(label, start, end, stop=closer.day + _ONE_DAY)
+            anchor, start = closer.day, closer.day + _ONE_DAY
+
+
+def _judge(
+    span: _Span, dated: _HeldAndPending, required: int, as_of: date, *, lead: timedelta
+) -> Window:
+    done, waiting = (
+        [item for item in part if span.start <= item.day < span.stop] for part in dated
+    )
+    held = len(done)
+    planned = sum(item.day >= as_of for item in waiting)
+    unconfirmed = len(waiting) - planned
+    return Window(
+        label=span.label,
+        start=span.start,
+        end=span.end,
+        required=required,
+        held=held,
+        planned=planned,
+        unconfirmed=unconfirmed,
+        status=_status(span, required, held, planned, unconfirmed, as_of=as_of, lead=lead),
+        meetings=tuple(item.meeting_id for item in sorted((*done, *waiting), key=_chronological)),
+    )
+
+
+def _status(  # noqa: PLR0911 - one return per row of the DESIGN §2 table
+    span: _Span,
+    required: int,
+    held: int,
+    planned: int,
+    unconfirmed: int,
+    *,
+    as_of: date,
+    lead: timedelta,
+) -> WindowStatus:
+    if held >= required:
+        return WindowStatus.SATISFIED
+    if span.end < as_of:
+        if held + unconfirmed >= required:
+            return WindowStatus.UNCONFIRMED
+        return WindowStatus.MISSED
+    if as_of < span.start:
+        return WindowStatus.UPCOMING
+    if held + planned + unconfirmed >= required:
+        return WindowStatus.SCHEDULED
+    if as_of >= span.end - lead:
+        return WindowStatus.AT_RISK
+    return WindowStatus.OPEN
+
+
+def _period(label: str, start: date, *, months: int) -> Period:
+    return Period(label, start, Duration(months=months).add_to(start) - _ONE_DAY)

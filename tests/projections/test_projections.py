@@ -1,0 +1,124 @@
+"""Read models: updated with every append, equal to a rebuild, atomic to rebuild, never stale."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from consultations.adapters.projections import Projector, runner
+from consultations.adapters.projections.schedule import ScheduleProjection
+from consultations.domain.commands import CancelMeeting, RescheduleMeeting
+from consultations.service_layer.reports import compliance_report
+from tests.projections.support import ANALYST, import_example, snapshot, wire
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_the_example_plan_projects_into_every_read_table(migrated_engine: Engine) -> None:
+    service = wire(migrated_engine)
+    import_example(service)
+    tables = snapshot(migrated_engine)
+    assert len(tables["parties"]) == 2
+    assert len(tables["areas"]) == 6
+    assert len(tables["tracks"]) == 6
+    assert len(tables["schedule"]) == 39
+    by_id = {row["meeting_id"]: row for row in tables["schedule"]}
+    assert by_id["pc-2025-q3"]["status"] == "cancelled"
+    assert by_id["pc-2025-q3"]["sequence"] == 1  # cancellation is a significant change
+    assert by_id["rv-2026-11"]["status"] == "planned"
+    held = [row for row in tables["schedule"] if row["status"] == "held"]
+    assert len(held) == 30 and all(row["held_start_utc"] for row in held)
+    assert tables["action_items"], "held meetings in the example have action items"
+    assert {row["track_id"] for row in tables["compliance_windows"]} == {
+        row["track_id"] for row in tables["tracks"]
+    }
+    statuses = Projector().status(migrated_engine)
+    head = statuses[0].head
+    assert head > 0 and all(s.position == head and s.current for s in statuses)
+
+
+def test_incremental_equals_rebuilt_after_changes(migrated_engine: Engine) -> None:
+    service = wire(migrated_engine)
+    import_example(service)
+    service.execute(CancelMeeting("pc-2026-q4", "postponed to January"), ANALYST)
+    moved = RescheduleMeeting("ws-2027-h1", start=_moved_start(migrated_engine, "ws-2027-h1"))
+    service.execute(moved, ANALYST)
+    incremental = snapshot(migrated_engine)
+    assert Projector().rebuild(migrated_engine) == Projector().status(migrated_engine)[0].head
+    assert snapshot(migrated_engine) == incremental
+    row = next(r for r in incremental["schedule"] if r["meeting_id"] == "ws-2027-h1")
+    assert (row["status"], row["sequence"]) == ("rescheduled", 1)
+
+
+def _moved_start(engine: Engine, meeting_id: str):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timedelta
+
+    with engine.connect() as connection:
+        local = connection.execute(
+            sa.text("SELECT start_local FROM schedule WHERE meeting_id = :m"), {"m": meeting_id}
+        ).scalar_one()
+    return datetime.fromisoformat(local) + timedelta(days=7)
+
+
+def test_readers_never_see_half_a_rebuild(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_example(wire(migrated_engine))
+    before = snapshot(migrated_engine)
+    monkeypatch.setattr(runner, "REBUILD_BATCH", 7)
+    seen: list[tuple[int, int]] = []
+
+    def look_from_another_connection(done: int, total: int) -> None:
+        seen.append((done, count(migrated_engine, "schedule")))
+        with migrated_engine.connect() as connection:  # the analysts' view works meanwhile
+            connection.execute(sa.text("SELECT count(*) FROM v_compliance_windows")).scalar_one()
+
+    Projector().rebuild(migrated_engine, look_from_another_connection)
+    assert len(seen) > 5, "the rebuild ran in several batches"
+    assert {schedule_rows for _, schedule_rows in seen} == {len(before["schedule"])}
+    assert snapshot(migrated_engine) == before
+
+
+def test_a_projection_whose_version_changed_is_rebuilt_not_served_stale(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_example(wire(migrated_engine))
+    with migrated_engine.begin() as connection:  # a stale row that only a rebuild removes
+        connection.execute(sa.text("UPDATE schedule SET title = 'stale' WHERE meeting_id = 'rv-2026-11'"))
+    monkeypatch.setattr(ScheduleProjection, "version", 2)
+    projector = Projector()
+    stale = {s.name: s for s in projector.status(migrated_engine)}["schedule"]
+    assert (stale.stored_version, stale.code_version, stale.current) == (1, 2, False)
+    assert projector.ensure_current(migrated_engine) is True
+    assert all(s.current for s in projector.status(migrated_engine))
+    assert projector.ensure_current(migrated_engine) is False
+    with migrated_engine.connect() as connection:
+        title = connection.execute(
+            sa.text("SELECT title FROM schedule WHERE meeting_id = 'rv-2026-11'")
+        ).scalar_one()
+    assert title != "stale"
+
+
+def test_views_agree_with_the_report(migrated_engine: Engine) -> None:
+    service = wire(migrated_engine)
+    import_example(service)
+    with migrated_engine.connect() as connection:
+        today = connection.execute(sa.text("SELECT CURRENT_DATE")).scalar_one()
+        view = {
+            (row.track_id, row.window): row.status
+            for row in connection.execute(sa.text('SELECT track_id, "window", status FROM v_compliance_windows'))
+        }
+    as_of = today if isinstance(today, date) else date.fromisoformat(today)
+    report = {
+        (row["track"], row["window"]): row["status"]
+        for row in compliance_report(service.directory, as_of=as_of, until=date(as_of.year + 2, 12, 31))  # type: ignore[arg-type]
+    }
+    assert view, "the view has rows"
+    assert {key: report[key] for key in view} == view
+    assert "missed" in view.values()  # political consultations 2025-Q3 (cancelled, not replaced)
