@@ -12,6 +12,7 @@ from consultations.adapters.event_store import SqlEventStore
 from consultations.adapters.projections import Projector
 from consultations.adapters.read_models import ReadModels
 from consultations.adapters.upcasting import upcasters
+from consultations.service_layer.feeds import FeedPublisher
 from consultations.service_layer.services import CommandService
 from consultations.settings import Settings
 
@@ -30,6 +31,7 @@ class Application:
     commands: CommandService
     projector: Projector
     read_models: ReadModels
+    feeds: FeedPublisher
 
     def ensure_schema_current(self) -> None:
         """Refuse to work on a database that was not upgraded to this code's schema."""
@@ -52,4 +54,5 @@ def bootstrap(settings: Settings) -> Application:
     store = SqlEventStore(engine, upcasters=upcasters, listeners=[projector])
     read_models = ReadModels(engine)
     commands = CommandService(store, read_models)
-    return Application(settings, engine, store, commands, projector, read_models)
+    publisher = FeedPublisher(read_models, commands.clock)
+    return Application(settings, engine, store, commands, projector, read_models, publisher)

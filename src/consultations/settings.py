@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///var/consultations.db"
 DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
+PUBLIC_URL_VARIABLE = "CONSULTATIONS_PUBLIC_URL"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +17,7 @@ class Settings:
     """Everything the composition root needs to wire the application."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = DEFAULT_PUBLIC_URL  # where subscribers reach the feed server
 
     @classmethod
     def load(

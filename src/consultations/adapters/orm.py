@@ -211,3 +211,17 @@ compliance_sessions = sa.Table(
     sa.Column("counted_on", sa.Date, nullable=False),
     sa.Column("held", sa.Boolean, nullable=False),
 )
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("feed_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    sa.Column("include_restricted", sa.Boolean, nullable=False),
+    sa.Column("days_back", sa.Integer, nullable=False),
+    sa.Column("days_ahead", sa.Integer, nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)

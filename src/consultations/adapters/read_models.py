@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from consultations.adapters.orm import (
     action_items,
     areas,
+    feeds,
     parties,
     schedule,
     track_areas,
@@ -22,6 +23,15 @@ from consultations.adapters.orm import (
 from consultations.domain.vocabulary import MeetingStatus
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedWindow:
+    """The span of a feed: meetings starting in [start, end); cancelled ones since a date."""
+
+    start: datetime
+    end: datetime
+    cancelled_since: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,40 +96,41 @@ class ReadModels:
         return found
 
     def schedule(self, where: ScheduleFilter | None = None) -> list[Row]:
-        """Meetings in start order, with their track's title and areas."""
-        where = where or ScheduleFilter()
-        query = (
-            sa.select(schedule, tracks.c.title.label("track_title"), tracks.c.priority)
-            .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
-            .order_by(schedule.c.start_utc, schedule.c.meeting_id)
+        """Meetings in start order, with their track's title."""
+        return self._rows(_schedule_query(where or ScheduleFilter()))
+
+    def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[Row]:
+        """The meetings a feed shows, with their track title and areas."""
+        rows = self._rows(_feed_query(where, window))
+        links = self._links(sorted({row["track_id"] for row in rows if row["track_id"]}))
+        for row in rows:
+            row["areas"] = links.get(row["track_id"], ([], []))[0] if row["track_id"] else []
+        return rows
+
+    def feed_fingerprint(self, where: ScheduleFilter, window: FeedWindow) -> tuple[int, Any]:
+        """(count, latest change) of a feed's meetings: changes whenever its content does.
+
+        ``last_modified`` only grows along the log, so any change to a meeting in the feed,
+        or one entering it, raises the maximum; one leaving it changes the count.
+        """
+        inner = _feed_query(where, window).with_only_columns(schedule.c.last_modified).subquery()
+        summary = sa.select(sa.func.count(), sa.func.max(inner.c.last_modified))
+        with self.engine.connect() as connection:
+            count, latest = connection.execute(summary).one()
+        return int(count), latest
+
+    def feed_by_token(self, token_sha256: str) -> Row | None:
+        """The live (not revoked) feed with this token hash."""
+        query = sa.select(feeds).where(
+            feeds.c.token_sha256 == token_sha256, feeds.c.revoked_at.is_(None)
         )
-        if where.date_from is not None:
-            query = query.where(schedule.c.start_local >= where.date_from.isoformat())
-        if where.date_to is not None:
-            query = query.where(
-                schedule.c.start_local < (where.date_to + timedelta(days=1)).isoformat()
-            )
-        if where.track_id is not None:
-            query = query.where(schedule.c.track_id == where.track_id)
-        if where.area_id is not None:
-            query = query.where(
-                schedule.c.track_id.in_(
-                    sa.select(track_areas.c.track_id).where(track_areas.c.area_id == where.area_id)
-                )
-            )
-        if where.party_id is not None:
-            # Host, or a party of the meeting's track (participants default to those).
-            query = query.where(
-                sa.or_(
-                    schedule.c.host == where.party_id,
-                    schedule.c.track_id.in_(
-                        sa.select(track_parties.c.track_id).where(
-                            track_parties.c.party_id == where.party_id
-                        )
-                    ),
-                )
-            )
-        return self._rows(query)
+        rows = self._rows(query)
+        return rows[0] if rows else None
+
+    def feeds(self) -> list[Row]:
+        """Every feed, newest first (token hashes are not returned)."""
+        columns = [c for c in feeds.c if c.name != "token_sha256"]
+        return self._rows(sa.select(*columns).order_by(feeds.c.created_at.desc(), feeds.c.feed_id))
 
     def sessions_of(self, track_ids: Sequence[str]) -> list[Row]:
         """The meetings of the given tracks, for compliance (cancelled ones included)."""
@@ -155,3 +166,51 @@ class ReadModels:
         )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+
+def _schedule_query(where: ScheduleFilter) -> sa.Select[Any]:
+    """Meetings matching ``where``, in start order, with their track's title and priority."""
+    query = (
+        sa.select(schedule, tracks.c.title.label("track_title"), tracks.c.priority)
+        .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+        .order_by(schedule.c.start_utc, schedule.c.meeting_id)
+    )
+    if where.date_from is not None:
+        query = query.where(schedule.c.start_local >= where.date_from.isoformat())
+    if where.date_to is not None:
+        query = query.where(
+            schedule.c.start_local < (where.date_to + timedelta(days=1)).isoformat()
+        )
+    if where.track_id is not None:
+        query = query.where(schedule.c.track_id == where.track_id)
+    if where.area_id is not None:
+        query = query.where(
+            schedule.c.track_id.in_(
+                sa.select(track_areas.c.track_id).where(track_areas.c.area_id == where.area_id)
+            )
+        )
+    if where.party_id is not None:
+        # Host, or a party of the meeting's track (participants default to those).
+        query = query.where(
+            sa.or_(
+                schedule.c.host == where.party_id,
+                schedule.c.track_id.in_(
+                    sa.select(track_parties.c.track_id).where(
+                        track_parties.c.party_id == where.party_id
+                    )
+                ),
+            )
+        )
+    return query
+
+
+def _feed_query(where: ScheduleFilter, window: FeedWindow) -> sa.Select[Any]:
+    """The meetings of a feed: in its window; cancelled ones only while recent."""
+    return _schedule_query(where).where(
+        schedule.c.start_utc >= window.start,
+        schedule.c.start_utc < window.end,
+        sa.or_(
+            schedule.c.status != MeetingStatus.CANCELLED.value,
+            schedule.c.start_utc >= window.cancelled_since,
+        ),
+    )

@@ -205,4 +205,33 @@ MeetingCommand = (
     | DropActionItem
 )
 
-DomainCommand = PartyCommand | AreaCommand | TrackCommand | MeetingCommand
+# --- feeds -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateFeed:
+    """Create a calendar subscription for a scope (``all``, ``track:ID``, ``area:A``, ``party:P``).
+
+    The secret token is made outside the domain; only its SHA-256 comes in.
+    """
+
+    feed_id: str
+    scope: str
+    token_sha256: str
+    name: str | None = None
+    include_restricted: bool = False
+    days_back: int = 90
+    days_ahead: int = 730
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeFeed:
+    """Revoke a calendar subscription."""
+
+    feed_id: str
+    reason: str | None = None
+
+
+FeedCommand = CreateFeed | RevokeFeed
+
+DomainCommand = PartyCommand | AreaCommand | TrackCommand | MeetingCommand | FeedCommand

@@ -207,7 +207,33 @@ MeetingEvent = (
     | ActionItemDropped
 )
 
-DomainEvent = PartyEvent | AreaEvent | TrackEvent | MeetingEvent
+# --- feeds -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCreated:
+    """A calendar subscription was created; only the SHA-256 of its secret token is kept."""
+
+    feed_id: str
+    name: str
+    scope: str
+    include_restricted: bool
+    days_back: int
+    days_ahead: int
+    token_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRevoked:
+    """A calendar subscription was revoked: its token no longer works."""
+
+    feed_id: str
+    reason: str | None
+
+
+FeedEvent = FeedCreated | FeedRevoked
+
+DomainEvent = PartyEvent | AreaEvent | TrackEvent | MeetingEvent | FeedEvent
 
 _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PartyRegistered,
@@ -222,6 +248,8 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     MeetingHeld,
     ActionItemCompleted,
     ActionItemDropped,
+    FeedCreated,
+    FeedRevoked,
 )
 
 ALL_EVENTS: Mapping[str, type[DomainEvent]] = MappingProxyType(

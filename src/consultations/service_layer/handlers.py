@@ -14,20 +14,23 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, cast
 
-from consultations.domain import areas, meetings, parties, tracks
+from consultations.domain import areas, feeds, meetings, parties, tracks
 from consultations.domain.commands import (
     AddTrack,
     AmendTrack,
+    CreateFeed,
     DomainCommand,
     PlanMeeting,
     RecordMeetingHeld,
     RegisterArea,
     RegisterParty,
     RetireTrack,
+    RevokeFeed,
 )
 from consultations.domain.errors import NotFound
 from consultations.domain.events import (
     AreaEvent,
+    FeedEvent,
     MeetingEvent,
     MeetingPlanned,
     PartyEvent,
@@ -70,6 +73,11 @@ def handle(
             return command.track_id
         case PlanMeeting():
             return _plan_meeting(uow, command, now, directory)
+        case CreateFeed() | RevokeFeed():
+            stream = feeds.stream_id(command.feed_id)
+            feed = feeds.fold(cast(Iterable[FeedEvent], uow.events(stream)))
+            uow.record(stream, feeds.decide(feed, command, now))
+            return command.feed_id
         case _:
             if isinstance(command, RecordMeetingHeld):
                 _require_parties(uow, tuple(item.owner for item in command.action_items), "owner")

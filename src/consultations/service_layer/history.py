@@ -8,7 +8,7 @@ from typing import Any
 
 from consultations.adapters.event_mapper import from_stored
 from consultations.adapters.event_store import SqlEventStore, StoredEvent
-from consultations.domain import areas, meetings, parties, tracks
+from consultations.domain import areas, feeds, meetings, parties, tracks
 from consultations.domain.errors import NotFound
 
 _FOLDS: dict[str, Callable[[Iterable[Any]], Any]] = {
@@ -16,6 +16,7 @@ _FOLDS: dict[str, Callable[[Iterable[Any]], Any]] = {
     "area": areas.fold,
     "track": tracks.fold,
     "meeting": meetings.fold,
+    "feed": feeds.fold,
 }
 
 

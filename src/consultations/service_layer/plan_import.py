@@ -9,9 +9,13 @@ The format is documented in docs/plan-format.md.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
+import json
+import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -31,8 +35,8 @@ from consultations.domain.commands import (
     RescheduleMeeting,
     RetireTrack,
 )
-from consultations.domain.errors import DomainError, NotAllowed
-from consultations.domain.vocabulary import MeetingStatus
+from consultations.domain.errors import DomainError, InvalidInput, NotAllowed
+from consultations.domain.validation import validate_id
 from consultations.service_layer.handlers import handle
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.service_layer.unit_of_work import UnitOfWork
@@ -51,6 +55,18 @@ MEETING_KEYS = {
     "attendance", "outcomes", "actions",
 }  # fmt: skip
 STATUSES = ("planned", "held", "cancelled")
+HELD_KEYS = ("held_start", "held_end", "attendance", "outcomes", "actions")
+# Where the domain names a field differently from the file; "id" is the entry itself.
+_TRACK_FIELDS = {"party": "parties", "area": "areas", "rotation": "host_rotation"}
+_FILE_KEYS: dict[type, dict[str, str]] = {
+    AddTrack: _TRACK_FIELDS,
+    AmendTrack: _TRACK_FIELDS,
+    RetireTrack: {"on": "retired"},
+    RecordMeetingHeld: {
+        "on": "held_start", "end": "held_end", "action": "actions", "owner": "actions",
+        "outcome": "outcomes",
+    },
+}  # fmt: skip
 
 
 class PlanProblems(Exception):
@@ -84,11 +100,12 @@ def import_plan(
     now = service.clock()
     problems: list[str] = []
     for location, build in _entries(document, problems):
+        command: DomainCommand | None = None
         try:
-            for command in build(uow):
+            for command in build(uow, now):
                 handle(uow, command, now, service.directory)
         except DomainError as error:
-            problems.append(f"{location}.{error.field}: {error.problem}")
+            problems.append(f"{_where(location, command, error.field)}: {error.problem}")
     if problems:
         raise PlanProblems(problems)
     counts = Counter(type(event).__name__ for events in uow.pending.values() for event in events)
@@ -101,27 +118,48 @@ def import_plan(
 def _parse(content: bytes) -> Mapping[str, Any]:
     if len(content) > MAX_FILE_BYTES:
         raise PlanProblems([f"file: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"])
+    content = content.removeprefix(codecs.BOM_UTF8)  # as some Windows editors save UTF-8
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise PlanProblems([f"file: not UTF-8 text (byte {error.start})"]) from None
+        line = content.count(b"\n", 0, error.start) + 1
+        raise PlanProblems(
+            [f"file: not UTF-8 text (line {line}, byte {error.start}); save it as UTF-8"]
+        ) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PlanProblems([f"file: not valid TOML: {error}"]) from None
-    unknown = sorted(set(document) - set(SECTIONS))
-    if unknown:
-        raise PlanProblems(
-            [f"{key}: unknown section; expected {', '.join(SECTIONS)}" for key in unknown]
-        )
+    except RecursionError:
+        raise PlanProblems(["file: not valid TOML: arrays or tables nested too deeply"]) from None
+    if not document:
+        raise PlanProblems([f"file: empty; expected tables {', '.join(SECTIONS)}"])
     return document
 
 
-Builder = Any  # Callable[[UnitOfWork], list[DomainCommand]]; raises DomainError
+# Returns the commands that bring the log in line with one entry; raises DomainError.
+Builder = Callable[[UnitOfWork, datetime], list[DomainCommand]]
+
+
+def _where(location: str, command: DomainCommand | None, name: str) -> str:
+    """The file location of a domain error about ``name`` raised while handling ``command``."""
+    key = _FILE_KEYS.get(type(command), {}).get(name, name)
+    if isinstance(command, RecordMeetingHeld) and name == "on" and command.on is None:
+        key = "status"  # held at the planned start, which is in the future
+    return location if key == "id" else f"{location}.{key}"
+
+
+def _quoted(key: str) -> str:
+    """A table key as TOML would need it written (bare if possible)."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", key):
+        return key
+    return json.dumps(key, ensure_ascii=not key.isprintable())  # one line, readable if possible
 
 
 def _entries(document: Mapping[str, Any], problems: list[str]) -> Iterator[tuple[str, Builder]]:
     """Yield (location, builder) per entry, in dependency order; collect shape problems."""
+    for key in sorted(set(document) - set(SECTIONS)):
+        problems.append(f"{_quoted(key)}: unknown section; expected {', '.join(SECTIONS)}")
     specs: dict[str, list[tuple[str, Any]]] = {}
     for section, keys, reader in (
         ("parties", PARTY_KEYS, _party),
@@ -135,15 +173,20 @@ def _entries(document: Mapping[str, Any], problems: list[str]) -> Iterator[tuple
             continue
         specs[section] = []
         for key, entry in table.items():
-            location = f"{section}.{key}"
+            location = f"{section}.{_quoted(key)}"
             if not isinstance(entry, dict):
                 problems.append(f"{location}: expected a table")
                 continue
-            fields = _Fields(location, entry, problems)
+            values = _Fields(location, entry, problems)
+            try:
+                validate_id(key)  # before the id is used to look anything up
+            except InvalidInput as error:
+                problems.append(f"{location}: {error.problem}")
+                values.ok = False
             for unknown in sorted(set(entry) - keys):
-                problems.append(f"{location}.{unknown}: unknown key")
-            spec = reader(key, fields)
-            if fields.ok:
+                values.problem(_quoted(unknown), "unknown key")
+            spec = reader(key, values)
+            if values.ok:
                 specs[section].append((location, spec))
     # Meetings in time order, so host rotation follows the calendar.
     specs.get("meetings", []).sort(key=lambda item: item[1].plan.start)
@@ -160,18 +203,18 @@ class _Fields:
     def _get(self, key: str, kind: type, what: str, required: bool) -> Any:
         if key not in self.entry:
             if required:
-                self._problem(key, "is required")
+                self.problem(key, "is required")
             return None
         value = self.entry[key]
         wrong = not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool)
         if kind is date and isinstance(value, datetime):
             wrong = True
         if wrong:
-            self._problem(key, f"expected {what}, got {_describe(value)}")
+            self.problem(key, f"expected {what}, got {_describe(value)}")
             return None
         return value
 
-    def _problem(self, key: str, problem: str) -> None:
+    def problem(self, key: str, problem: str) -> None:
         self.problems.append(f"{self.location}.{key}: {problem}")
         self.ok = False
 
@@ -187,7 +230,7 @@ class _Fields:
     def local_time(self, key: str, *, required: bool = False) -> datetime | None:
         value = self._get(key, datetime, "a local date-time such as 2026-05-14T10:00:00", required)
         if value is not None and value.tzinfo is not None:
-            self._problem(key, "must be a local date-time without an offset; the zone is `tz`")
+            self.problem(key, "must be a local date-time without an offset; the zone is `tz`")
             return None
         return cast(datetime | None, value)
 
@@ -196,9 +239,27 @@ class _Fields:
         if value is None:
             return None
         if not all(isinstance(item, str) for item in value):
-            self._problem(key, "expected a list of text")
+            self.problem(key, "expected a list of text")
             return None
         return tuple(value)
+
+    def identifier(self, key: str, *, required: bool = False) -> str | None:
+        """Text naming a party, area or track: checked before it is looked up."""
+        value = self.text(key, required=required)
+        return None if value is None else (self._ids(key, (value,)) or (None,))[0]
+
+    def identifiers(self, key: str) -> tuple[str, ...] | None:
+        value = self.texts(key)
+        return None if value is None else self._ids(key, value)
+
+    def _ids(self, key: str, values: tuple[str, ...]) -> tuple[str, ...] | None:
+        for value in values:
+            try:
+                validate_id(value, key)
+            except InvalidInput as error:
+                self.problem(key, error.problem)
+                return None
+        return values
 
     def actions(self, key: str) -> tuple[NewActionItem, ...]:
         value = self._get(key, list, "a list of {text, owner, due} tables", False) or []
@@ -206,15 +267,15 @@ class _Fields:
         for number, item in enumerate(value, start=1):
             where = _Fields(f"{self.location}.{key}[{number}]", item, self.problems)
             if not isinstance(item, dict):
-                self._problem(f"{key}[{number}]", "expected a table {text, owner, due}")
+                self.problem(f"{key}[{number}]", "expected a table {text, owner, due}")
                 continue
             text, owner, due = (
                 where.text("text", required=True),
-                where.text("owner", required=True),
+                where.identifier("owner", required=True),
                 where.day("due", required=True),
             )
             for unknown in sorted(set(item) - {"text", "owner", "due"}):
-                where._problem(unknown, "unknown key")
+                where.problem(_quoted(unknown), "unknown key")
             if where.ok and text is not None and owner is not None and due is not None:
                 items.append(NewActionItem(text, owner, due))
             self.ok = self.ok and where.ok
@@ -235,13 +296,13 @@ def _party(party_id: str, fields: _Fields) -> Builder:
         fields.texts("departments") or (),
     )  # fmt: skip
 
-    def build(uow: UnitOfWork) -> list[DomainCommand]:
+    def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         current = parties.fold(cast(Any, uow.events(parties.stream_id(party_id))))
         if current is None:
             return [command]
         for name in ("name", "tz", "departments"):
             if getattr(current, name) != getattr(command, name):
-                raise _Unchangeable(name, getattr(current, name), "parties")
+                raise _Unchangeable(name, getattr(current, name), "a party")
         return []
 
     return build
@@ -250,12 +311,12 @@ def _party(party_id: str, fields: _Fields) -> Builder:
 def _area(area_id: str, fields: _Fields) -> Builder:
     command = RegisterArea(area_id, fields.text("name", required=True) or "")
 
-    def build(uow: UnitOfWork) -> list[DomainCommand]:
+    def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         current = areas.fold(cast(Any, uow.events(areas.stream_id(area_id))))
         if current is None:
             return [command]
         if current.name != command.name:
-            raise _Unchangeable("name", current.name, "areas")
+            raise _Unchangeable("name", current.name, "an area")
         return []
 
     return build
@@ -268,32 +329,53 @@ def _track(track_id: str, fields: _Fields) -> Builder:
         "cadence": fields.text("cadence", required=True),
         "start": fields.day("start", required=True),
         "tz": fields.text("tz", required=True),
-        "parties": fields.texts("parties"),
-        "areas": fields.texts("areas"),
+        "parties": fields.identifiers("parties"),
+        "areas": fields.identifiers("areas"),
         "priority": fields.text("priority"),
         "required": fields.integer("required"),
         "default_duration": fields.text("duration"),
         "reminders": fields.texts("reminders"),
-        "host_rotation": fields.texts("host_rotation"),
+        "host_rotation": fields.identifiers("host_rotation"),
     }
     retired = fields.day("retired")
 
-    def build(uow: UnitOfWork) -> list[DomainCommand]:
+    def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         current = tracks.fold(cast(Any, uow.events(tracks.stream_id(track_id))))
-        given = {name: value for name, value in values.items() if value is not None}
-        commands: list[DomainCommand] = (
-            [AddTrack(track_id, **cast(dict[str, Any], given))]
-            if current is None
-            else [AmendTrack(track_id, **cast(dict[str, Any], given))]
-        )
+        given = cast(dict[str, Any], {k: v for k, v in values.items() if v is not None})
+        if current is None:
+            commands: list[DomainCommand] = [AddTrack(track_id, **given)]
+        elif current.retired_on is None:
+            commands = [AmendTrack(track_id, **given)]
+        else:
+            _require_unchanged(current, AmendTrack(track_id, **given), now)
+            commands = []
+        if current is not None and current.retired_on is not None and retired is None:
+            raise NotAllowed(
+                "retired", f"is {current.retired_on} in the log; retiring cannot be undone"
+            )
         if retired is not None:
             if current is None or current.retired_on is None:
                 commands.append(RetireTrack(track_id, retired))
             elif current.retired_on != retired:
-                raise _Unchangeable("retired", current.retired_on, "tracks")
+                raise _Unchangeable("retired", current.retired_on, "a retirement date")
         return commands
 
     return build
+
+
+def _require_unchanged(track: tracks.Track, amendment: AmendTrack, now: datetime) -> None:
+    """A retired track cannot be amended: the file must still describe it as it is."""
+    unretired = dataclasses.replace(track, retired_on=None)
+    for event in tracks.decide(unretired, amendment, now):  # the amendment it would be
+        name = next(
+            f.name
+            for f in dataclasses.fields(event)
+            if f.name != "track_id" and getattr(event, f.name) is not None
+        )
+        raise NotAllowed(
+            "duration" if name == "default_duration" else name,
+            f"the track was retired on {track.retired_on}; it cannot be amended",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,19 +386,25 @@ class _MeetingSpec:
     reason: str | None
     held: RecordMeetingHeld
 
-    def __call__(self, uow: UnitOfWork) -> list[DomainCommand]:
+    def __call__(self, uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         plan = self.plan
         current = meetings.fold(cast(Any, uow.events(meetings.stream_id(plan.meeting_id))))
         commands: list[DomainCommand] = []
         if current is None:
             commands.append(plan)
-        elif current.status in (MeetingStatus.PLANNED, MeetingStatus.RESCHEDULED):
-            if self._moved(current):
-                commands.append(
-                    RescheduleMeeting(
-                        plan.meeting_id, plan.start, plan.end, plan.duration, plan.tz, plan.fold
-                    )
+        elif current.is_closed:
+            if current.status.value != self.status:
+                raise NotAllowed(
+                    "status", f"is {current.status.value} in the log; that cannot be changed"
                 )
+        else:
+            if self._moved(current):
+                move = RescheduleMeeting(
+                    plan.meeting_id, plan.start, plan.end, plan.duration, plan.tz, plan.fold
+                )
+                # A planned meeting's `reason` says why it moved.
+                reason = self.reason if self.status == "planned" else None
+                commands.append(dataclasses.replace(move, reason=reason))
             commands.append(
                 AmendMeeting(
                     plan.meeting_id,
@@ -351,24 +439,29 @@ def _meeting(meeting_id: str, fields: _Fields) -> _MeetingSpec:
         meeting_id=meeting_id,
         title=fields.text("title", required=True) or "",
         start=fields.local_time("start", required=True) or datetime(2000, 1, 1),
-        track_id=fields.text("track"),
+        track_id=fields.identifier("track"),
         end=fields.local_time("end"),
         duration=fields.text("duration"),
         tz=fields.text("tz"),
         fold=fold,
         kind=fields.text("kind"),
         venue=fields.text("venue"),
-        host=fields.text("host"),
-        participants=fields.texts("participants") or (),
+        host=fields.identifier("host"),
+        participants=fields.identifiers("participants") or (),
         agenda=fields.texts("agenda") or (),
         classification=classification or "internal",
     )
     status = fields.text("status") or "planned"
     if status not in STATUSES:
-        fields._problem("status", f"expected one of {', '.join(STATUSES)}, got {status!r}")
+        fields.problem("status", f"expected one of {', '.join(STATUSES)}, got {_describe(status)}")
     reason = fields.text("reason")
     if status == "cancelled" and not reason:
-        fields._problem("reason", "is required when status is cancelled")
+        fields.problem("reason", "is required when status is cancelled")
+    if status == "held" and reason is not None:
+        fields.problem("reason", "is only for a cancelled or rescheduled meeting, not a held one")
+    for key in HELD_KEYS:
+        if key in fields.entry and status != "held":
+            fields.problem(key, 'is only for a meeting with status = "held"')
     held = RecordMeetingHeld(
         meeting_id,
         on=fields.local_time("held_start"),
@@ -382,7 +475,8 @@ def _meeting(meeting_id: str, fields: _Fields) -> _MeetingSpec:
 
 
 class _Unchangeable(NotAllowed):
-    def __init__(self, name: str, recorded: object, section: str) -> None:
+    def __init__(self, name: str, recorded: object, what: str) -> None:
+        shown = recorded if isinstance(recorded, date) else repr(recorded)
         super().__init__(
-            name, f"differs from the recorded {recorded!r}; {section} cannot be changed by import"
+            name, f"differs from the recorded {shown}; {what} cannot be changed by import"
         )

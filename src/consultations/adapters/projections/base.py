@@ -35,8 +35,17 @@ class Projection(Protocol):
     version: ClassVar[int]
     tables: ClassVar[tuple[sa.Table, ...]]
 
-    def handle(self, connection: Connection, batch: Sequence[Recorded]) -> None:
-        """Bring the tables up to date with ``batch`` (events in position order)."""
+    def handle(
+        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+    ) -> None:
+        """Bring the tables up to date with ``batch`` (events in position order).
+
+        ``replaying`` is set during a rebuild: work that only the final state needs may wait
+        for :meth:`finish_replay`.
+        """
+
+    def finish_replay(self, connection: Connection) -> None:
+        """Complete a rebuild after the last batch."""
 
 
 def chunks(values: Iterable[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
@@ -44,6 +53,14 @@ def chunks(values: Iterable[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
     ordered = sorted(set(values))
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
+
+
+def existing(connection: Connection, key: sa.Column[Any], ids: Sequence[str]) -> list[str]:
+    """Those of ``ids`` that already have a row (``key`` is the table's id column)."""
+    found: list[str] = []
+    for chunk in chunks(ids):
+        found += connection.execute(sa.select(key).where(key.in_(chunk))).scalars()
+    return found
 
 
 def load_streams(

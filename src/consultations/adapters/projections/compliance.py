@@ -31,8 +31,12 @@ class ComplianceProjection:
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (compliance_windows, compliance_sessions)
 
-    def handle(self, connection: Connection, batch: Sequence[Recorded]) -> None:
-        """Replace the windows and sessions of the affected tracks."""
+    def handle(
+        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+    ) -> None:
+        """Replace the windows and sessions of the affected tracks (all at once in a rebuild)."""
+        if replaying:
+            return
         affected = {
             r.event.track_id
             for r in batch
@@ -48,6 +52,14 @@ class ComplianceProjection:
                 schedule.c.meeting_id.in_(chunk), schedule.c.track_id.is_not(None)
             )
             affected.update(connection.execute(query).scalars())
+        self._recompute(connection, affected)
+
+    def finish_replay(self, connection: Connection) -> None:
+        """Compute every track once, from the final schedule."""
+        self._recompute(connection, set(connection.execute(sa.select(tracks.c.track_id)).scalars()))
+
+    @staticmethod
+    def _recompute(connection: Connection, affected: set[str]) -> None:
         if not affected:
             return
         window_rows: list[dict[str, Any]] = []

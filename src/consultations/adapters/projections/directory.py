@@ -20,7 +20,9 @@ class DirectoryProjection:
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (parties, areas)
 
-    def handle(self, connection: Connection, batch: Sequence[Recorded]) -> None:
+    def handle(
+        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+    ) -> None:
         """Insert newly registered parties and areas."""
         new_parties = [
             {"party_id": e.party_id, "name": e.name, "tz": e.tz, "departments": list(e.departments)}
@@ -36,3 +38,6 @@ class DirectoryProjection:
             connection.execute(parties.insert(), new_parties)
         if new_areas:
             connection.execute(areas.insert(), new_areas)
+
+    def finish_replay(self, connection: Connection) -> None:
+        """Nothing is deferred during a rebuild."""

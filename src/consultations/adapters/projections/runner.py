@@ -15,6 +15,7 @@ from consultations.adapters.orm import event_log_head, events, projection_checkp
 from consultations.adapters.projections.base import Projection, Recorded, decode
 from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.directory import DirectoryProjection
+from consultations.adapters.projections.feeds import FeedProjection
 from consultations.adapters.projections.schedule import ScheduleProjection
 from consultations.adapters.projections.tracks import TrackProjection
 
@@ -25,7 +26,13 @@ Progress = Callable[[int, int], None]
 
 def default_projections() -> list[Projection]:
     """The application's projections, in the order they must run (later ones read earlier ones)."""
-    return [DirectoryProjection(), TrackProjection(), ScheduleProjection(), ComplianceProjection()]
+    return [
+        DirectoryProjection(),
+        TrackProjection(),
+        ScheduleProjection(),
+        ComplianceProjection(),
+        FeedProjection(),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +123,13 @@ class Projector:
                     connection.execute(table.delete())
             done = 0
             for batch in _batches(connection, head):
-                self.apply(connection, batch)
+                for projection in self.projections:
+                    projection.handle(connection, batch, replaying=True)
                 done += len(batch)
                 if progress is not None:
                     progress(done, head)
+            for projection in self.projections:
+                projection.finish_replay(connection)
             connection.execute(projection_checkpoints.delete())
             connection.execute(
                 projection_checkpoints.insert(),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consultations.adapters.orm import action_items, schedule
-from consultations.adapters.projections.base import Recorded, load_streams, replace_rows
+from consultations.adapters.projections.base import Recorded, existing, load_streams, replace_rows
 from consultations.domain import meetings as meeting_model
 from consultations.domain.events import (
     MeetingAmended,
@@ -26,20 +26,34 @@ class ScheduleProjection:
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (schedule, action_items)
 
-    def handle(self, connection: Connection, batch: Sequence[Recorded]) -> None:
+    def handle(
+        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+    ) -> None:
         """Re-fold each meeting touched by the batch and replace its rows."""
-        touched = {r.stream_id for r in batch if r.stream_id.startswith("meeting-")}
-        if not touched:
+        streams: dict[str, list[Recorded]] = {}
+        for recorded in batch:
+            if recorded.stream_id.startswith("meeting-"):
+                streams.setdefault(recorded.stream_id, []).append(recorded)
+        if not streams:
             return
-        streams = load_streams(connection, touched, batch[-1].position)
+        # Meetings that already have a row had events before this batch: fetch only those.
+        known = existing(
+            connection, schedule.c.meeting_id, [s.removeprefix("meeting-") for s in streams]
+        )
+        earlier = load_streams(connection, (f"meeting-{m}" for m in known), batch[0].position - 1)
+        for stream_id, before in earlier.items():
+            streams[stream_id] = before + streams[stream_id]
         rows, item_rows = [], []
-        for recorded in streams.values():
-            row, items = meeting_rows(recorded)
+        for stream in streams.values():
+            row, items = meeting_rows(stream)
             rows.append(row)
             item_rows += items
         ids = sorted(row["meeting_id"] for row in rows)
         replace_rows(connection, schedule, schedule.c.meeting_id, ids, rows)
         replace_rows(connection, action_items, action_items.c.meeting_id, ids, item_rows)
+
+    def finish_replay(self, connection: Connection) -> None:
+        """Nothing is deferred during a rebuild."""
 
 
 def is_significant(event: MeetingEvent) -> bool:

@@ -21,7 +21,9 @@ class TrackProjection:
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (tracks, track_areas, track_parties)
 
-    def handle(self, connection: Connection, batch: Sequence[Recorded]) -> None:
+    def handle(
+        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+    ) -> None:
         """Re-fold each track touched by the batch and replace its rows."""
         touched = {
             r.event.track_id
@@ -44,6 +46,9 @@ class TrackProjection:
         replace_rows(connection, tracks, tracks.c.track_id, ids, rows)
         replace_rows(connection, track_areas, track_areas.c.track_id, ids, area_rows)
         replace_rows(connection, track_parties, track_parties.c.track_id, ids, party_rows)
+
+    def finish_replay(self, connection: Connection) -> None:
+        """Nothing is deferred during a rebuild."""
 
 
 def track_row(state: track_model.Track) -> dict[str, Any]:

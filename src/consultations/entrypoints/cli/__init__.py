@@ -20,6 +20,7 @@ from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, N
 from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.db_commands import db
 from consultations.entrypoints.cli.events_commands import events
+from consultations.entrypoints.cli.feed_commands import feed, serve
 from consultations.entrypoints.cli.meeting_commands import meeting
 from consultations.entrypoints.cli.party_commands import area, party
 from consultations.entrypoints.cli.plan_commands import plan
@@ -51,7 +52,20 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.call_on_close(context.close)
 
 
-for group in (db, plan, party, area, track, meeting, schedule, report, events, projections):
+for group in (
+    db,
+    plan,
+    party,
+    area,
+    track,
+    meeting,
+    schedule,
+    report,
+    feed,
+    serve,
+    events,
+    projections,
+):
     cli.add_command(group)
 
 

@@ -1,0 +1,82 @@
+"""The feed server: ``GET``/``HEAD /feeds/<token>.ics`` and ``/healthz``, on Starlette.
+
+Endpoints are plain functions: Starlette runs them in its thread pool, where the
+synchronous SQLAlchemy engine belongs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from email.utils import format_datetime, parsedate_to_datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from consultations.bootstrap import Application
+from consultations.service_layer.feeds import Validators
+
+CALENDAR = "text/calendar; charset=utf-8"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+CACHE_CONTROL = "private, no-cache"  # clients revalidate with the ETag every time
+
+
+def create_app(app: Application) -> Starlette:
+    """The ASGI application serving the feeds of ``app``'s database."""
+    publisher = app.feeds
+
+    def feed(request: Request) -> Response:
+        token = request.path_params["token"]
+        # Unknown and revoked tokens take the same path: one lookup by hash, then 404.
+        spec = publisher.lookup(token) if TOKEN.fullmatch(token) else None
+        if spec is None:
+            return PlainTextResponse("no such feed\n", status_code=404)
+        validators = publisher.validators(spec)
+        headers = {
+            "ETag": validators.etag,
+            "Last-Modified": format_datetime(validators.last_modified, usegmt=True),
+            "Cache-Control": CACHE_CONTROL,
+        }
+        if not_modified(request, validators):
+            return Response(status_code=304, headers=headers)
+        body = publisher.render(spec)
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(b"", media_type=CALENDAR, headers=headers)
+        return Response(body, media_type=CALENDAR, headers=headers)
+
+    def healthz(request: Request) -> Response:
+        try:
+            position, _ = app.store.head()
+        except SQLAlchemyError as error:
+            detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            return JSONResponse({"status": "unavailable", "error": detail}, status_code=503)
+        return JSONResponse({"status": "ok", "log_position": position})
+
+    return Starlette(
+        routes=[
+            Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        ]
+    )
+
+
+def not_modified(request: Request, validators: Validators) -> bool:
+    """RFC 9110 §13: If-None-Match decides when present; else If-Modified-Since."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or validators.etag in tags
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False  # a malformed date is ignored, as RFC 9110 asks
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return validators.last_modified.replace(microsecond=0) <= since

@@ -1,0 +1,146 @@
+"""Calendar feeds: create and revoke subscriptions, and publish their iCalendar bytes.
+
+A conditional request is answered from a fingerprint of the feed's meetings (one
+aggregate query), so a matching ``If-None-Match`` costs no generation. The ETag is strong:
+the bytes are a function of the fingerprinted rows, the feed and the day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from consultations.adapters.ical_feed import FeedCalendar, FeedMeeting, render_calendar
+from consultations.adapters.read_models import FeedWindow, ReadModels, ScheduleFilter
+from consultations.domain.commands import CreateFeed
+from consultations.domain.feeds import Scope, parse_scope
+
+RENDERER_VERSION = "1"  # bump when render_calendar's output for the same rows changes
+CANCELLED_KEPT = timedelta(days=30)
+TOKEN_BYTES = 32  # 256 bits of randomness
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a feed token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_feed(scope: str, name: str | None, include_restricted: bool) -> tuple[str, CreateFeed]:
+    """A fresh secret token and the command that creates its feed (only the hash goes in)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    command = CreateFeed(
+        feed_id=secrets.token_hex(4),
+        scope=scope,
+        token_sha256=hash_token(token),
+        name=name,
+        include_restricted=include_restricted,
+    )
+    return token, command
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """What to publish: a feed definition (stored, or ad hoc for an export)."""
+
+    feed_id: str
+    name: str
+    scope: Scope
+    include_restricted: bool = False
+    days_back: int = 90
+    days_ahead: int = 730
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> FeedSpec:
+        """The spec of a ``feeds`` row."""
+        return cls(
+            row["feed_id"], row["name"], parse_scope(row["scope"]), row["include_restricted"],
+            row["days_back"], row["days_ahead"],
+        )  # fmt: skip
+
+    def filter(self) -> ScheduleFilter:
+        """The schedule filter of the scope."""
+        value = self.scope.value
+        kind = self.scope.kind
+        return ScheduleFilter(
+            track_id=value if kind == "track" else None,
+            area_id=value if kind == "area" else None,
+            party_id=value if kind == "party" else None,
+        )
+
+    def window(self, today: date) -> FeedWindow:
+        """The span shown on ``today`` (UTC days)."""
+        midnight = datetime.combine(today, time(), tzinfo=UTC)
+        return FeedWindow(
+            start=midnight - timedelta(days=self.days_back),
+            end=midnight + timedelta(days=self.days_ahead + 1),
+            cancelled_since=midnight - CANCELLED_KEPT,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP validators of a feed's current content."""
+
+    etag: str  # quoted, strong
+    last_modified: datetime
+
+
+class FeedPublisher:
+    """Turns feed definitions and the read models into iCalendar bytes and validators."""
+
+    def __init__(self, read_models: ReadModels, clock: Callable[[], datetime]) -> None:
+        self.read_models = read_models
+        self.clock = clock
+
+    def lookup(self, token: str) -> FeedSpec | None:
+        """The live feed of a token (None for unknown or revoked ones)."""
+        row = self.read_models.feed_by_token(hash_token(token))
+        return None if row is None else FeedSpec.from_row(row)
+
+    def validators(self, spec: FeedSpec) -> Validators:
+        """ETag and Last-Modified of the feed as it would be rendered now."""
+        today = self.clock().astimezone(UTC).date()
+        count, latest = self.read_models.feed_fingerprint(spec.filter(), spec.window(today))
+        key = "|".join(
+            map(str, (RENDERER_VERSION, spec, today, count, latest.isoformat() if latest else "-"))
+        )
+        # The window slides at midnight: content may change then without a new event.
+        day_start = datetime.combine(today, time(), tzinfo=UTC)
+        return Validators(
+            etag=f'"{hashlib.sha256(key.encode()).hexdigest()[:40]}"',
+            last_modified=max(latest or day_start, day_start),
+        )
+
+    def render(self, spec: FeedSpec) -> bytes:
+        """The feed's iCalendar bytes now."""
+        today = self.clock().astimezone(UTC).date()
+        rows = self.read_models.feed_meetings(spec.filter(), spec.window(today))
+        calendar = FeedCalendar(name=spec.name, include_restricted=spec.include_restricted)
+        return render_calendar(calendar, [_feed_meeting(row) for row in rows])
+
+
+def _feed_meeting(row: dict[str, Any]) -> FeedMeeting:
+    return FeedMeeting(
+        meeting_id=row["meeting_id"],
+        title=row["title"],
+        status=row["status"],
+        start_utc=row["start_utc"],
+        end_utc=row["end_utc"],
+        start_local=row["start_local"],
+        end_local=row["end_local"],
+        tz=row["tz"],
+        venue=row["venue"],
+        host=row["host"],
+        agenda=tuple(row["agenda"]),
+        track_id=row["track_id"],
+        track_title=row["track_title"],
+        areas=tuple(row["areas"]),
+        classification=row["classification"],
+        sequence=row["sequence"],
+        created_at=row["created_at"],
+        last_modified=row["last_modified"],
+    )
