@@ -31,50 +31,105 @@ def _setup() -> Iterator[tuple[str, DomainEvent]]:
     for area in ("energy", "security", "culture", "trade"):
         yield f"area-{area}", AreaRegistered(area, area.title())
     for number in range(TRACKS):
-        yield f"track-t{number}", TrackAdded(
-            track_id=f"t{number}", title=f"Track {number}", kind="consultation",
-            cadence=CADENCES[number % len(CADENCES)], required=1, start=date(2000, 1, 1),
-            tz=TIMEZONES[number % 2], parties=("TM-MFA", "AZ-MFA"), areas=("energy",),
-            priority="high", default_duration="PT2H", reminders=("P1D",),
-            host_rotation=("TM-MFA", "AZ-MFA"),
-        )  # fmt: skip
+        yield (
+            f"track-t{number}",
+            TrackAdded(
+                track_id=f"t{number}",
+                title=f"Track {number}",
+                kind="consultation",
+                cadence=CADENCES[number % len(CADENCES)],
+                required=1,
+                start=date(2000, 1, 1),
+                tz=TIMEZONES[number % 2],
+                parties=("TM-MFA", "AZ-MFA"),
+                areas=("energy",),
+                priority="high",
+                default_duration="PT2H",
+                reminders=("P1D",),
+                host_rotation=("TM-MFA", "AZ-MFA"),
+            ),
+        )
 
 
-def _meeting(number: int) -> list[DomainEvent]:
-    """Four events a meeting on average: planned, sometimes moved, then held or cancelled."""
+def _meeting(number: int, first: date, every: timedelta, held: bool) -> list[DomainEvent]:
+    """Planned, a third moved, one in ten cancelled, the rest held when ``held``."""
     track = number % TRACKS
     tz = TIMEZONES[track % 2]
-    start = datetime(2000, 1, 3, 10) + timedelta(days=number // TRACKS * 7)
+    start = datetime.combine(first, datetime.min.time()).replace(hour=10) + every * (
+        number // TRACKS
+    )
     utc = (start - timedelta(hours=OFFSETS[tz])).replace(tzinfo=UTC)
     meeting_id = f"m{number}"
     events: list[DomainEvent] = [
         MeetingPlanned(
-            meeting_id=meeting_id, track_id=f"t{track}", title=f"Session {number}",
-            kind="consultation", start=start, end=start + timedelta(hours=2), tz=tz,
-            start_fold=None, end_fold=None, start_utc=utc, end_utc=utc + timedelta(hours=2),
-            venue="Ashgabat" if number % 2 else "Baku", host="TM-MFA" if number % 2 else "AZ-MFA",
-            participants=("TM-MFA", "AZ-MFA"), agenda=("Review",), classification="internal",
-        )  # fmt: skip
+            meeting_id=meeting_id,
+            track_id=f"t{track}",
+            title=f"Session {number}",
+            kind="consultation",
+            start=start,
+            end=start + timedelta(hours=2),
+            tz=tz,
+            start_fold=None,
+            end_fold=None,
+            start_utc=utc,
+            end_utc=utc + timedelta(hours=2),
+            venue="Ashgabat" if number % 2 else "Baku",
+            host="TM-MFA" if number % 2 else "AZ-MFA",
+            participants=("TM-MFA", "AZ-MFA"),
+            agenda=("Review",),
+            classification="internal",
+        )
     ]
     if number % 3 == 0:
         later, later_utc = start + timedelta(days=1), utc + timedelta(days=1)
-        events.append(MeetingRescheduled(
-            meeting_id, later, later + timedelta(hours=2), tz, None, None,
-            later_utc, later_utc + timedelta(hours=2), "agenda clash",
-        ))  # fmt: skip
+        events.append(
+            MeetingRescheduled(
+                meeting_id,
+                later,
+                later + timedelta(hours=2),
+                tz,
+                None,
+                None,
+                later_utc,
+                later_utc + timedelta(hours=2),
+                "agenda clash",
+            )
+        )
         start, utc = later, later_utc
     if number % 10 == 9:
         events.append(MeetingCancelled(meeting_id, "postponed"))
-    else:
-        events.append(MeetingHeld(
-            meeting_id, start, None, None, None, utc, None, ("TM-MFA", "AZ-MFA"),
-            ("Agreed next steps",), (),
-        ))  # fmt: skip
+    elif held:
+        events.append(
+            MeetingHeld(
+                meeting_id,
+                start,
+                None,
+                None,
+                None,
+                utc,
+                None,
+                ("TM-MFA", "AZ-MFA"),
+                ("Agreed next steps",),
+                (),
+            )
+        )
     return events
 
 
-def fill(store: SqlEventStore, total_events: int, batch: int = 10_000) -> int:
-    """Append about ``total_events`` events (setup first); return how many were appended."""
+def fill(
+    store: SqlEventStore,
+    total_events: int,
+    *,
+    first: date = date(2000, 1, 3),
+    every: timedelta = timedelta(days=7),
+    held: bool = True,
+    meetings: int | None = None,
+    batch: int = 10_000,
+) -> int:
+    """Append about ``total_events`` events (setup first); return how many were appended.
+
+    Each track has a meeting every ``every`` from ``first``; ``meetings`` caps their number.
+    """
     appends: list[Append] = []
     pending = appended = 0
 
@@ -86,7 +141,9 @@ def fill(store: SqlEventStore, total_events: int, batch: int = 10_000) -> int:
 
     def add(stream_id: str, events: list[DomainEvent]) -> None:
         nonlocal pending
-        appends.append(Append(stream_id, 0, [NewEvent(*to_stored(e), metadata=META) for e in events]))
+        appends.append(
+            Append(stream_id, 0, [NewEvent(*to_stored(e), metadata=META) for e in events])
+        )
         pending += len(events)
         if pending >= batch:
             flush()
@@ -94,8 +151,8 @@ def fill(store: SqlEventStore, total_events: int, batch: int = 10_000) -> int:
     for stream_id, event in _setup():
         add(stream_id, [event])
     number = 0
-    while appended + pending < total_events:
-        add(f"meeting-m{number}", _meeting(number))
+    while appended + pending < total_events and (meetings is None or number < meetings):
+        add(f"meeting-m{number}", _meeting(number, first, every, held))
         number += 1
     flush()
     return appended

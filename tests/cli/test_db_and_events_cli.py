@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from consultations.adapters.event_mapper import to_stored
 from consultations.adapters.event_store import NewEvent, SqlEventStore
-from consultations.domain.events import AreaRegistered
 from consultations.adapters.migrations import head_revision
+from consultations.domain.events import AreaRegistered
 from tests.cli.runner import run_cli
 
 HEAD = head_revision()
@@ -57,7 +57,9 @@ def test_db_upgrade_current_downgrade(
         "up_to_date": False,
         "events": None,
     }
-    assert run_cli(capsys, database_url, "db", "upgrade").out.strip() == f"database at revision {HEAD}"
+    assert (
+        run_cli(capsys, database_url, "db", "upgrade").out.strip() == f"database at revision {HEAD}"
+    )
     (status,) = json.loads(run_cli(capsys, database_url, "db", "current", "--format", "json").out)
     assert (status["revision"], status["up_to_date"], status["events"]) == (HEAD, True, 0)
     assert run_cli(capsys, database_url, "db", "downgrade", "base").out.strip() == (

@@ -43,7 +43,13 @@ def tables(engine: Engine) -> set[str]:
 def test_upgrade_downgrade_upgrade_restores_a_working_log(engine: Engine) -> None:
     migrations.upgrade(engine)
     assert migrations.current_revision(engine) == migrations.head_revision()
-    assert {"events", "event_log_head", "idempotency_keys", "schedule", "compliance_windows"} <= tables(engine)
+    assert {
+        "events",
+        "event_log_head",
+        "idempotency_keys",
+        "schedule",
+        "compliance_windows",
+    } <= tables(engine)
     assert {"v_schedule", "v_compliance_windows", "v_compliance_by_area", "v_action_items"} <= set(
         sa.inspect(engine).get_view_names()
     )

@@ -101,6 +101,9 @@ class FeedCalendar:
 
 def render_calendar(calendar: FeedCalendar, meetings: Sequence[FeedMeeting]) -> bytes:
     """UTF-8 bytes of an RFC 5545 calendar; the same input gives the same bytes."""
+    ids = [meeting.meeting_id for meeting in meetings]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate meeting ids: each UID must appear once")
     ics_calendar = Calendar(creator=PRODID)
     ics_calendar.scale = "GREGORIAN"
     ics_calendar.method = "PUBLISH"
@@ -173,7 +176,7 @@ def _description(meeting: FeedMeeting) -> str:
 
 
 def _text(value: str) -> str:
-    """Plain text as RFC 5545 TEXT allows it: "\\n" line breaks, no other control characters."""
+    """Plain text as RFC 5545 TEXT allows it: newline line breaks, no other control characters."""
     return _CONTROLS.sub("", _LINE_BREAKS.sub("\n", value))
 
 
@@ -257,6 +260,8 @@ def _component_key(component: list[str]) -> tuple[str, str, str]:
 
 def _fold(line: str) -> list[str]:
     """Split into physical lines of at most 75 octets, never inside a UTF-8 character."""
+    if len(line) * 4 <= _MAX_OCTETS or len(line.encode("utf-8")) <= _MAX_OCTETS:
+        return [line]  # most lines: no character-by-character walk
     chunks: list[str] = []
     current, size, limit = "", 0, _MAX_OCTETS
     for char in line:

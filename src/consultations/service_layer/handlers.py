@@ -36,6 +36,7 @@ from consultations.domain.events import (
     PartyEvent,
     TrackEvent,
 )
+from consultations.domain.validation import validate_id
 from consultations.service_layer.unit_of_work import UnitOfWork
 
 
@@ -50,6 +51,7 @@ def handle(
     uow: UnitOfWork, command: DomainCommand, now: datetime, directory: MeetingDirectory
 ) -> str:
     """Decide ``command`` and record its events in ``uow``; return the aggregate's id."""
+    _check_ids(command)
     match command:
         case RegisterParty():
             stream = parties.stream_id(command.party_id)
@@ -149,13 +151,23 @@ def _previous_host(uow: UnitOfWork, track_id: str, directory: MeetingDirectory) 
     return directory.previous_host(track_id)
 
 
+def _check_ids(command: DomainCommand) -> None:
+    """Reject malformed ids before they reach a query (a NUL byte upsets PostgreSQL)."""
+    for attribute in ("party_id", "area_id", "track_id", "meeting_id", "feed_id"):
+        value = getattr(command, attribute, None)
+        if value:
+            validate_id(value, attribute.removesuffix("_id"))
+
+
 def _require_parties(uow: UnitOfWork, party_ids: Iterable[str], field: str) -> None:
     for party_id in party_ids:
+        validate_id(party_id, field)
         if not uow.exists(parties.stream_id(party_id)):
             raise NotFound(field, f"no party {party_id!r}; register it with `party add`")
 
 
 def _require_areas(uow: UnitOfWork, area_ids: Iterable[str]) -> None:
     for area_id in area_ids:
+        validate_id(area_id, "areas")
         if not uow.exists(areas.stream_id(area_id)):
             raise NotFound("areas", f"no area {area_id!r}; register it with `area add`")

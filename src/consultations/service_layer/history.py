@@ -10,6 +10,7 @@ from consultations.adapters.event_mapper import from_stored
 from consultations.adapters.event_store import SqlEventStore, StoredEvent
 from consultations.domain import areas, feeds, meetings, parties, tracks
 from consultations.domain.errors import NotFound
+from consultations.domain.validation import validate_id
 
 _FOLDS: dict[str, Callable[[Iterable[Any]], Any]] = {
     "party": parties.fold,
@@ -30,6 +31,7 @@ class AggregateHistory:
 
 def aggregate_history(store: SqlEventStore, noun: str, aggregate_id: str) -> AggregateHistory:
     """Load ``<noun>-<id>``; NotFound when the stream is empty."""
+    validate_id(aggregate_id, noun)
     stored = store.read_stream(f"{noun}-{aggregate_id}")
     if not stored:
         raise NotFound(noun, f"no {noun} {aggregate_id!r}")

@@ -300,8 +300,9 @@ def _party(party_id: str, fields: _Fields) -> Builder:
         current = parties.fold(cast(Any, uow.events(parties.stream_id(party_id))))
         if current is None:
             return [command]
+        (wanted,) = parties.decide(None, command, now)  # compared in their stored form
         for name in ("name", "tz", "departments"):
-            if getattr(current, name) != getattr(command, name):
+            if getattr(current, name) != getattr(wanted, name):
                 raise _Unchangeable(name, getattr(current, name), "a party")
         return []
 
@@ -315,7 +316,8 @@ def _area(area_id: str, fields: _Fields) -> Builder:
         current = areas.fold(cast(Any, uow.events(areas.stream_id(area_id))))
         if current is None:
             return [command]
-        if current.name != command.name:
+        (wanted,) = areas.decide(None, command, now)
+        if current.name != wanted.name:
             raise _Unchangeable("name", current.name, "an area")
         return []
 
@@ -392,8 +394,8 @@ class _MeetingSpec:
         commands: list[DomainCommand] = []
         if current is None:
             commands.append(plan)
-        elif current.is_closed:
-            if current.status.value != self.status:
+        elif current.is_closed:  # a file that still says "planned" merely lags behind
+            if self.status not in ("planned", current.status.value):
                 raise NotAllowed(
                     "status", f"is {current.status.value} in the log; that cannot be changed"
                 )

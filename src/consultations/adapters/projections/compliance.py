@@ -9,7 +9,7 @@ with ``CURRENT_DATE`` (docs/reporting.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -23,12 +23,14 @@ from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import local_date
 
+HORIZON = timedelta(days=730)
+
 
 class ComplianceProjection:
     """Recomputes the windows of every track touched by a batch (directly or via a meeting)."""
 
     name: ClassVar[str] = "compliance"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: windows run two years past the last session
     tables: ClassVar[tuple[sa.Table, ...]] = (compliance_windows, compliance_sessions)
 
     def handle(
@@ -115,10 +117,15 @@ def _sessions(connection: Connection, track_ids: list[str]) -> dict[str, list[Se
 def track_windows(
     track: Any, sessions: list[Session]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Window rows (track start to its last session) and the session rows of one track."""
+    """Window rows and session rows of one track.
+
+    Windows run from the track's start to ``HORIZON`` past its last session (or its start),
+    so a track that falls silent shows its missed windows; the horizon depends only on the
+    track's own events, which keeps a rebuild equal to the incremental rows.
+    """
     rules = rules_of(track)
     counted_on = {s.meeting_id: local_date(s.held_utc or s.start_utc, rules.tz) for s in sessions}
-    last: date = max([rules.start, *counted_on.values()])
+    last: date = max([rules.start, *counted_on.values()]) + HORIZON
     # as_of = the start: statuses are not stored, and every session is still "to come".
     windows = evaluate(rules, sessions, rules.start, until=last)
     held = {s.meeting_id for s in sessions if s.held_utc is not None}

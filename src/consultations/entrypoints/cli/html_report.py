@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from itertools import groupby
 from pathlib import Path
@@ -88,8 +88,13 @@ def _timeline(windows: list[dict[str, Any]]) -> str:
         return round(float((day - start).days) / span * WIDTH, 1)
 
     bars = []
-    for w in windows:
-        left, right = x(w["window_start"]), x(w["window_end"]) + WIDTH / span
+    for w, following in zip(windows, [*windows[1:], None], strict=True):
+        # A closed max-gap window keeps its deadline as end, overlapping the next window:
+        # draw it only up to the day before the next one starts, so no bar hides another.
+        last = w["window_end"]
+        if following is not None and following["window_start"] <= last:
+            last = max(following["window_start"] - timedelta(days=1), w["window_start"])
+        left, right = x(w["window_start"]), x(last) + WIDTH / span
         bars.append(
             f'<rect x="{left}" y="{BAR_TOP}" width="{max(right - left - 1, 1):.1f}" '
             f'height="{BAR_HEIGHT}" fill="{COLOURS[w["status"]]}">'

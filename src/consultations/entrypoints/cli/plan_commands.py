@@ -9,7 +9,7 @@ import click
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import default_actor
-from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.plan_import import MAX_FILE_BYTES, import_plan
 from consultations.service_layer.services import Provenance
 
 
@@ -35,7 +35,7 @@ def import_command(
     provenance = Provenance(
         actor=actor or default_actor(), source=f"plan:{path.name}", reason=reason
     )
-    report = import_plan(context.app().commands, path.read_bytes(), provenance, dry_run=dry_run)
+    report = import_plan(context.app().commands, _read_capped(path), provenance, dry_run=dry_run)
     if output_format != "table":
         rows = [
             {"event_type": name, "count": count} for name, count in sorted(report.events.items())
@@ -48,3 +48,9 @@ def import_command(
     verb = "would append" if dry_run else "appended"
     summary = ", ".join(f"{count} {name}" for name, count in sorted(report.events.items()))
     click.echo(f"{verb} {report.total} events: {summary}")
+
+
+def _read_capped(path: Path) -> bytes:
+    """Read the file, but never much more than the import accepts."""
+    with path.open("rb") as stream:
+        return stream.read(MAX_FILE_BYTES + 1)
