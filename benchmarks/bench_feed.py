@@ -70,9 +70,8 @@ def main() -> None:
         rows.append(("feed conditional GET (304)", conditional, "GET /healthz", healthz))
         server.should_exit = True
         print(f"feed of {count} meetings, {len(body) / 1e6:.1f} MB; medians of {RUNS}-50 runs (ms)")
-        print(
-            f"{'figure':30} {'median':>8} {'min':>8} {'max':>8} {'baseline':>14} {'median':>8} {'ratio':>6}"
-        )
+        header = ("figure", "median", "min", "max", "baseline", "median", "ratio")
+        print("{:30} {:>8} {:>8} {:>8} {:>14} {:>8} {:>6}".format(*header))
         for name, times, base_name, base_times in rows:
             median, base_median = statistics.median(times), statistics.median(base_times)
             print(
