@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from consultations.adapters.database import DatabaseUrlError, create_engine, normalise_url
-from consultations.settings import DEFAULT_DATABASE_URL, Settings
+from consultations.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from tests.support.postgres import BIN_DIR_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,3 +81,28 @@ def test_missing_postgresql_fails_under_ci_and_skips_otherwise(
     )
     assert outcome in completed.stdout
     assert completed.returncode == (1 if ci else 0), completed.stdout[-2000:]
+
+
+def test_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    file = tmp_path / "consultations.toml"
+    file.write_text(
+        '[consultations]\nwebhook_url = "http://127.0.0.1:9/hook"\n'
+        'smtp_to = "a@example.org, b@example.org"\npublic_url = "https://cal.example.org/"\n',
+        encoding="utf-8",
+    )
+    env = {"CONSULTATIONS_WEBHOOK_URL": "http://127.0.0.1:10/env"}
+    settings = Settings.load(None, env, file)
+    assert settings.webhook_url == "http://127.0.0.1:10/env"
+    assert settings.smtp_to == ("a@example.org", "b@example.org")
+    assert settings.public_url == "https://cal.example.org"
+    assert Settings.load(None, {}, tmp_path / "absent.toml").webhook_url is None
+
+
+def test_a_broken_settings_file_is_a_clear_error(tmp_path: Path) -> None:
+    file = tmp_path / "consultations.toml"
+    file.write_text("[consultations\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="consultations.toml"):
+        Settings.load(None, {}, file)
+    file.write_text("[consultations]\nsmtp_url = 25\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="smtp_url: expected text"):
+        Settings.load(None, {}, file)

@@ -1,15 +1,27 @@
-"""Runtime settings: where the database is, read from arguments and the environment."""
+"""Runtime settings, from arguments, the environment and an optional ``consultations.toml``.
+
+Precedence: an explicit argument, then ``CONSULTATIONS_*`` environment variables, then the
+``[consultations]`` table of ``consultations.toml`` in the working directory, then defaults.
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///var/consultations.db"
 DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
-PUBLIC_URL_VARIABLE = "CONSULTATIONS_PUBLIC_URL"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+SETTINGS_FILE = "consultations.toml"
+PREFIX = "CONSULTATIONS_"
+
+
+class SettingsError(ValueError):
+    """A setting cannot be used; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,13 +30,49 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     public_url: str = DEFAULT_PUBLIC_URL  # where subscribers reach the feed server
+    webhook_url: str | None = None
+    webhook_secret: str | None = None  # whsec_<base64>, per Standard Webhooks
+    smtp_url: str | None = None  # smtp://host:port
+    smtp_from: str | None = None
+    smtp_to: tuple[str, ...] = ()
 
     @classmethod
     def load(
-        cls, database_url: str | None = None, environ: Mapping[str, str] | None = None
+        cls,
+        database_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        file: Path | None = None,
     ) -> Settings:
-        """Build settings: an explicit argument wins over the environment, then the default."""
+        """Build settings from the argument, the environment, the settings file and defaults."""
         env = os.environ if environ is None else environ
+        from_file = _read_file(file if file is not None else Path(SETTINGS_FILE))
+
+        def value(name: str) -> str | None:
+            found = env.get(PREFIX + name.upper()) or from_file.get(name)
+            if found is not None and not isinstance(found, str):
+                raise SettingsError(f"{name}: expected text in {SETTINGS_FILE}")
+            return found or None
+
+        recipients = value("smtp_to") or ""
         return cls(
-            database_url=database_url or env.get(DATABASE_URL_VARIABLE) or DEFAULT_DATABASE_URL
+            database_url=database_url or value("database_url") or DEFAULT_DATABASE_URL,
+            public_url=(value("public_url") or DEFAULT_PUBLIC_URL).rstrip("/"),
+            webhook_url=value("webhook_url"),
+            webhook_secret=value("webhook_secret"),
+            smtp_url=value("smtp_url"),
+            smtp_from=value("smtp_from"),
+            smtp_to=tuple(r.strip() for r in recipients.split(",") if r.strip()),
         )
+
+
+def _read_file(path: Path) -> Mapping[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{path}: {error}") from None
+    table = document.get("consultations", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [consultations] must be a table")
+    return table

@@ -27,7 +27,7 @@ from consultations.entrypoints.cli.plan_commands import plan
 from consultations.entrypoints.cli.read_commands import projections, report, schedule
 from consultations.entrypoints.cli.track_commands import track
 from consultations.service_layer.plan_import import PlanProblems
-from consultations.settings import DATABASE_URL_VARIABLE, Settings
+from consultations.settings import DATABASE_URL_VARIABLE, Settings, SettingsError
 
 EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
 _DOMAIN_EXIT_CODES = {
@@ -93,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         for problem in exc.problems:
             click.echo(f"error: {' '.join(problem.split())}", err=True)
         _fail(EXIT_INVALID, f"plan: {len(exc.problems)} problem(s); nothing was imported")
+    except SettingsError as exc:
+        _fail(EXIT_INVALID, f"settings: {exc}")
     except DatabaseUrlError as exc:
         _fail(EXIT_INVALID, f"database-url: {exc}")
     except ConcurrencyConflict as exc:
