@@ -101,8 +101,8 @@ def test_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
 def test_a_broken_settings_file_is_a_clear_error(tmp_path: Path) -> None:
     file = tmp_path / "consultations.toml"
     file.write_text("[consultations\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match="consultations.toml"):
+    with pytest.raises(SettingsError, match=r"consultations\.toml"):
         Settings.load(None, {}, file)
     file.write_text("[consultations]\nsmtp_url = 25\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match="smtp_url: expected text"):
+    with pytest.raises(SettingsError, match=r"smtp_url: expected text"):
         Settings.load(None, {}, file)

@@ -172,6 +172,8 @@ schedule = sa.Table(
     sa.Column("sequence", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_modified", UTCDateTime, nullable=False),
+    # Position of the meeting's latest event: strictly increasing, unlike clock readings.
+    sa.Column("last_position", sa.BigInteger, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
 )
 
@@ -224,4 +226,40 @@ feeds = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Reminders the schedule calls for (a projection): one row per meeting still to come and
+# reminder offset of its track. Rescheduling changes the start, and so the key.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("reminder_id", sa.String(64), primary_key=True),
+    sa.Column("meeting_id", sa.String(64), nullable=False, index=True),
+    sa.Column("offset", sa.String(32), nullable=False),
+    sa.Column("start_utc", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Delivery bookkeeping (operational, not a projection: a rebuild never touches it). One row
+# per notification and channel; ``delivery_id`` is the idempotency key receivers see.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # reminder | cadence
+    sa.Column("source_id", sa.String(64), nullable=False),  # reminder_id, or track/window/type
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column(
+        "type", sa.String(32), nullable=False
+    ),  # reminder.due | cadence.at_risk | cadence.missed
+    sa.Column("subject", sa.JSON, nullable=False),  # the meeting or window it concerns
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.String(2000), nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

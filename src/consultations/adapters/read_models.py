@@ -99,6 +99,17 @@ class ReadModels:
         """Meetings in start order, with their track's title."""
         return self._rows(_schedule_query(where or ScheduleFilter()))
 
+    def meeting(self, meeting_id: str) -> Row | None:
+        """One meeting's schedule row with its track's title and areas (None if unknown)."""
+        rows = self._rows(
+            _schedule_query(ScheduleFilter()).where(schedule.c.meeting_id == meeting_id)
+        )
+        if not rows:
+            return None
+        track_id = rows[0]["track_id"]
+        rows[0]["areas"] = self._links([track_id])[track_id][0] if track_id else []
+        return rows[0]
+
     def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[Row]:
         """The meetings a feed shows, with their track title and areas."""
         rows = self._rows(_feed_query(where, window))
@@ -107,17 +118,25 @@ class ReadModels:
             row["areas"] = links.get(row["track_id"], ([], []))[0] if row["track_id"] else []
         return rows
 
-    def feed_fingerprint(self, where: ScheduleFilter, window: FeedWindow) -> tuple[int, Any]:
-        """(count, latest change) of a feed's meetings: changes whenever its content does.
+    def feed_fingerprint(
+        self, where: ScheduleFilter, window: FeedWindow
+    ) -> tuple[int, int, datetime | None]:
+        """(count, latest position, latest change time) of a feed's meetings.
 
-        ``last_modified`` only grows along the log, so any change to a meeting in the feed,
-        or one entering it, raises the maximum; one leaving it changes the count.
+        Positions only grow along the log, so any change to a meeting in the feed, or one
+        entering it, raises the latest position; one leaving it changes the count.
         """
-        inner = _feed_query(where, window).with_only_columns(schedule.c.last_modified).subquery()
-        summary = sa.select(sa.func.count(), sa.func.max(inner.c.last_modified))
+        inner = (
+            _feed_query(where, window)
+            .with_only_columns(schedule.c.last_position, schedule.c.last_modified)
+            .subquery()
+        )
+        summary = sa.select(
+            sa.func.count(), sa.func.max(inner.c.last_position), sa.func.max(inner.c.last_modified)
+        )
         with self.engine.connect() as connection:
-            count, latest = connection.execute(summary).one()
-        return int(count), latest
+            count, position, latest = connection.execute(summary).one()
+        return int(count), int(position or 0), latest
 
     def feed_by_token(self, token_sha256: str) -> Row | None:
         """The live (not revoked) feed with this token hash."""

@@ -104,10 +104,10 @@ class FeedPublisher:
     def validators(self, spec: FeedSpec) -> Validators:
         """ETag and Last-Modified of the feed as it would be rendered now."""
         today = self.clock().astimezone(UTC).date()
-        count, latest = self.read_models.feed_fingerprint(spec.filter(), spec.window(today))
-        key = "|".join(
-            map(str, (RENDERER_VERSION, spec, today, count, latest.isoformat() if latest else "-"))
+        count, position, latest = self.read_models.feed_fingerprint(
+            spec.filter(), spec.window(today)
         )
+        key = "|".join(map(str, (RENDERER_VERSION, spec, today, count, position)))
         # The window slides at midnight: content may change then without a new event.
         day_start = datetime.combine(today, time(), tzinfo=UTC)
         return Validators(
@@ -120,10 +120,11 @@ class FeedPublisher:
         today = self.clock().astimezone(UTC).date()
         rows = self.read_models.feed_meetings(spec.filter(), spec.window(today))
         calendar = FeedCalendar(name=spec.name, include_restricted=spec.include_restricted)
-        return render_calendar(calendar, [_feed_meeting(row) for row in rows])
+        return render_calendar(calendar, [feed_meeting(row) for row in rows])
 
 
-def _feed_meeting(row: dict[str, Any]) -> FeedMeeting:
+def feed_meeting(row: dict[str, Any]) -> FeedMeeting:
+    """The renderer's view of a schedule row (with its ``areas``)."""
     return FeedMeeting(
         meeting_id=row["meeting_id"],
         title=row["title"],

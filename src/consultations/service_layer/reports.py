@@ -20,21 +20,25 @@ ACTION_COLUMNS = (
 )  # fmt: skip
 
 
-def today_in(tz: str) -> date:
-    """The current date in a time zone."""
-    return datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
+def today_in(tz: str, now: datetime | None = None) -> date:
+    """The date in a time zone at ``now`` (default: the current instant)."""
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
 
 
 def compliance_report(
     read_models: ReadModels,
     *,
     as_of: date | None = None,
+    now: datetime | None = None,
     since: date | None = None,
     until: date | None = None,
     track_id: str | None = None,
     area_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per track and window, with its status at ``as_of`` (default: today there).
+    """One row per track and window, with its status at ``as_of``.
+
+    Without ``as_of``, each track is evaluated on the date it is in its own zone at ``now``
+    (default: the current instant).
 
     Windows run from ``since`` (default: each track's start) to ``until`` (default: the end
     of the ``as_of`` year, so the rest of the year's windows show as upcoming).
@@ -46,7 +50,7 @@ def compliance_report(
             sessions.setdefault(row["track_id"], []).append(session_of(row))
     rows: list[dict[str, Any]] = []
     for track in tracks:
-        day = as_of or today_in(track["tz"])
+        day = as_of or today_in(track["tz"], now)
         windows = evaluate(
             rules_of(track),
             sessions.get(track["track_id"], []),

@@ -16,6 +16,7 @@ from consultations.adapters.projections.base import Projection, Recorded, decode
 from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.directory import DirectoryProjection
 from consultations.adapters.projections.feeds import FeedProjection
+from consultations.adapters.projections.reminders import ReminderProjection
 from consultations.adapters.projections.schedule import ScheduleProjection
 from consultations.adapters.projections.tracks import TrackProjection
 
@@ -32,6 +33,7 @@ def default_projections() -> list[Projection]:
         ScheduleProjection(),
         ComplianceProjection(),
         FeedProjection(),
+        ReminderProjection(),
     ]
 
 

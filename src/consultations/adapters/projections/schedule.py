@@ -92,6 +92,7 @@ def meeting_rows(recorded: Sequence[Recorded]) -> tuple[dict[str, Any], list[dic
         "sequence": sum(1 for event in events if is_significant(event)),
         "created_at": recorded[0].recorded_at,
         "last_modified": recorded[-1].recorded_at,
+        "last_position": recorded[-1].position,
         "version": state.version,
     }
     items = [

@@ -18,6 +18,7 @@ from consultations.adapters.event_store import ConcurrencyConflict
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from consultations.entrypoints.cli.context import CliContext
+from consultations.entrypoints.cli.daemon_commands import daemon, reminders, run
 from consultations.entrypoints.cli.db_commands import db
 from consultations.entrypoints.cli.events_commands import events
 from consultations.entrypoints.cli.feed_commands import feed, serve
@@ -26,15 +27,24 @@ from consultations.entrypoints.cli.party_commands import area, party
 from consultations.entrypoints.cli.plan_commands import plan
 from consultations.entrypoints.cli.read_commands import projections, report, schedule
 from consultations.entrypoints.cli.track_commands import track
+from consultations.entrypoints.daemon import DaemonAlreadyRunning
 from consultations.service_layer.plan_import import PlanProblems
 from consultations.settings import DATABASE_URL_VARIABLE, Settings, SettingsError
 
 EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
-_DOMAIN_EXIT_CODES = {
-    InvalidInput: EXIT_INVALID,
-    NotAllowed: EXIT_NOT_ALLOWED,
-    NotFound: EXIT_NOT_FOUND,
-}
+
+# Failures the user can act on: (exception, exit code, what the line names first).
+FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
+    (InvalidInput, EXIT_INVALID, ""),
+    (NotAllowed, EXIT_NOT_ALLOWED, ""),
+    (NotFound, EXIT_NOT_FOUND, ""),
+    (DomainError, EXIT_INVALID, ""),
+    (SettingsError, EXIT_INVALID, "settings: "),
+    (DatabaseUrlError, EXIT_INVALID, "database-url: "),
+    (ConcurrencyConflict, EXIT_NOT_ALLOWED, "conflict: "),
+    (DaemonAlreadyRunning, EXIT_NOT_ALLOWED, "daemon: "),
+    (DatabaseNotReady, EXIT_OPERATIONAL, "database: "),
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,21 +62,11 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.call_on_close(context.close)
 
 
-for group in (
-    db,
-    plan,
-    party,
-    area,
-    track,
-    meeting,
-    schedule,
-    report,
-    feed,
-    serve,
-    events,
-    projections,
-):
-    cli.add_command(group)
+for command in (
+    db, plan, party, area, track, meeting, schedule, report, feed, reminders, events,
+    projections, serve, daemon, run,
+):  # fmt: skip
+    cli.add_command(command)
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -86,22 +86,16 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         raise SystemExit(exc.exit_code) from None
     except click.Abort:
         _fail(EXIT_OPERATIONAL, "aborted")
-    except DomainError as exc:
-        code = next((c for kind, c in _DOMAIN_EXIT_CODES.items() if isinstance(exc, kind)), 2)
-        _fail(code, str(exc))
     except PlanProblems as exc:
         for problem in exc.problems:
             click.echo(f"error: {' '.join(problem.split())}", err=True)
         _fail(EXIT_INVALID, f"plan: {len(exc.problems)} problem(s); nothing was imported")
-    except SettingsError as exc:
-        _fail(EXIT_INVALID, f"settings: {exc}")
-    except DatabaseUrlError as exc:
-        _fail(EXIT_INVALID, f"database-url: {exc}")
-    except ConcurrencyConflict as exc:
-        _fail(EXIT_NOT_ALLOWED, f"conflict: {exc}; someone else changed it, try again")
-    except DatabaseNotReady as exc:
-        _fail(EXIT_OPERATIONAL, f"database: {exc}")
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         _fail(EXIT_OPERATIONAL, f"database: {detail}")
+    except Exception as exc:
+        for kind, code, prefix in FAILURES:
+            if isinstance(exc, kind):
+                _fail(code, f"{prefix}{exc}")
+        raise
     raise SystemExit(result if isinstance(result, int) else 0)

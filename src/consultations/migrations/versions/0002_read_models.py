@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("last_modified", UTC_DATETIME, nullable=False),
+        sa.Column("last_position", sa.BigInteger(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("meeting_id", name=op.f("pk_schedule")),
     )

@@ -1,0 +1,258 @@
+"""The delivery outbox: due notifications, claimed with a lease, marked sent, failed or dead.
+
+PostgreSQL: several daemons claim with ``FOR UPDATE SKIP LOCKED`` and a lease, so each
+row goes to one of them at a time; a daemon that dies loses its claims when the lease
+runs out. SQLite: one daemon at a time (a file lock, see ``entrypoints/daemon.py``).
+Delivery is at least once: a crash between sending and recording sends again, with the
+same ``delivery_id`` for the receiver to deduplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from consultations.adapters.database import write_transaction
+from consultations.adapters.orm import deliveries, reminders, schedule, tracks
+
+RETRYABLE = ("pending", "failed")
+STATUSES = ("pending", "sent", "failed", "dead", "skipped", "superseded")
+
+
+def delivery_id(source_id: str, channel: str) -> str:
+    """The idempotency key of one notification on one channel."""
+    return hashlib.sha256(f"{source_id}|{channel}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this daemon holds the lease of."""
+
+    delivery_id: str
+    kind: str
+    source_id: str
+    channel: str
+    type: str
+    subject: dict[str, Any]
+    attempts: int
+    due_at: datetime
+
+
+class SqlOutbox:
+    """Outbox operations for one daemon (``owner``) on one database."""
+
+    def __init__(self, engine: Engine, owner: str) -> None:
+        self.engine = engine
+        self.owner = owner
+
+    # -- filling -------------------------------------------------------------------------
+
+    def materialize_reminders(self, now: datetime, channels: Sequence[str]) -> int:
+        """Create a delivery per channel for every reminder now due; return how many.
+
+        A reminder whose meeting has already started (the daemon was down) is ``skipped``.
+        """
+        query = (
+            sa.select(
+                reminders,
+                schedule.c.title,
+                schedule.c.start_local,
+                schedule.c.end_local,
+                schedule.c.tz,
+                schedule.c.venue,
+                schedule.c.host,
+                schedule.c.track_id,
+                tracks.c.title.label("track_title"),
+            )
+            .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
+            .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+            .where(reminders.c.due_at <= now)
+            .where(~sa.exists().where(deliveries.c.source_id == reminders.c.reminder_id))
+        )
+        with self.engine.connect() as connection:
+            due = list(connection.execute(query).mappings())
+        rows = [
+            {
+                "delivery_id": delivery_id(row["reminder_id"], channel),
+                "kind": "reminder",
+                "source_id": row["reminder_id"],
+                "channel": channel,
+                "type": "reminder.due",
+                "subject": {"meeting": _meeting_subject(row)},
+                "status": "skipped" if row["start_utc"] <= now else "pending",
+                "attempts": 0,
+                "due_at": row["due_at"],
+                "next_attempt_at": row["due_at"],
+                "created_at": now,
+            }
+            for row in due
+            for channel in channels
+        ]
+        return self.enqueue(rows)
+
+    def enqueue(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert deliveries that do not exist yet (by id); return how many were new."""
+        if not rows:
+            return 0
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(
+            deliveries
+        )
+        with write_transaction(self.engine) as connection:
+            result = connection.execute(insert.on_conflict_do_nothing(), list(rows))
+            return max(result.rowcount, 0)
+
+    # -- claiming and recording ----------------------------------------------------------
+
+    def release_stale_claims(self) -> int:
+        """Forget every lease (safe only when this daemon is the only one: SQLite)."""
+        with write_transaction(self.engine) as connection:
+            result = connection.execute(
+                deliveries.update()
+                .where(deliveries.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+            return result.rowcount
+
+    def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[Claimed]:
+        """Take the lease of up to ``limit`` due deliveries nobody holds."""
+        candidates = (
+            sa.select(deliveries.c.delivery_id)
+            .where(
+                deliveries.c.status.in_(RETRYABLE),
+                deliveries.c.next_attempt_at <= now,
+                sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+            )
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.delivery_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            deliveries.update()
+            .where(deliveries.c.delivery_id.in_(candidates.scalar_subquery()))
+            .values(
+                lease_owner=self.owner, lease_until=lease_until, attempts=deliveries.c.attempts + 1
+            )
+            .returning(*deliveries.c)
+        )
+        with write_transaction(self.engine) as connection:
+            rows = list(connection.execute(statement).mappings())
+        return [
+            Claimed(
+                row["delivery_id"],
+                row["kind"],
+                row["source_id"],
+                row["channel"],
+                row["type"],
+                dict(row["subject"]),
+                row["attempts"],
+                row["due_at"],
+            )
+            for row in sorted(rows, key=lambda r: (r["next_attempt_at"], r["delivery_id"]))
+        ]
+
+    def still_wanted(self, claimed: Claimed) -> bool:
+        """False when the reminder was superseded (rescheduled) or its meeting held or cancelled."""
+        if claimed.kind != "reminder":
+            return True
+        query = sa.select(reminders.c.reminder_id).where(
+            reminders.c.reminder_id == claimed.source_id
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
+    def record(
+        self,
+        claimed: Claimed,
+        status: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record the outcome, if this daemon still holds the lease; True if recorded."""
+        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
+        if status == "sent":
+            values["sent_at"] = now
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        with write_transaction(self.engine) as connection:
+            result = connection.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.delivery_id == claimed.delivery_id,
+                    deliveries.c.lease_owner == self.owner,
+                )
+                .values(**values)
+            )
+            return result.rowcount == 1
+
+    # -- reading and re-driving ----------------------------------------------------------
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When something next needs doing: a reminder, a retry, or a lease running out."""
+        with self.engine.connect() as connection:
+            reminder = connection.execute(
+                sa.select(sa.func.min(reminders.c.due_at)).where(reminders.c.due_at > now)
+            ).scalar()
+            retry = connection.execute(
+                sa.select(
+                    sa.func.min(
+                        sa.func.coalesce(deliveries.c.lease_until, deliveries.c.next_attempt_at)
+                    )
+                ).where(deliveries.c.status.in_(RETRYABLE))
+            ).scalar()
+        found = [moment for moment in (reminder, retry) if moment is not None]
+        return min(found) if found else None
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Deliveries, newest due first, optionally of one status."""
+        query = sa.select(deliveries).order_by(deliveries.c.due_at.desc(), deliveries.c.delivery_id)
+        if status is not None:
+            query = query.where(deliveries.c.status == status)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def retry(self, delivery: str, now: datetime) -> str | None:
+        """Re-drive a failed or dead delivery now; return its previous status (None: unknown)."""
+        with write_transaction(self.engine) as connection:
+            status = connection.execute(
+                sa.select(deliveries.c.status).where(deliveries.c.delivery_id == delivery)
+            ).scalar()
+            if status in {"failed", "dead"}:
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.delivery_id == delivery)
+                    .values(
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                )
+            return status
+
+
+def _meeting_subject(row: Any) -> dict[str, Any]:
+    return {
+        "meeting_id": row["meeting_id"],
+        "title": row["title"],
+        "start_utc": row["start_utc"].isoformat(),
+        "start_local": row["start_local"],
+        "end_local": row["end_local"],
+        "tz": row["tz"],
+        "venue": row["venue"],
+        "host": row["host"],
+        "track_id": row["track_id"],
+        "track_title": row["track_title"],
+        "offset": row["offset"],
+    }

@@ -1,0 +1,81 @@
+"""Reminders the schedule calls for: one row per upcoming meeting and reminder offset."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from consultations.adapters.orm import reminders, schedule, tracks
+from consultations.adapters.projections.base import Recorded, chunks, replace_rows
+from consultations.domain.durations import parse_duration
+from consultations.domain.events import TrackAmended
+from consultations.domain.vocabulary import MeetingStatus
+
+UPCOMING = (MeetingStatus.PLANNED.value, MeetingStatus.RESCHEDULED.value)
+
+
+def reminder_id(meeting_id: str, offset: str, start_utc: Any) -> str:
+    """Deterministic id of a reminder: the meeting, the offset and the start instant."""
+    key = f"{meeting_id}|{offset}|{start_utc.isoformat()}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+class ReminderProjection:
+    """Rows follow the meeting.
+
+    A reschedule replaces them (new start, new ids), holding or cancelling removes them, and
+    a track's new reminder offsets apply to its meetings.
+    """
+
+    name: ClassVar[str] = "reminders"
+    version: ClassVar[int] = 1
+    tables: ClassVar[tuple[sa.Table, ...]] = (reminders,)
+
+    def handle(
+        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+    ) -> None:
+        """Recompute the reminders of the meetings touched (directly or through their track)."""
+        if replaying:
+            return
+        meetings = {
+            r.stream_id.removeprefix("meeting-")
+            for r in batch
+            if r.stream_id.startswith("meeting-")
+        }
+        amended = {r.event.track_id for r in batch if isinstance(r.event, TrackAmended)}
+        for chunk in chunks(amended):
+            query = sa.select(schedule.c.meeting_id).where(schedule.c.track_id.in_(chunk))
+            meetings.update(connection.execute(query).scalars())
+        self._recompute(connection, sorted(meetings))
+
+    def finish_replay(self, connection: Connection) -> None:
+        """Compute every meeting's reminders once, from the final schedule."""
+        self._recompute(
+            connection, list(connection.execute(sa.select(schedule.c.meeting_id)).scalars())
+        )
+
+    @staticmethod
+    def _recompute(connection: Connection, meeting_ids: list[str]) -> None:
+        rows: list[dict[str, Any]] = []
+        for chunk in chunks(meeting_ids):
+            query = (
+                sa.select(schedule.c.meeting_id, schedule.c.start_utc, tracks.c.reminders)
+                .join(tracks, tracks.c.track_id == schedule.c.track_id)
+                .where(schedule.c.meeting_id.in_(chunk), schedule.c.status.in_(UPCOMING))
+            )
+            for meeting_id, start_utc, offsets in connection.execute(query):
+                rows += [
+                    {
+                        "reminder_id": reminder_id(meeting_id, offset, start_utc),
+                        "meeting_id": meeting_id,
+                        "offset": offset,
+                        "start_utc": start_utc,
+                        "due_at": start_utc - parse_duration(offset).to_timedelta(),
+                    }
+                    for offset in offsets
+                ]
+        replace_rows(connection, reminders, reminders.c.meeting_id, meeting_ids, rows)

@@ -1,0 +1,166 @@
+"""`consultations daemon`, `consultations run` and `consultations reminders …`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+
+from consultations.adapters.outbox import STATUSES, SqlOutbox
+from consultations.domain.errors import NotAllowed, NotFound
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.output import format_option, render
+from consultations.entrypoints.cli.params import default_actor
+from consultations.entrypoints.daemon import Daemon, owner_id, single_daemon
+from consultations.entrypoints.web import create_app
+from consultations.service_layer.demo import ensure_demo
+
+F = TypeVar("F", bound=Callable[..., Any])
+REMINDER_COLUMNS = (
+    "delivery_id",
+    "type",
+    "channel",
+    "status",
+    "attempts",
+    "due_at",
+    "next_attempt_at",
+    "sent_at",
+    "last_error",
+    "subject",
+)
+TABLE_REMINDER_COLUMNS = (
+    "delivery_id",
+    "type",
+    "channel",
+    "status",
+    "attempts",
+    "due_at",
+    "last_error",
+)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _daemon_options(function: F) -> F:
+    """Options shared by `daemon` and `run`."""
+    function = click.option(
+        "--feeds-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Keep feed files here (rewritten when changed).",
+    )(function)
+    function = click.option(
+        "--poll",
+        type=click.IntRange(1, 3600),
+        default=30,
+        show_default=True,
+        help="Seconds between sweeps.",
+    )(function)
+    return click.option(
+        "--lease",
+        type=click.IntRange(5, 86400),
+        default=120,
+        show_default=True,
+        help="Seconds a claimed delivery stays ours.",
+    )(function)
+
+
+@click.command("daemon")
+@click.option("--once", is_flag=True, help="Run one sweep and exit (for cron, and tests).")
+@_daemon_options
+@pass_context
+def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, lease: int) -> None:
+    """The scheduler: reminders, cadence alerts and feed files, at least once and never lost."""
+    _logging()
+    app = context.app()
+    worker = Daemon(
+        app, poll=timedelta(seconds=poll), lease=timedelta(seconds=lease), feeds_dir=feeds_dir
+    )
+    with single_daemon(app):
+        worker.start_up()
+        if once:
+            report = worker.tick()
+            summary = (
+                ", ".join(f"{n} {s}" for s, n in sorted(report.outcomes.items())) or "nothing due"
+            )
+            click.echo(f"sweep: {summary}")
+            return
+        worker.run()
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Import this plan if the log is empty.",
+)
+@click.option(
+    "--demo-feed",
+    is_flag=True,
+    help="Create a feed of everything if there is none, and print its URLs.",
+)
+@_daemon_options
+@pass_context
+def run(
+    context: CliContext, host: str, port: int, seed: Path | None, demo_feed: bool,
+    feeds_dir: Path | None, poll: int, lease: int,
+) -> None:  # fmt: skip
+    """The main job: the daemon and the feed server together (Ctrl-C stops both)."""
+    _logging()
+    app = context.app()
+    for line in ensure_demo(app, seed, demo_feed, default_actor()):
+        click.echo(line)
+    worker = Daemon(
+        app, poll=timedelta(seconds=poll), lease=timedelta(seconds=lease), feeds_dir=feeds_dir
+    )
+    with single_daemon(app):
+        worker.start_up()
+        worker.run(background=True)
+        try:
+            uvicorn.run(create_app(app), host=host, port=port, log_level="info")
+        finally:
+            worker.stop()
+
+
+@click.group("reminders")
+def reminders() -> None:
+    """The delivery outbox: reminders and cadence alerts."""
+
+
+@reminders.command("list")
+@click.option("--status", type=click.Choice(STATUSES))
+@format_option
+@pass_context
+def list_reminders(context: CliContext, status: str | None, output_format: str) -> None:
+    """Deliveries and their state (dead ones can be re-driven with `reminders retry`)."""
+    outbox = SqlOutbox(context.app().engine, owner_id())
+    columns = TABLE_REMINDER_COLUMNS if output_format == "table" else REMINDER_COLUMNS
+    render(outbox.list(status), columns, output_format, title="Deliveries")
+
+
+@reminders.command("retry")
+@click.argument("delivery_id", metavar="ID")
+@pass_context
+def retry(context: CliContext, delivery_id: str) -> None:
+    """Re-drive a failed or dead delivery at the next sweep."""
+    app = context.app()
+    previous = SqlOutbox(app.engine, owner_id()).retry(delivery_id, app.commands.clock())
+    if previous is None:
+        raise NotFound("id", f"no delivery {delivery_id!r}")
+    if previous not in {"failed", "dead"}:
+        raise NotAllowed(
+            "id", f"delivery {delivery_id!r} is {previous}; only failed or dead ones are retried"
+        )
+    click.echo(f"{delivery_id}: will be retried at the next sweep (was {previous})")
