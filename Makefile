@@ -13,9 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The main job: migrate the embedded SQLite database, load the example plan into an empty
+# log, print a feed to subscribe to, then run the daemon and the feed server (Ctrl-C stops).
 run: $(STAMP)
 	$(BIN)/consultations db upgrade
-	$(BIN)/consultations db current
+	$(BIN)/consultations run --seed examples/tm-az-cooperation.toml --demo-feed
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

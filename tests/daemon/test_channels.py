@@ -8,6 +8,7 @@ import hmac
 import io
 import json
 import logging
+import pickle
 import random
 import socket
 import time
@@ -190,6 +191,13 @@ def test_console_defaults_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+def test_console_escapes_what_an_ascii_stream_cannot_encode() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    ConsoleChannel(stream).send(reminder(subject="Bakı"))
+    assert raw.getvalue() == b"[reminder.due] Bak\\u0131\n"
+
+
 def test_console_closed_stream_is_a_transient_failure() -> None:
     stream = io.StringIO()
     stream.close()
@@ -305,6 +313,21 @@ def test_email_some_recipients_refused_still_counts_as_delivered(
     (mail,) = smtp.wait_for(1, timeout=TIMEOUT)
     assert mail.rcpt_tos == RECIPIENTS[1:]
     assert "refused" in caplog.text
+
+
+def test_email_display_names_in_headers_bare_addresses_in_envelope(smtp: SmtpReceiver) -> None:
+    channel = EmailChannel(
+        smtp.url,
+        "Consultations <reminders@mfa.example>",
+        ['"Desk, AZ" <desk-az@mfa.example>', "desk-tm@mfa.example"],
+        timeout=TIMEOUT,
+    )
+    channel.send(at_risk())
+    (mail,) = smtp.wait_for(1, timeout=TIMEOUT)
+    assert mail.mail_from == "reminders@mfa.example"
+    assert mail.rcpt_tos == RECIPIENTS
+    assert str(mail.message["From"]) == "Consultations <reminders@mfa.example>"
+    assert [a.addr_spec for a in mail.message["To"].addresses] == list(RECIPIENTS)
 
 
 def test_email_server_down_is_transient() -> None:
@@ -455,6 +478,26 @@ def test_webhook_server_errors_are_transient(
         webhook.send(reminder())
     assert not failure.value.permanent
     assert failure.value.retry_after is None
+
+
+def test_webhook_failures_do_not_reveal_the_url_path_or_query(hooks: WebhookReceiver) -> None:
+    hooks.script(404)
+    url = hooks.url + "/T0KEN-in-path?token=s3cret"
+    with (
+        WebhookChannel(url, SECRET, timeout=TIMEOUT) as channel,
+        pytest.raises(DeliveryFailed) as failure,
+    ):
+        channel.send(reminder())
+    assert f"http://127.0.0.1:{hooks.port} answered 404" in str(failure.value)
+    assert "T0KEN" not in str(failure.value)
+    assert "s3cret" not in str(failure.value)
+    assert hooks.deliveries()[0].path == "/hooks/T0KEN-in-path?token=s3cret"
+
+
+def test_delivery_failed_survives_pickling() -> None:
+    original = DeliveryFailed("webhook: 429", retry_after=7.0)
+    copy = pickle.loads(pickle.dumps(original))
+    assert (str(copy), copy.permanent, copy.retry_after) == ("webhook: 429", False, 7.0)
 
 
 def test_webhook_connection_refused_is_transient() -> None:

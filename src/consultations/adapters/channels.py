@@ -230,9 +230,10 @@ class EmailChannel:
     """One SMTP message per notification to all recipients, one connection per message.
 
     ``url`` is ``smtp://host[:port]`` (port 25 by default); plain SMTP without authentication,
-    as for a local relay. ``sender`` and ``recipients`` are ``a@b`` or ``Name <a@b>``. Replies 4xx and connection problems are transient, 5xx permanent.
-    If some recipients accept and others refuse, the message counts as delivered (retrying
-    would duplicate it for those who accepted) and the refusals are logged.
+    as for a local relay. ``sender`` and ``recipients`` are ``a@b`` or ``Name <a@b>``.
+    Replies 4xx and connection problems are transient, 5xx permanent. If some recipients
+    accept and others refuse, the message counts as delivered (retrying would duplicate it
+    for those who accepted) and the refusals are logged.
     """
 
     name: str = "email"
