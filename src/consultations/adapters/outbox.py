@@ -213,6 +213,24 @@ class SqlOutbox:
         found = [moment for moment in (reminder, retry) if moment is not None]
         return min(found) if found else None
 
+    def upcoming(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """The next reminders to fall due, with their meeting's title and local start."""
+        query = (
+            sa.select(
+                reminders.c.due_at,
+                reminders.c.offset,
+                schedule.c.title,
+                schedule.c.start_local,
+                schedule.c.tz,
+            )
+            .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
+            .where(reminders.c.due_at > now)
+            .order_by(reminders.c.due_at, reminders.c.reminder_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         """Deliveries, newest due first, optionally of one status."""
         query = sa.select(deliveries).order_by(deliveries.c.due_at.desc(), deliveries.c.delivery_id)

@@ -101,12 +101,25 @@ class Daemon:
         )
         self.scheduler: BaseScheduler | None = None
 
-    def start_up(self) -> None:
-        """Prepare: on SQLite (one daemon), leases of a crashed predecessor are void."""
+    def start_up(self) -> list[str]:
+        """Prepare, and say what is coming (lines for the console).
+
+        On SQLite (one daemon at a time) leases left by a crashed predecessor are void.
+        """
         if self.app.engine.dialect.name == "sqlite":
             released = self.outbox.release_stale_claims()
             if released:
                 log.info("released %d claims left by a previous daemon", released)
+        channels = ", ".join(self.dispatcher.channels)
+        lines = [
+            f"daemon: delivering on {channels}; sweeping every {self.poll.total_seconds():.0f}s"
+        ]
+        for row in self.outbox.upcoming(self.dispatcher.clock(), 3):
+            lines.append(
+                f"  next: {row['due_at']:%Y-%m-%d %H:%M} UTC, {row['offset']} before "
+                f"{row['title']} ({row['start_local'][:16].replace('T', ' ')} {row['tz']})"
+            )
+        return lines
 
     def tick(self) -> SweepReport:
         """One sweep, feed files, then the next wake-up."""

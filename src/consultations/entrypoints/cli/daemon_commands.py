@@ -87,7 +87,8 @@ def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, l
         app, poll=timedelta(seconds=poll), lease=timedelta(seconds=lease), feeds_dir=feeds_dir
     )
     with single_daemon(app):
-        worker.start_up()
+        for line in worker.start_up():
+            click.echo(line)
         if once:
             report = worker.tick()
             summary = (
@@ -126,7 +127,8 @@ def run(
         app, poll=timedelta(seconds=poll), lease=timedelta(seconds=lease), feeds_dir=feeds_dir
     )
     with single_daemon(app):
-        worker.start_up()
+        for line in worker.start_up():
+            click.echo(line)
         worker.run(background=True)
         try:
             uvicorn.run(create_app(app), host=host, port=port, log_level="info")
