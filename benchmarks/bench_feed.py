@@ -2,7 +2,8 @@
 
 Baselines measured in the same run: the `ics` package alone serialising the same events
 (the floor for generating with it), and a trivial request to the same server (/healthz).
-Run: .venv/bin/python -m benchmarks.bench_feed
+Run: .venv/bin/python -m benchmarks.bench_feed (its own table), or through the runner
+(``python -m benchmarks --only feed``), which uses ``run``.
 """
 
 from __future__ import annotations
@@ -81,15 +82,50 @@ def main() -> None:
         app.close()
 
 
-def bootstrap_with_meetings(path: Path) -> Application:
-    """A WAL SQLite database with MEETINGS planned meetings, all inside the feed window."""
+def run(config: object) -> list[object]:
+    """The runner's figures: cold HTTP GET, in-process render, and the conditional GET (304)."""
+    from benchmarks.common import Figure, Target, log
+
+    meetings = 1_000 if getattr(config, "mode", "") == "smoke" else MEETINGS
+    runs = 3 if getattr(config, "mode", "") == "smoke" else RUNS
+    with tempfile.TemporaryDirectory() as folder:
+        app = bootstrap_with_meetings(Path(folder) / "bench.db", meetings)
+        spec = FeedSpec("bench", "bench", Scope("all"))
+        count = app.feeds.render(spec).count(b"BEGIN:VEVENT")
+        render = timed(lambda: app.feeds.render(spec), runs)
+        ics = timed(ics_only(count), runs)
+        token, command = new_feed("all", "bench", include_restricted=False)
+        app.commands.execute(command, Provenance("bench"))
+        server, base = serve(app)
+        url = f"{base}/feeds/{token}.ics"
+        with httpx.Client(timeout=None) as client:
+            etag = client.get(url).headers["etag"]
+            conditional = timed(lambda: client.get(url, headers={"If-None-Match": etag}), 50)
+            healthz = timed(lambda: client.get(f"{base}/healthz"), 50)
+            cold = timed(lambda: client.get(url), runs)
+        server.should_exit = True
+        app.close()
+    log(f"feed of {count:,} meetings: GET {statistics.median(cold):.0f} ms, "
+        f"304 {statistics.median(conditional):.1f} ms")  # fmt: skip
+    note = f"{count:,} meetings in the feed"
+    return [
+        Figure("feed cold GET (HTTP 200)", "ms", cold, False, {"ics alone": ics},
+               [Target("value<=", 1000)], note=note),
+        Figure("feed render (in process)", "ms", render, False, {"ics alone": ics}, note=note),
+        Figure("feed conditional GET (HTTP 304)", "ms", conditional, False,
+               {"GET /healthz": healthz}, [Target("value<=", 5)], note=note),
+    ]  # fmt: skip
+
+
+def bootstrap_with_meetings(path: Path, meetings: int = MEETINGS) -> Application:
+    """A WAL SQLite database with ``meetings`` planned meetings, all inside the feed window."""
     app = bootstrap(Settings.load(f"sqlite:///{path}"))
     migrations.upgrade(app.engine)
     app.projector.ensure_current(app.engine)
     first = datetime.now(UTC).date() - timedelta(days=60)
     # 40 tracks with a meeting every 2 days: 10,000 meetings over 500 days.
     fill(
-        app.store, MEETINGS * 3, first=first, every=timedelta(days=2), held=False, meetings=MEETINGS
+        app.store, meetings * 3, first=first, every=timedelta(days=2), held=False, meetings=meetings
     )
     return app
 

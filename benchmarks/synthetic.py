@@ -116,6 +116,34 @@ def _meeting(number: int, first: date, every: timedelta, held: bool) -> list[Dom
     return events
 
 
+def streams(
+    total_events: int,
+    *,
+    first: date = date(2000, 1, 3),
+    every: timedelta = timedelta(days=7),
+    held: bool = True,
+    meetings: int | None = None,
+    first_number: int = 0,
+    setup: bool = True,
+) -> Iterator[tuple[str, list[DomainEvent]]]:
+    """The streams ``fill`` appends, in order: (stream id, its events), about ``total_events``.
+
+    ``first_number`` and ``setup=False`` add meetings to a log that already has the setup
+    (meeting numbers must not repeat: stream ids are ``meeting-m<number>``).
+    """
+    count = 0
+    if setup:
+        for stream_id, event in _setup():
+            count += 1
+            yield stream_id, [event]
+    number = first_number
+    while count < total_events and (meetings is None or number - first_number < meetings):
+        events = _meeting(number, first, every, held)
+        count += len(events)
+        yield f"meeting-m{number}", events
+        number += 1
+
+
 def fill(
     store: SqlEventStore,
     total_events: int,
@@ -125,6 +153,8 @@ def fill(
     held: bool = True,
     meetings: int | None = None,
     batch: int = 10_000,
+    first_number: int = 0,
+    setup: bool = True,
 ) -> int:
     """Append about ``total_events`` events (setup first); return how many were appended.
 
@@ -139,20 +169,15 @@ def fill(
             appended += len(store.append_many(appends))
         appends, pending = [], 0
 
-    def add(stream_id: str, events: list[DomainEvent]) -> None:
-        nonlocal pending
+    for stream_id, events in streams(
+        total_events, first=first, every=every, held=held, meetings=meetings,
+        first_number=first_number, setup=setup,
+    ):  # fmt: skip
         appends.append(
             Append(stream_id, 0, [NewEvent(*to_stored(e), metadata=META) for e in events])
         )
         pending += len(events)
         if pending >= batch:
             flush()
-
-    for stream_id, event in _setup():
-        add(stream_id, [event])
-    number = 0
-    while appended + pending < total_events and (meetings is None or number < meetings):
-        add(f"meeting-m{number}", _meeting(number, first, every, held))
-        number += 1
     flush()
     return appended

@@ -121,9 +121,14 @@ def test_stored_form_of_a_meeting() -> None:
             "participants": ["TM-MFA", "AZ-MFA"],
             "agenda": [],
             "classification": "internal",
+            "reminders": None,
         },
         1,
     )
+    # Payloads written before per-meeting reminders existed still decode.
+    _, payload, _ = to_stored(event)
+    del payload["reminders"]
+    assert from_stored("MeetingPlanned", payload) == event
 
 
 def test_nested_dataclasses_and_dates() -> None:

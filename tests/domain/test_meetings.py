@@ -596,3 +596,35 @@ def test_next_host(rotation: tuple[str, ...], previous: str | None, expected: st
 def test_stream_ids() -> None:
     assert meetings.stream_id("m1") == "meeting-m1"
     assert meetings.action_item_id("m1", 2) == "m1/2"
+
+
+# --- per-meeting reminder offsets ---------------------------------------------------------
+
+
+def test_plan_with_its_own_reminders_overrides_the_track() -> None:
+    state = (
+        given()
+        .when(plan(reminders=("PT24H", "PT30M")), track=TRACK)
+        .then(meeting_planned(reminders=("PT24H", "PT30M")))
+    )
+    assert state.reminders == ("PT24H", "PT30M")
+    assert given().when(plan(), track=TRACK).then(meeting_planned()).reminders is None
+
+
+def test_plan_with_a_bad_reminder_offset_is_rejected() -> None:
+    given().when(plan(reminders=("P1M",)), track=TRACK).then_raises(InvalidInput, "reminders")
+    given().when(plan(reminders=("P1D", "PT24H")), track=TRACK).then_raises(
+        InvalidInput, "reminders", "twice"
+    )
+
+
+def test_amend_reminders_records_the_change_once() -> None:
+    state = (
+        given(meeting_planned())
+        .when(AmendMeeting("m1", reminders=()))
+        .then(MeetingAmended("m1", reminders=()))
+    )
+    assert state.reminders == ()
+    given(meeting_planned(reminders=("P1D",))).when(
+        AmendMeeting("m1", reminders=("P1D",))
+    ).then_nothing()

@@ -205,6 +205,7 @@ def test_an_edited_plan_appends_only_the_differences(log: Log) -> None:
             "participants": None,
             "agenda": None,
             "classification": None,
+            "reminders": None,
         },
     )
     assert log.payloads("meeting-rv-2027-05")[-1][1]["reason"] == "Merged into ws-2027-h1"

@@ -164,6 +164,7 @@ schedule = sa.Table(
     sa.Column("participants", sa.JSON, nullable=False),
     sa.Column("agenda", sa.JSON, nullable=False),
     sa.Column("classification", sa.String(16), nullable=False),
+    sa.Column("reminders", sa.JSON, nullable=True),  # the meeting's own offsets, else NULL
     sa.Column("held_start_utc", UTCDateTime, nullable=True),
     sa.Column("held_end_utc", UTCDateTime, nullable=True),
     sa.Column("outcomes", sa.JSON, nullable=False),

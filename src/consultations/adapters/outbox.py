@@ -157,6 +157,20 @@ class SqlOutbox:
             for row in sorted(rows, key=lambda r: (r["next_attempt_at"], r["delivery_id"]))
         ]
 
+    def release(self, items: Sequence[Claimed]) -> None:
+        """Give back claims not yet attempted (their attempt is not counted)."""
+        if not items:
+            return
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.delivery_id.in_([item.delivery_id for item in items]),
+                    deliveries.c.lease_owner == self.owner,
+                )
+                .values(lease_owner=None, lease_until=None, attempts=deliveries.c.attempts - 1)
+            )
+
     def still_wanted(self, claimed: Claimed) -> bool:
         """False when the reminder was superseded (rescheduled) or its meeting held or cancelled."""
         if claimed.kind != "reminder":

@@ -122,6 +122,7 @@ class PlanMeeting:
     participants: tuple[str, ...] = ()
     agenda: tuple[str, ...] = ()
     classification: str = "internal"
+    reminders: tuple[str, ...] | None = None  # None: the track's reminder offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,7 @@ class AmendMeeting:
     participants: tuple[str, ...] | None = None
     agenda: tuple[str, ...] | None = None
     classification: str | None = None
+    reminders: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

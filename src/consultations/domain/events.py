@@ -123,6 +123,7 @@ class MeetingPlanned:
     participants: tuple[str, ...]
     agenda: tuple[str, ...]
     classification: str
+    reminders: tuple[str, ...] | None = None  # None: the track's reminder offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ class MeetingAmended:
     participants: tuple[str, ...] | None = None
     agenda: tuple[str, ...] | None = None
     classification: str | None = None
+    reminders: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,8 @@ from consultations.domain.events import (
     MeetingPlanned,
     MeetingRescheduled,
 )
-from consultations.domain.optional import changed
-from consultations.domain.tracks import Track
+from consultations.domain.optional import changed, map_optional
+from consultations.domain.tracks import Track, canonical_reminders
 from consultations.domain.validation import (
     require_aware,
     validate_date,
@@ -108,6 +108,7 @@ class Meeting:
     participants: tuple[str, ...]
     agenda: tuple[str, ...]
     classification: Classification
+    reminders: tuple[str, ...] | None  # None: the track's reminder offsets
     status: MeetingStatus
     cancel_reason: str | None
     held: HeldSession | None
@@ -197,6 +198,7 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
             participants=event.participants,
             agenda=event.agenda,
             classification=Classification(event.classification),
+            reminders=event.reminders,
             status=MeetingStatus.PLANNED,
             cancel_reason=None,
             held=None,
@@ -235,6 +237,7 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
                     if event.classification is None
                     else Classification(event.classification)
                 ),
+                reminders=state.reminders if event.reminders is None else event.reminders,
             )
         case MeetingCancelled():
             state = replace(state, status=MeetingStatus.CANCELLED, cancel_reason=event.reason)
@@ -344,6 +347,7 @@ def _plan(
             participants=participants,
             agenda=validate_lines(command.agenda, "agenda"),
             classification=classification.value,
+            reminders=map_optional(command.reminders, canonical_reminders),
         ),
     )
 
@@ -405,6 +409,7 @@ def _amend(meeting: Meeting, command: AmendMeeting) -> tuple[MeetingEvent, ...]:
         participants=changed(participants, meeting.participants),
         agenda=changed(agenda, meeting.agenda),
         classification=changed(classification, meeting.classification.value),
+        reminders=changed(map_optional(command.reminders, canonical_reminders), meeting.reminders),
     )
     if amended == MeetingAmended(meeting_id=meeting.id):
         return ()

@@ -152,7 +152,7 @@ def _add(state: Track | None, command: AddTrack) -> tuple[TrackEvent, ...]:
             areas=_areas(command.areas),
             priority=_priority(command.priority),
             default_duration=_default_duration(command.default_duration),
-            reminders=_reminders(command.reminders),
+            reminders=canonical_reminders(command.reminders),
             host_rotation=rotation,
         ),
     )
@@ -186,7 +186,8 @@ def _amend(state: Track | None, command: AmendTrack) -> tuple[TrackEvent, ...]:
             map_optional(command.default_duration, _default_duration), str(track.default_duration)
         ),
         reminders=changed(
-            map_optional(command.reminders, _reminders), tuple(str(r) for r in track.reminders)
+            map_optional(command.reminders, canonical_reminders),
+            tuple(str(r) for r in track.reminders),
         ),
         host_rotation=changed(rotation, track.host_rotation),
     )
@@ -257,7 +258,8 @@ def _default_duration(value: str) -> str:
     return str(parse_exact_duration(value, "duration", maximum=MAX_DEFAULT_DURATION))
 
 
-def _reminders(values: tuple[str, ...]) -> tuple[str, ...]:
+def canonical_reminders(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Validate reminder offsets (exact, positive, at most a year, no repeats); canonical text."""
     offsets = tuple(
         parse_exact_duration(v, "reminders", maximum=MAX_REMINDER_OFFSET, what="reminder")
         for v in values

@@ -133,8 +133,12 @@ class Daemon:
         return report
 
     def _plan_wake_up(self) -> None:
+        # While stopping, APScheduler's shutdown holds the job-store lock waiting for this
+        # very job: adding a job now would deadlock.
+        if self.scheduler is None or self.dispatcher.stopping.is_set():
+            return
         next_due = self.dispatcher.next_due()
-        if self.scheduler is None or next_due is None:
+        if next_due is None:
             return
         if next_due - self.dispatcher.clock() < self.poll:
             self.scheduler.add_job(

@@ -77,7 +77,10 @@ class Dispatcher:
             if not claimed:
                 break
             report.claimed += len(claimed)
-            for item in claimed:
+            for index, item in enumerate(claimed):
+                if self.stopping.is_set():  # hand back what was claimed but not started
+                    self.outbox.release(claimed[index:])
+                    break
                 report.count(self.deliver(item))
         return report
 

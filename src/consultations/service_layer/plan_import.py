@@ -52,7 +52,7 @@ TRACK_KEYS = {
 MEETING_KEYS = {
     "track", "title", "start", "end", "duration", "tz", "fold", "kind", "venue", "host",
     "participants", "agenda", "classification", "status", "reason", "held_start", "held_end",
-    "attendance", "outcomes", "actions",
+    "attendance", "outcomes", "actions", "reminders",
 }  # fmt: skip
 STATUSES = ("planned", "held", "cancelled")
 HELD_KEYS = ("held_start", "held_end", "attendance", "outcomes", "actions")
@@ -416,6 +416,7 @@ class _MeetingSpec:
                     plan.participants or None,
                     plan.agenda or None,
                     self.classification,
+                    plan.reminders,
                 )
             )
         was_open = current is None or not current.is_closed
@@ -452,6 +453,7 @@ def _meeting(meeting_id: str, fields: _Fields) -> _MeetingSpec:
         participants=fields.identifiers("participants") or (),
         agenda=fields.texts("agenda") or (),
         classification=classification or "internal",
+        reminders=fields.texts("reminders"),
     )
     status = fields.text("status") or "planned"
     if status not in STATUSES:

@@ -32,7 +32,7 @@ class ReminderProjection:
     """
 
     name: ClassVar[str] = "reminders"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: a meeting's own offsets win over its track's
     tables: ClassVar[tuple[sa.Table, ...]] = (reminders,)
 
     def handle(
@@ -63,11 +63,17 @@ class ReminderProjection:
         rows: list[dict[str, Any]] = []
         for chunk in chunks(meeting_ids):
             query = (
-                sa.select(schedule.c.meeting_id, schedule.c.start_utc, tracks.c.reminders)
-                .join(tracks, tracks.c.track_id == schedule.c.track_id)
+                sa.select(
+                    schedule.c.meeting_id,
+                    schedule.c.start_utc,
+                    schedule.c.reminders,
+                    tracks.c.reminders.label("track_reminders"),
+                )
+                .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
                 .where(schedule.c.meeting_id.in_(chunk), schedule.c.status.in_(UPCOMING))
             )
-            for meeting_id, start_utc, offsets in connection.execute(query):
+            for meeting_id, start_utc, own, of_track in connection.execute(query):
+                offsets = own if own is not None else (of_track or [])
                 rows += [
                     {
                         "reminder_id": reminder_id(meeting_id, offset, start_utc),

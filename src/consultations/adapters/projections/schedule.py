@@ -23,7 +23,7 @@ class ScheduleProjection:
     """Current state of every meeting, folded from its stream."""
 
     name: ClassVar[str] = "schedule"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: the meeting's own reminder offsets
     tables: ClassVar[tuple[sa.Table, ...]] = (schedule, action_items)
 
     def handle(
@@ -85,6 +85,7 @@ def meeting_rows(recorded: Sequence[Recorded]) -> tuple[dict[str, Any], list[dic
         "participants": list(state.participants),
         "agenda": list(state.agenda),
         "classification": state.classification.value,
+        "reminders": None if state.reminders is None else list(state.reminders),
         "held_start_utc": held.start_utc if held else None,
         "held_end_utc": held.end_utc if held else None,
         "outcomes": list(held.outcomes) if held else [],

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import click
 
 from consultations.domain.commands import (
+    AmendMeeting,
     CancelMeeting,
+    CompleteActionItem,
+    DropActionItem,
     NewActionItem,
     PlanMeeting,
     RecordMeetingHeld,
@@ -18,6 +21,7 @@ from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option
 from consultations.entrypoints.cli.params import (
     ACTION_ITEM,
+    DAY,
     LOCAL_TIME,
     comma_list,
     default_actor,
@@ -25,6 +29,10 @@ from consultations.entrypoints.cli.params import (
 )
 from consultations.entrypoints.cli.show import show_aggregate
 
+REMINDERS = click.option(
+    "--reminders",
+    help="This meeting's reminder offsets, e.g. P2D,PT2H ('' for none; default: the track's).",
+)
 FOLD = click.option(
     "--fold",
     type=click.IntRange(0, 1),
@@ -49,6 +57,7 @@ def meeting() -> None:
 @click.option("--host", help="Host party (default: next in the track's rotation).")
 @click.option("--participants", help="Parties, comma-separated (default: the track's).")
 @click.option("--agenda", "agenda", multiple=True, help="Agenda item (repeatable).")
+@REMINDERS
 @click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
 @click.option(
     "--classification",
@@ -62,15 +71,67 @@ def meeting() -> None:
 def plan(
     context: CliContext, track_id: str | None, title: str, start: datetime, end: datetime | None,
     duration: str | None, tz: str | None, fold: int | None, venue: str | None, host: str | None,
-    participants: str | None, agenda: tuple[str, ...], kind: str | None, classification: str,
+    participants: str | None, agenda: tuple[str, ...], reminders: str | None,
+    kind: str | None, classification: str,
     meeting_id: str | None, actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Plan a meeting; prints its id."""
     command = PlanMeeting(
         meeting_id or "", title, start, track_id, end, duration, tz, fold, kind, venue, host,
-        comma_list(participants) or (), agenda, classification,
+        comma_list(participants) or (), agenda, classification, comma_list(reminders),
     )  # fmt: skip
     click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
+
+
+@meeting.command("amend")
+@click.argument("meeting_id", metavar="ID")
+@click.option("--title")
+@click.option("--venue", help="New venue ('' clears it).")
+@click.option("--host", help="New host party ('' clears it).")
+@click.option("--participants", help="Parties, comma-separated.")
+@click.option("--agenda", "agenda", multiple=True, help="Agenda item (repeatable; replaces all).")
+@click.option("--classification", type=click.Choice([c.value for c in Classification]))
+@REMINDERS
+@write_options
+@pass_context
+def amend(
+    context: CliContext, meeting_id: str, title: str | None, venue: str | None,
+    host: str | None, participants: str | None, agenda: tuple[str, ...],
+    classification: str | None, reminders: str | None,
+    actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Change a meeting's details (what is not given stays as it is)."""
+    command = AmendMeeting(
+        meeting_id, title, venue, host, comma_list(participants), agenda or None,
+        classification, comma_list(reminders),
+    )  # fmt: skip
+    outcome = context.execute(command, actor, reason, idempotency_key)
+    click.echo(f"{outcome.aggregate_id}: {'amended' if outcome.positions else 'nothing changed'}")
+
+
+@meeting.command("action")
+@click.argument("item_id", metavar="ITEM_ID")
+@click.option("--done", "outcome", flag_value="done", help="The action item was done.")
+@click.option("--drop", "outcome", flag_value="dropped", help="The action item was abandoned.")
+@click.option("--on", "on", type=DAY, help="When (default: today in the meeting's zone).")
+@click.option("--note", help="A note on completion, or why it was dropped.")
+@write_options
+@pass_context
+def action(
+    context: CliContext, item_id: str, outcome: str | None, on: date | None, note: str | None,
+    actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Close an action item (ids look like MEETING_ID/1; see `meeting show`)."""
+    if outcome is None:
+        raise click.UsageError("give --done or --drop")
+    meeting_id, _, _ = item_id.rpartition("/")
+    command: CompleteActionItem | DropActionItem = (
+        CompleteActionItem(meeting_id, item_id, on, note)
+        if outcome == "done"
+        else DropActionItem(meeting_id, item_id, on, note)
+    )
+    context.execute(command, actor, reason, idempotency_key)
+    click.echo(f"{item_id}: {outcome}")
 
 
 @meeting.command("reschedule")

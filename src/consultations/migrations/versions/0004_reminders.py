@@ -1,4 +1,4 @@
-"""Reminders (projection) and deliveries (the daemon's outbox bookkeeping).
+"""Reminders (projection), deliveries (the daemon's outbox), per-meeting reminder offsets.
 
 Revision ID: 0004
 Revises: 0003
@@ -19,6 +19,8 @@ UTC_DATETIME = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    # Plain ALTER TABLE (not a batch copy): the analysts' views depend on ``schedule``.
+    op.add_column("schedule", sa.Column("reminders", sa.JSON(), nullable=True))
     op.create_table(
         "reminders",
         sa.Column("reminder_id", sa.String(64), nullable=False),
@@ -56,3 +58,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("deliveries")
     op.drop_table("reminders")
+    op.execute("ALTER TABLE schedule DROP COLUMN reminders")

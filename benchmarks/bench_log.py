@@ -1,0 +1,173 @@
+"""Projection rebuild, compliance report and append cost as the log grows (10k → 1M events).
+
+For each log size (synthetic log of ``benchmarks.synthetic``: 40 tracks, a weekly meeting
+per track since 2000, a third rescheduled, one in ten cancelled, the rest held):
+- rebuild: ``Projector.rebuild`` (drop every read row, replay the whole log, one transaction);
+- report: ``compliance_report`` over every track, at today's date (the CLI's default);
+- append: the plan / reschedule / hold command cycle of ``bench_append`` on that log.
+
+Baselines at the largest size:
+- rebuild: raw sqlite3 reading the same columns of every event row in one transaction
+  (payload left as JSON text), and eventsourcing 9.x replaying the same events (same
+  fields and metadata) from its notification log into a schedule table in one transaction;
+- report: raw sqlite3 reading the rows the report starts from (the sessions of every track).
+Run alone: .venv/bin/python -m benchmarks.bench_log
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_append import ours_cycle
+from benchmarks.common import (
+    Config,
+    Figure,
+    Target,
+    bare_store,
+    config_for,
+    log,
+    new_app,
+    raw_sqlite,
+    repeat,
+    scratch_dir,
+)
+from benchmarks.es_model import aggregates_from, rebuild_schedule, sqlite_app
+from benchmarks.synthetic import META, fill, streams
+from consultations.service_layer.reports import compliance_report
+
+READ_EVENTS = (
+    "SELECT position, stream_id, recorded_at, event_type, schema_version, payload "
+    "FROM events ORDER BY position"
+)
+READ_SESSIONS = "SELECT meeting_id, track_id, status, start_utc, held_start_utc FROM schedule"
+
+
+def raw_read(path: Path, query: str) -> int:
+    """Read every row of ``query`` in one transaction, in batches, as a program would."""
+    connection = raw_sqlite(path)
+    connection.execute("BEGIN")
+    cursor = connection.execute(query)
+    count = 0
+    while batch := cursor.fetchmany(5000):
+        count += len(batch)
+    connection.execute("COMMIT")
+    connection.close()
+    return count
+
+
+def es_fill(app: Any, size: int) -> int:
+    """The peer's log with the same streams and events as ``fill(store, size)``."""
+    chunk: list[tuple[str, list[Any]]] = []
+    pending = stored = 0
+    for stream in streams(size):
+        chunk.append(stream)
+        pending += len(stream[1])
+        if pending >= 10_000:
+            stored += len(app.save(*aggregates_from(chunk, META)))
+            chunk, pending = [], 0
+    if chunk:
+        stored += len(app.save(*aggregates_from(chunk, META)))
+    return stored
+
+
+def run(config: Config) -> list[Figure]:
+    figures: list[Figure] = []
+    for size in config.sizes:
+        figures += measure_size(config, size, largest=size == config.largest)
+    return figures
+
+
+def measure_size(config: Config, size: int, *, largest: bool) -> list[Figure]:
+    runs = config.heavy_runs if largest else config.runs
+    with scratch_dir() as folder:
+        path = folder / "ours.db"
+        app = new_app(f"sqlite:///{path}")
+        start = time.perf_counter()
+        events = fill(bare_store(app), size)
+        log(f"{events:,} events: filled in {time.perf_counter() - start:.0f}s")
+        rebuild = repeat(lambda: app.projector.rebuild(app.engine), runs)
+        log(f"rebuild: {statistics.median(rebuild):.2f}s")
+        report = [1000 * s for s in repeat(lambda: compliance_report(app.read_models), runs)]
+        rows = len(compliance_report(app.read_models))
+        log(f"report: {statistics.median(report):.0f} ms, {rows} rows")
+        # Fewer cycles on bigger logs: each command re-evaluates its track's compliance
+        # windows, which costs more as the track grows (see docs/performance.md).
+        cycles = 10 if config.mode == "smoke" else 100 if size <= 10_000 else 30 if size <= 100_000 else 5
+        append = [
+            1000 * seconds / (3 * cycles)
+            for seconds in (
+                _timed(ours_cycle, app.commands, f"g{size}-{n}", cycles) for n in range(runs)
+            )
+        ]
+        log(f"append: {statistics.median(append):.2f} ms/command")
+        label = f"{size:,} events"
+        figures = [
+            Figure(f"append at {label}", "ms/command", append, False, size=size,
+                   series="append (per command)"),
+            Figure(f"rebuild at {label}", "s", rebuild, False, size=size, series="rebuild"),
+            Figure(f"report at {label}", "ms", report, False, size=size,
+                   series="compliance report"),
+        ]  # fmt: skip
+        if largest:
+            figures += headline(config, folder, path, events, rebuild, report, runs)
+        app.close()
+    return figures
+
+
+def headline(
+    config: Config,
+    folder: Path,
+    path: Path,
+    events: int,
+    rebuild: list[float],
+    report: list[float],
+    runs: int,
+) -> list[Figure]:
+    """The rebuild and report figures at the largest size, with their baselines."""
+    raw_events = [events / s for s in repeat(lambda: raw_read(path, READ_EVENTS), runs)]
+    raw_sessions = [1000 * s for s in repeat(lambda: raw_read(path, READ_SESSIONS), runs)]
+    es = sqlite_app(folder / "es.db")
+    start = time.perf_counter()
+    stored = es_fill(es, events)
+    log(f"peer: {stored:,} events filled in {time.perf_counter() - start:.0f}s")
+    peer = [stored / s for s in repeat(lambda: rebuild_schedule(es, folder / "es.db"), runs)]
+    es.close()
+    sessions = sqlite3.connect(path).execute("SELECT count(*) FROM schedule").fetchone()[0]
+    label = f"{events:,} events"
+    return [
+        Figure(
+            f"projection rebuild ({label})", "events/s", [events / s for s in rebuild], True,
+            {"raw sqlite3 (read only)": raw_events, "eventsourcing": peer},
+            [Target("value>=", 100_000)],
+            note="ours writes 6 projections; the peer rebuilds a schedule table only",
+        ),
+        Figure(
+            f"compliance report ({label})", "ms", report, False,
+            {"raw sqlite3 (read sessions)": raw_sessions},
+            [Target("value<=", 250)],
+            note=f"{sessions:,} meetings, 40 tracks"
+            + ("" if events >= 1_000_000 else "; the target is for 1,000,000 events"),
+        ),
+    ]  # fmt: skip
+
+
+def _timed(function: Any, *args: Any) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    from benchmarks.__main__ import print_growth, print_table
+
+    figures = run(config_for("quick", postgres=False))
+    print_table([f for f in figures if f.size is None])
+    print_growth(figures)
+
+
+if __name__ == "__main__":
+    main()

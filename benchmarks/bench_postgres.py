@@ -1,0 +1,189 @@
+"""The same figures on PostgreSQL, where they apply: append, import, rebuild, report.
+
+A throwaway server from ``tests/support/postgres.py``. It runs with ``fsync=off``,
+``synchronous_commit=off`` and ``full_page_writes=off`` (its data is thrown away), for
+every side alike: these figures measure CPU and protocol cost, not disk durability, and
+are not comparable with the SQLite ones (WAL + synchronous=FULL, an fsync per commit).
+Baselines: raw psycopg 3 (one INSERT per transaction; ``executemany`` in one transaction;
+reading the same rows) and eventsourcing 9.x with its PostgreSQL recorder.
+Run alone: .venv/bin/python -m benchmarks.bench_postgres
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import psycopg
+
+from benchmarks.bench_append import cycles_for, es_cycle, ours_cycle, rate
+from benchmarks.bench_import import es_import, plan_toml
+from benchmarks.common import Config, Figure, bare_store, config_for, log, new_app, repeat
+from benchmarks.es_model import postgres_app
+from benchmarks.synthetic import fill
+from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.reports import compliance_report
+from consultations.service_layer.services import Provenance
+
+COLUMNS = (
+    "position, stream_id, stream_version, event_type, schema_version, payload::text, "
+    "metadata::text, occurred_at, recorded_at, prev_hash, hash"
+)
+RAW_DDL = """
+CREATE TABLE IF NOT EXISTS raw_events (
+    position bigint PRIMARY KEY, stream_id varchar(200) NOT NULL,
+    stream_version integer NOT NULL, event_type varchar(200) NOT NULL,
+    schema_version integer NOT NULL, payload json NOT NULL, metadata json NOT NULL,
+    occurred_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL,
+    prev_hash varchar(64) NOT NULL, hash varchar(64) NOT NULL,
+    UNIQUE (stream_id, stream_version))
+"""
+INSERT = "INSERT INTO raw_events VALUES (%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s, %s, %s)"
+
+
+def dsn(port: int, name: str) -> str:
+    return f"host=127.0.0.1 port={port} user=postgres dbname={name}"
+
+
+def our_rows(port: int, name: str, last: int | None = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn(port, name)) as connection:
+        query = f"SELECT {COLUMNS} FROM events ORDER BY position"
+        rows = connection.execute(query).fetchall()
+    return rows[-last:] if last else rows
+
+
+def raw_insert(port: int, name: str, rows: list[tuple[Any, ...]], *, each: bool) -> float:
+    """Seconds to insert ``rows``: one transaction per row (``each``) or one for all."""
+    with psycopg.connect(dsn(port, name)) as connection:
+        connection.execute(RAW_DDL)
+        connection.execute("TRUNCATE raw_events")
+        connection.commit()
+        start = time.perf_counter()
+        if each:
+            for row in rows:
+                connection.execute(INSERT, row)
+                connection.commit()
+        else:
+            with connection.cursor() as cursor:
+                cursor.executemany(INSERT, rows)
+            connection.commit()
+        return time.perf_counter() - start
+
+
+def raw_read(port: int, name: str, query: str) -> int:
+    count = 0
+    with psycopg.connect(dsn(port, name)) as connection, connection.cursor("bench") as cursor:
+        cursor.execute(query)
+        while batch := cursor.fetchmany(5000):
+            count += len(batch)
+    return count
+
+
+def run(config: Config) -> list[Figure]:
+    from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as error:
+        log(f"PostgreSQL skipped: {error}")
+        return []
+    try:
+        return _run(config, server)
+    finally:
+        server.stop()
+
+
+def _run(config: Config, server: Any) -> list[Figure]:
+    port = server.port
+    figures: list[Figure] = []
+    note = "PostgreSQL with fsync=off (throwaway server), every side alike"
+    # -- single-command append
+    cycles = cycles_for(config)
+    url = server.create_database("append")
+    app = new_app(url)
+    fill(app.store, 0)
+    server.create_database("es_append")
+    es = postgres_app(port, "es_append")
+    ours, peer, raw = [], [], []
+    for number in range(config.runs):
+        ours.append(rate(ours_cycle, app.commands, f"r{number}", cycles))
+        peer.append(rate(es_cycle, es, f"r{number}", cycles))
+        rows = our_rows(port, "append", 3 * cycles)
+        raw.append(len(rows) / raw_insert(port, "append", rows, each=True))
+    log(f"postgres append: ours {statistics.median(ours):.0f}/s, "
+        f"peer {statistics.median(peer):.0f}/s")  # fmt: skip
+    es.close()
+    app.close()
+    figures.append(
+        Figure("single-command append (with projections)", "commands/s", ours, True,
+               {"eventsourcing": peer, "raw psycopg": raw}, backend="postgresql", note=note)
+    )  # fmt: skip
+    # -- batched import
+    text = plan_toml(config.import_meetings)
+    provenance = Provenance("bench", "bench")
+    ours, peer, raw = [], [], []
+    for number in range(config.runs):
+        app = new_app(server.create_database(f"import{number}"))
+        start = time.perf_counter()
+        total = import_plan(app.commands, text.encode(), provenance).total
+        ours.append(total / (time.perf_counter() - start))
+        app.close()
+        server.create_database(f"es_import{number}")
+        es = postgres_app(port, f"es_import{number}")
+        start = time.perf_counter()
+        count = es_import(es, text, provenance.metadata("ImportPlan"))
+        peer.append(count / (time.perf_counter() - start))
+        es.close()
+        rows = our_rows(port, f"import{number}")
+        raw.append(len(rows) / raw_insert(port, f"import{number}", rows, each=False))
+    log(f"postgres import: ours {statistics.median(ours):,.0f}/s, "
+        f"peer {statistics.median(peer):,.0f}/s, raw {statistics.median(raw):,.0f}/s")  # fmt: skip
+    figures.append(
+        Figure("batched import of a large plan", "events/s", ours, True,
+               {"eventsourcing": peer, "raw psycopg": raw}, backend="postgresql", note=note)
+    )  # fmt: skip
+    # -- rebuild and report
+    size = config.postgres_size
+    app = new_app(server.create_database("log"))
+    events = fill(bare_store(app), size)
+    runs = config.heavy_runs
+    rebuild = [events / s for s in repeat(lambda: app.projector.rebuild(app.engine), runs)]
+    report = [1000 * s for s in repeat(lambda: compliance_report(app.read_models), runs)]
+    read_events = [
+        events / s
+        for s in repeat(
+            lambda: raw_read(port, "log", f"SELECT {COLUMNS} FROM events ORDER BY position"),
+            runs,
+        )
+    ]
+    read_sessions = [
+        1000 * s
+        for s in repeat(
+            lambda: raw_read(
+                port, "log",
+                "SELECT meeting_id, track_id, status, start_utc, held_start_utc FROM schedule",
+            ),
+            runs,
+        )
+    ]  # fmt: skip
+    app.close()
+    log(f"postgres rebuild {statistics.median(rebuild):,.0f} events/s, "
+        f"report {statistics.median(report):.0f} ms")  # fmt: skip
+    figures += [
+        Figure(f"projection rebuild ({events:,} events)", "events/s", rebuild, True,
+               {"raw psycopg (read only)": read_events}, backend="postgresql", note=note),
+        Figure(f"compliance report ({events:,} events)", "ms", report, False,
+               {"raw psycopg (read sessions)": read_sessions}, backend="postgresql", note=note),
+    ]  # fmt: skip
+    return figures
+
+
+def main() -> None:
+    from benchmarks.__main__ import print_table
+
+    print_table(run(config_for("quick")))
+
+
+if __name__ == "__main__":
+    main()
