@@ -190,3 +190,36 @@ def test_track_amend_retire_and_show(cli: Session) -> None:
     ]
     assert shown["history"][0]["actor"] == "az-secretariat"
     assert shown["history"][1]["reason"] == "re-prioritised"
+
+
+def test_meeting_amend_action_items_and_own_reminders(cli: Session) -> None:
+    meeting_id = cli.ok(
+        "meeting", "plan", "--track", "ws", "--title", "W", "--start", "2026-04-15 10:00",
+        "--reminders", "P2D,PT2H",
+    )  # fmt: skip
+    shown = json.loads(cli.ok("meeting", "show", meeting_id, "--format", "json"))
+    assert shown["meeting"]["reminders"] == ["P2D", "PT2H"]
+    assert cli.ok("meeting", "amend", meeting_id, "--venue", "Bakı", "--reminders", "") == (
+        f"{meeting_id}: amended"
+    )
+    assert (
+        cli.ok("meeting", "amend", meeting_id, "--venue", "Bakı")
+        == f"{meeting_id}: nothing changed"
+    )
+    cli.ok("meeting", "held", meeting_id, "--action", "Send minutes|AZ-MFA|2026-05-01",
+           "--action", "Draft annex|TM-MFA|2026-06-01")  # fmt: skip
+    assert cli.ok("meeting", "action", f"{meeting_id}/1", "--done", "--note", "sent") == (
+        f"{meeting_id}/1: done"
+    )
+    assert cli.ok("meeting", "action", f"{meeting_id}/2", "--drop") == f"{meeting_id}/2: dropped"
+    shown = json.loads(cli.ok("meeting", "show", meeting_id, "--format", "json"))
+    assert shown["meeting"]["venue"] == "Bakı"
+    assert shown["meeting"]["reminders"] == []
+    assert [i["status"] for i in shown["meeting"]["action_items"]] == ["done", "dropped"]
+    cli.rejected(3, "", "meeting", "action", f"{meeting_id}/1", "--drop")
+    cli.rejected(2, "--done or --drop", "meeting", "action", f"{meeting_id}/1")
+
+
+def test_reminders_retry_names_unknown_and_undeliverable_ids(cli: Session) -> None:
+    cli.rejected(4, "no delivery 'nope'", "reminders", "retry", "nope")
+    assert cli.ok("reminders", "list", "--format", "json") == "[\n]"
