@@ -206,6 +206,7 @@ def test_meeting_amend_action_items_and_own_reminders(cli: Session) -> None:
         cli.ok("meeting", "amend", meeting_id, "--venue", "Bakı")
         == f"{meeting_id}: nothing changed"
     )
+    cli.rejected(2, "reminders", "meeting", "amend", meeting_id, "--reminders", "soon")
     cli.ok("meeting", "held", meeting_id, "--action", "Send minutes|AZ-MFA|2026-05-01",
            "--action", "Draft annex|TM-MFA|2026-06-01")  # fmt: skip
     assert cli.ok("meeting", "action", f"{meeting_id}/1", "--done", "--note", "sent") == (
