@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from consultations.adapters import migrations
+from consultations.adapters.event_store import SqlEventStore
 from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.events_commands import EXIT_CHAIN_BROKEN
 from consultations.entrypoints.cli.output import format_option, render
 
 
@@ -16,10 +18,27 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.argument("revision", default="head")
+@click.option("--force", is_flag=True, help="Upgrade even if the event log fails verification.")
 @pass_context
-def upgrade(context: CliContext, revision: str) -> None:
-    """Upgrade the schema to REVISION (default: the newest)."""
+def upgrade(context: CliContext, revision: str, force: bool) -> None:
+    """Upgrade the schema to REVISION (default: the newest).
+
+    An existing event log is verified first (as `events verify` does); one that fails is
+    not upgraded unless --force is given.
+    """
     app = context.app(schema=False, projections=False)
+    if migrations.current_revision(app.engine) is not None:
+        report = SqlEventStore(app.engine).verify()
+        if not report.ok:
+            problem = f"events: position {report.first_bad_position}: {report.problem}"
+            if not force:
+                click.echo(
+                    f"error: {problem}; refusing to upgrade a log that fails verification "
+                    "(use --force to upgrade anyway)",
+                    err=True,
+                )
+                raise SystemExit(EXIT_CHAIN_BROKEN)
+            click.echo(f"warning: {problem}; upgrading anyway (--force)", err=True)
     migrations.upgrade(app.engine, revision)
     click.echo(f"database at revision {migrations.current_revision(app.engine) or 'none'}")
 
