@@ -107,10 +107,9 @@ def print_growth(figures: list[Figure], *, markdown: bool = False) -> None:
     for name, by_size in series.items():
         first, last = by_size[sizes[0]], by_size[sizes[-1]]
         growth = last.median / first.median if first.median else float("nan")
-        body.append(
-            [name, first.unit, *[_number(by_size[s].median) if s in by_size else "" for s in sizes],
-             f"{growth:.2f}x for {sizes[-1] / sizes[0]:g}x events"]  # fmt: skip
-        )
+        values = [_number(by_size[s].median) if s in by_size else "" for s in sizes]
+        ratio = f"{growth:.2f}x for {sizes[-1] / sizes[0]:g}x events"
+        body.append([name, first.unit, *values, ratio])
     print()
     if markdown:
         print("| " + " | ".join(header) + " |")
@@ -123,6 +122,24 @@ def print_growth(figures: list[Figure], *, markdown: bool = False) -> None:
     print(line.format(*header))
     for row in body:
         print(line.format(*row))
+
+
+def save(path: Path, mode: str, elapsed: float, figures: list[Figure]) -> None:
+    write_json(
+        path,
+        {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "mode": mode,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "load_average": os.getloadavg(),  # other work on the machine skews figures
+            },
+            "seconds": elapsed,
+            "figures": [f.as_json() for f in figures],
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(MODULES[key])
         figures += module.run(config)
         print(f"[{key}] done in {time.perf_counter() - began:.0f}s", flush=True)
+        save(args.output, args.size, time.perf_counter() - started, figures)  # partial results
     elapsed = time.perf_counter() - started
     main_figures = [f for f in figures if f.size is None or f.headline]
     print()
@@ -158,20 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print_table(main_figures, markdown=True)
         print_growth(figures, markdown=True)
-    write_json(
-        args.output,
-        {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "mode": args.size,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-            },
-            "seconds": elapsed,
-            "figures": [f.as_json() for f in figures],
-        },
-    )
+    save(args.output, args.size, elapsed, figures)
     missed = [f.name for f in main_figures for _, met in f.verdicts() if not met]
     print(f"\n{len(missed)} target(s) missed" + (": " + "; ".join(missed) if missed else ""))
     print(f"results: {args.output}")

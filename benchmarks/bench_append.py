@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from benchmarks.common import (
     Config,
@@ -29,7 +29,6 @@ from benchmarks.common import (
 )
 from benchmarks.es_model import Meeting, MeetingsApp, sqlite_app, synchronous_of
 from benchmarks.synthetic import fill
-from consultations.bootstrap import Application
 from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
 from consultations.service_layer.services import CommandService, Provenance
 
@@ -92,8 +91,6 @@ def es_cycle(app: MeetingsApp, prefix: str, cycles: int) -> int:
 
 
 def _utc(local: datetime, tz: str) -> tuple[datetime, datetime]:
-    from zoneinfo import ZoneInfo
-
     start = local.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
     return start, start + timedelta(hours=2)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import tomllib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
+from consultations.adapters.event_mapper import to_stored
 from consultations.domain.events import (
     AreaRegistered,
     DomainEvent,
@@ -96,7 +97,9 @@ class Meeting(Aggregate):
         self.venue, self.host, self.status = venue, host, "planned"
         self.held_start_utc: datetime | None = None
 
-    def reschedule(self, start: datetime, end: datetime, reason: str | None, metadata: dict[str, Any]) -> None:
+    def reschedule(
+        self, start: datetime, end: datetime, reason: str | None, metadata: dict[str, Any]
+    ) -> None:
         if self.status not in ("planned", "rescheduled"):
             raise ValueError(f"cannot reschedule a {self.status} meeting")
         zone = ZoneInfo(self.tz)
@@ -241,8 +244,6 @@ def aggregates_from(
 
 
 def _fields(domain_event: DomainEvent) -> dict[str, Any]:
-    from consultations.adapters.event_mapper import to_stored
-
     return to_stored(domain_event)[1]
 
 

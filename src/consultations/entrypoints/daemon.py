@@ -3,13 +3,21 @@
 Jobs live in APScheduler's memory only and are derived from the database at start and
 after every sweep: a periodic sweep, plus a one-off wake-up at the next due time. Jobs
 coalesce, never overlap (one worker thread) and are never dropped as misfired.
+
+When the database cannot be reached, a sweep ends with one warning line (no traceback) and
+the periodic sweep is pushed back by an exponential, jittered, capped delay, reset by the
+first sweep that succeeds. Outcomes of deliveries sent just before the database went away
+are kept in memory and recorded first thing when it is back; if this process dies before
+that, the lease runs out and the delivery is sent again, with the same idempotency key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
+import random
 import signal
 import socket
 import uuid
@@ -21,18 +29,23 @@ from types import FrameType
 from typing import Any, TextIO
 
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from consultations.adapters.channels import channels_from_settings
-from consultations.adapters.outbox import SqlOutbox
+from consultations.adapters.outbox import Claimed, SqlOutbox
 from consultations.bootstrap import Application
 from consultations.service_layer.dispatcher import Dispatcher, SweepReport
 from consultations.service_layer.feed_files import FeedFiles
 
 log = logging.getLogger("consultations.daemon")
 DEFAULT_POLL = timedelta(seconds=30)
+OUTAGE_RETRY_BASE = 1.0  # seconds before the first retry after a failed sweep
+OUTAGE_RETRY_CAP = 60.0  # never wait longer than this between attempts
 
 
 class DaemonAlreadyRunning(RuntimeError):
@@ -74,6 +87,87 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database cannot be reached now, rather than a bad query.
+
+    Connection refused or reset, server shutting down or starting up, SQLite busy past its
+    timeout: ``OperationalError`` and ``InterfaceError``, or any DB-API error that invalidated
+    its connection.
+    """
+    return isinstance(error, (OperationalError, InterfaceError)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's message, first line only (what a log line or an HTTP body can show)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def outage_delay(
+    failures: int,
+    *,
+    base: float = OUTAGE_RETRY_BASE,
+    cap: float = OUTAGE_RETRY_CAP,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds before the next attempt after ``failures`` failed sweeps in a row.
+
+    Doubles from ``base`` up to ``cap``, then keeps a random half to all of it ("equal
+    jitter"): the wait keeps growing, yet daemons that lost the database together do not all
+    come back in the same instant.
+    """
+    ceiling = min(cap, base * 2.0 ** min(max(failures, 1) - 1, 32))
+    return ceiling * (rng or random).uniform(0.5, 1.0)
+
+
+class RetainingOutbox(SqlOutbox):
+    """An outbox that keeps the outcomes it could not record, to record them later.
+
+    A delivery sent just before the database went away would otherwise stay leased and be
+    sent again when the lease runs out. Recording is idempotent and guarded by the lease
+    owner, so replaying an outcome that did commit, or whose lease went to another daemon
+    meanwhile, changes nothing.
+    """
+
+    def __init__(self, engine: Engine, owner: str) -> None:
+        super().__init__(engine, owner)
+        self.unrecorded: list[tuple[Claimed, str, datetime, str | None, datetime | None]] = []
+
+    def record(
+        self,
+        claimed: Claimed,
+        status: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record the outcome; when the database is unreachable keep it, then re-raise."""
+        try:
+            return super().record(claimed, status, now, error=error, retry_at=retry_at)
+        except DBAPIError as failure:
+            if database_unavailable(failure):
+                self.unrecorded.append((claimed, status, now, error, retry_at))
+            raise
+
+    def record_retained(self) -> int:
+        """Record the outcomes kept during an outage, oldest first; how many were recorded."""
+        recorded = 0
+        while self.unrecorded:
+            claimed, status, now, error, retry_at = self.unrecorded[0]
+            try:
+                if super().record(claimed, status, now, error=error, retry_at=retry_at):
+                    recorded += 1
+            except DBAPIError as failure:
+                if not database_unavailable(failure):
+                    self.unrecorded.pop(0)  # not an outage: the lease will decide instead
+                raise
+            self.unrecorded.pop(0)
+        return recorded
+
+
 class Daemon:
     """Sweeps on a timer; each sweep reads everything it needs from the database."""
 
@@ -88,7 +182,7 @@ class Daemon:
     ) -> None:
         self.app = app
         self.poll = poll
-        self.outbox = SqlOutbox(app.engine, owner_id())
+        self.outbox = RetainingOutbox(app.engine, owner_id())
         self.dispatcher = Dispatcher(
             self.outbox,
             app.read_models,
@@ -100,6 +194,8 @@ class Daemon:
             None if feeds_dir is None else FeedFiles(app.feeds, app.read_models, feeds_dir)
         )
         self.scheduler: BaseScheduler | None = None
+        self.failures = 0  # sweeps in a row that found the database unavailable
+        self.rng = random.Random()
 
     def start_up(self) -> list[str]:
         """Prepare, and say what is coming (lines for the console).
@@ -122,15 +218,49 @@ class Daemon:
         return lines
 
     def tick(self) -> SweepReport:
-        """One sweep, feed files, then the next wake-up."""
-        report = self.dispatcher.sweep()
-        if report.claimed:
-            log.info("sweep: %s", ", ".join(f"{n} {s}" for s, n in sorted(report.outcomes.items())))
-        if self.feed_files is not None:
-            for feed_id in self.feed_files.refresh():
-                log.info("feed file %s.ics written", feed_id)
-        self._plan_wake_up()
+        """One sweep, feed files, then the next wake-up.
+
+        Under the timer, a database that cannot be reached ends the sweep with one warning
+        and a retry after a growing delay (see :meth:`_back_off`). Called directly
+        (``daemon --once``), the error propagates: the command fails with exit 1.
+        """
+        try:
+            recorded = self.outbox.record_retained()
+            if recorded:
+                log.info("recorded %d outcomes kept while the database was unavailable", recorded)
+            report = self.dispatcher.sweep()
+            if report.claimed:
+                log.info(
+                    "sweep: %s", ", ".join(f"{n} {s}" for s, n in sorted(report.outcomes.items()))
+                )
+            if self.feed_files is not None:
+                for feed_id in self.feed_files.refresh():
+                    log.info("feed file %s.ics written", feed_id)
+            self._plan_wake_up()
+        except DBAPIError as error:
+            if self.scheduler is None or not database_unavailable(error):
+                raise
+            self._back_off(error)
+            return SweepReport()
+        if self.failures:
+            log.info("database available again after %d failed attempts", self.failures)
+            self.failures = 0
         return report
+
+    def _back_off(self, error: DBAPIError) -> None:
+        """Log one line and push the next sweep back; the delay grows with each failure."""
+        self.failures += 1
+        delay = outage_delay(self.failures, rng=self.rng)
+        log.warning("database unavailable: %s; retrying in %.1fs", first_line(error), delay)
+        # See _plan_wake_up: never touch the jobs while stopping.
+        if self.scheduler is None or self.dispatcher.stopping.is_set():
+            return
+        with contextlib.suppress(JobLookupError):  # a wake-up would retry too early
+            self.scheduler.remove_job("wake-up")
+        self.scheduler.reschedule_job(
+            "sweep", trigger="interval", seconds=self.poll.total_seconds(),
+            start_date=datetime.now(UTC) + timedelta(seconds=delay),
+        )  # fmt: skip
 
     def _plan_wake_up(self) -> None:
         # While stopping, APScheduler's shutdown holds the job-store lock waiting for this

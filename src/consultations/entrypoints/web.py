@@ -2,15 +2,21 @@
 
 Endpoints are plain functions: Starlette runs them in its thread pool, where the
 synchronous SQLAlchemy engine belongs.
+
+While the database cannot be reached, feeds answer ``503`` with ``Retry-After`` and a
+one-line body (one warning line in the log, no traceback) and ``/healthz`` answers ``503``;
+both recover by themselves when it is back (the engine pings pooled connections first).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -22,6 +28,27 @@ from consultations.service_layer.feeds import Validators
 CALENDAR = "text/calendar; charset=utf-8"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 CACHE_CONTROL = "private, no-cache"  # clients revalidate with the ETag every time
+RETRY_AFTER_SECONDS = 5  # what a 503 asks clients to wait while the database is away
+UNAVAILABLE_BODY = "feed temporarily unavailable: the database cannot be reached; retry later\n"
+
+log = logging.getLogger("consultations.web")
+
+
+def database_unavailable(error: SQLAlchemyError) -> bool:
+    """True when ``error`` means the database cannot be reached now, rather than a bad query.
+
+    Connection refused or reset, server shutting down or starting up, every pooled
+    connection busy: a 503 is the honest answer. Anything else is a bug and stays a 500.
+    """
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's message, first line only."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def create_app(app: Application) -> Starlette:
@@ -29,6 +56,20 @@ def create_app(app: Application) -> Starlette:
     publisher = app.feeds
 
     def feed(request: Request) -> Response:
+        try:
+            return serve_feed(request)
+        except SQLAlchemyError as error:
+            if not database_unavailable(error):
+                raise
+            # One line, without the URL: the token in it is a credential.
+            log.warning("feed answered 503, database unavailable: %s", first_line(error))
+            return PlainTextResponse(
+                UNAVAILABLE_BODY,
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+            )
+
+    def serve_feed(request: Request) -> Response:
         token = request.path_params["token"]
         # Unknown and revoked tokens take the same path: one lookup by hash, then 404.
         spec = publisher.lookup(token) if TOKEN.fullmatch(token) else None
@@ -51,10 +92,15 @@ def create_app(app: Application) -> Starlette:
     def healthz(request: Request) -> Response:
         try:
             position, _ = app.store.head()
-        except SQLAlchemyError as error:
-            detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            return JSONResponse({"status": "unavailable", "error": detail}, status_code=503)
-        return JSONResponse({"status": "ok", "log_position": position})
+        except SQLAlchemyError as error:  # not logged: probes ask every few seconds
+            return JSONResponse(
+                {"status": "unavailable", "error": first_line(error)},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+            )
+        return JSONResponse(
+            {"status": "ok", "log_position": position}, headers={"Cache-Control": "no-store"}
+        )
 
     return Starlette(
         routes=[
@@ -75,7 +121,7 @@ def not_modified(request: Request, validators: Validators) -> bool:
         return False
     try:
         since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a 20-digit year
         return False  # a malformed date is ignored, as RFC 9110 asks
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
