@@ -15,7 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 _WRITE_OPTION = "consultations_write"
@@ -84,3 +90,21 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """Open a transaction meant to write: on SQLite it takes the write lock at BEGIN."""
     with engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
         yield connection
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database cannot be reached now, rather than a bad query.
+
+    Connection refused or reset, server shutting down or starting up, SQLite busy past its
+    timeout, every pooled connection taken: ``OperationalError``, ``InterfaceError``, a pool
+    timeout, or any DB-API error that invalidated its connection. Anything else is a bug.
+    """
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeout) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's message, first line only (what a log line or an error line can show)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

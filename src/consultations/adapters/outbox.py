@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-from consultations.adapters.database import write_transaction
+from consultations.adapters.database import database_unavailable, write_transaction
 from consultations.adapters.orm import deliveries, reminders, schedule, tracks
 
 RETRYABLE = ("pending", "failed")
@@ -288,3 +289,49 @@ def _meeting_subject(row: Any) -> dict[str, Any]:
         "track_title": row["track_title"],
         "offset": row["offset"],
     }
+
+
+class RetainingOutbox(SqlOutbox):
+    """An outbox that keeps the outcomes it could not record, to record them later.
+
+    A delivery sent just before the database went away would otherwise stay leased and be
+    sent again when the lease runs out. Recording is idempotent and guarded by the lease
+    owner, so replaying an outcome that did commit, or whose lease went to another daemon
+    meanwhile, changes nothing.
+    """
+
+    def __init__(self, engine: Engine, owner: str) -> None:
+        super().__init__(engine, owner)
+        self.unrecorded: list[tuple[Claimed, str, datetime, str | None, datetime | None]] = []
+
+    def record(
+        self,
+        claimed: Claimed,
+        status: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record the outcome; when the database is unreachable keep it, then re-raise."""
+        try:
+            return super().record(claimed, status, now, error=error, retry_at=retry_at)
+        except DBAPIError as failure:
+            if database_unavailable(failure):
+                self.unrecorded.append((claimed, status, now, error, retry_at))
+            raise
+
+    def record_retained(self) -> int:
+        """Record the outcomes kept during an outage, oldest first; how many were recorded."""
+        recorded = 0
+        while self.unrecorded:
+            claimed, status, now, error, retry_at = self.unrecorded[0]
+            try:
+                if super().record(claimed, status, now, error=error, retry_at=retry_at):
+                    recorded += 1
+            except DBAPIError as failure:
+                if not database_unavailable(failure):
+                    self.unrecorded.pop(0)  # not an outage: the lease will decide instead
+                raise
+            self.unrecorded.pop(0)
+        return recorded

@@ -33,11 +33,11 @@ from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-unt
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from consultations.adapters.channels import channels_from_settings
-from consultations.adapters.outbox import Claimed, SqlOutbox
+from consultations.adapters.database import database_unavailable, first_line
+from consultations.adapters.outbox import RetainingOutbox
 from consultations.bootstrap import Application
 from consultations.service_layer.dispatcher import Dispatcher, SweepReport
 from consultations.service_layer.feed_files import FeedFiles
@@ -87,24 +87,6 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def database_unavailable(error: BaseException) -> bool:
-    """True when ``error`` means the database cannot be reached now, rather than a bad query.
-
-    Connection refused or reset, server shutting down or starting up, SQLite busy past its
-    timeout: ``OperationalError`` and ``InterfaceError``, or any DB-API error that invalidated
-    its connection.
-    """
-    return isinstance(error, (OperationalError, InterfaceError)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
-
-
-def first_line(error: BaseException) -> str:
-    """The driver's message, first line only (what a log line or an HTTP body can show)."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
 def outage_delay(
     failures: int,
     *,
@@ -120,52 +102,6 @@ def outage_delay(
     """
     ceiling = min(cap, base * 2.0 ** min(max(failures, 1) - 1, 32))
     return ceiling * (rng or random).uniform(0.5, 1.0)
-
-
-class RetainingOutbox(SqlOutbox):
-    """An outbox that keeps the outcomes it could not record, to record them later.
-
-    A delivery sent just before the database went away would otherwise stay leased and be
-    sent again when the lease runs out. Recording is idempotent and guarded by the lease
-    owner, so replaying an outcome that did commit, or whose lease went to another daemon
-    meanwhile, changes nothing.
-    """
-
-    def __init__(self, engine: Engine, owner: str) -> None:
-        super().__init__(engine, owner)
-        self.unrecorded: list[tuple[Claimed, str, datetime, str | None, datetime | None]] = []
-
-    def record(
-        self,
-        claimed: Claimed,
-        status: str,
-        now: datetime,
-        *,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> bool:
-        """Record the outcome; when the database is unreachable keep it, then re-raise."""
-        try:
-            return super().record(claimed, status, now, error=error, retry_at=retry_at)
-        except DBAPIError as failure:
-            if database_unavailable(failure):
-                self.unrecorded.append((claimed, status, now, error, retry_at))
-            raise
-
-    def record_retained(self) -> int:
-        """Record the outcomes kept during an outage, oldest first; how many were recorded."""
-        recorded = 0
-        while self.unrecorded:
-            claimed, status, now, error, retry_at = self.unrecorded[0]
-            try:
-                if super().record(claimed, status, now, error=error, retry_at=retry_at):
-                    recorded += 1
-            except DBAPIError as failure:
-                if not database_unavailable(failure):
-                    self.unrecorded.pop(0)  # not an outage: the lease will decide instead
-                raise
-            self.unrecorded.pop(0)
-        return recorded
 
 
 class Daemon:

@@ -15,13 +15,13 @@ import re
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from consultations.adapters.database import database_unavailable, first_line
 from consultations.bootstrap import Application
 from consultations.service_layer.feeds import Validators
 
@@ -32,23 +32,6 @@ RETRY_AFTER_SECONDS = 5  # what a 503 asks clients to wait while the database is
 UNAVAILABLE_BODY = "feed temporarily unavailable: the database cannot be reached; retry later\n"
 
 log = logging.getLogger("consultations.web")
-
-
-def database_unavailable(error: SQLAlchemyError) -> bool:
-    """True when ``error`` means the database cannot be reached now, rather than a bad query.
-
-    Connection refused or reset, server shutting down or starting up, every pooled
-    connection busy: a 503 is the honest answer. Anything else is a bug and stays a 500.
-    """
-    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
-
-
-def first_line(error: BaseException) -> str:
-    """The driver's message, first line only."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def create_app(app: Application) -> Starlette:

@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from consultations.adapters.database import DatabaseUrlError
+from consultations.adapters.database import DatabaseUrlError, first_line
 from consultations.adapters.event_store import ConcurrencyConflict
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -91,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             click.echo(f"error: {' '.join(problem.split())}", err=True)
         _fail(EXIT_INVALID, f"plan: {len(exc.problems)} problem(s); nothing was imported")
     except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        _fail(EXIT_OPERATIONAL, f"database: {detail}")
+        _fail(EXIT_OPERATIONAL, f"database: {first_line(exc)}")
     except Exception as exc:
         for kind, code, prefix in FAILURES:
             if isinstance(exc, kind):
