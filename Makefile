@@ -29,5 +29,17 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest
 
+BENCH_SIZE ?= full
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+# Benchmarks against eventsourcing and raw sqlite3/psycopg (docs/performance.md).
+# BENCH_SIZE=full (growth to 1M events) | quick (to 100k, ~6 min) | smoke (seconds)
+bench: $(BENCH_STAMP)
+	BENCH_SIZE=$(BENCH_SIZE) $(BIN)/python -m benchmarks
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -141,5 +141,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

@@ -48,9 +48,9 @@ def prepare(path: Path, pending: int = PENDING, history: int = HISTORY) -> int:
     app.projector.rebuild(app.engine)
     app.close()
     connection = sqlite3.connect(path)
-    count = connection.execute(
-        "SELECT count(*) FROM reminders WHERE due_at > ?", (datetime.now(UTC).replace(tzinfo=None).isoformat(" "),)
-    ).fetchone()[0]
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+    count = connection.execute("SELECT count(*) FROM reminders WHERE due_at > ?", (now,))
+    count = count.fetchone()[0]
     connection.close()
     return int(count)
 
@@ -59,7 +59,7 @@ def child(path: str, seconds: float) -> None:
     """Run the daemon on ``path`` for ``seconds``; print RSS figures as JSON."""
     import psutil
 
-    from consultations.entrypoints.daemon import Daemon, single_daemon  # noqa: F401
+    from consultations.entrypoints.daemon import Daemon, single_daemon
 
     process = psutil.Process()
     baseline = process.memory_info().rss

@@ -120,7 +120,7 @@ def measure_size(config: Config, size: int, *, largest: bool) -> list[Figure]:
     return figures
 
 
-def headline(
+def headline(  # noqa: PLR0917
     config: Config,
     folder: Path,
     path: Path,

@@ -94,7 +94,6 @@ class Figure:
     series: str = ""  # growth series name (e.g. "rebuild")
     headline: bool = False  # a growth point that is also a main figure
 
-
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
