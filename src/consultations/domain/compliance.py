@@ -52,6 +52,7 @@ planned on ``d``; later sessions count in the next window. So each session count
 although a closed window's ``end`` overlaps the next window.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -196,8 +197,9 @@ def evaluate(
         spans = _calendar_spans(rules.cadence, rules.start, last)
         required = rules.required
     first = rules.start if since is None else since
+    days = ([item.day for item in dated[0]], [item.day for item in dated[1]])
     return tuple(
-        _judge(span, dated, required, as_of, lead=rules.at_risk_lead)
+        _judge(span, dated, days, required, as_of, lead=rules.at_risk_lead)
         for span in spans
         if span.stop > first
     )
@@ -257,10 +259,12 @@ def _calendar_spans(cadence: Cadence, start: date, last: date) -> Iterator[_Span
 
 def _max_gap_spans(gap: Duration, start: date, last: date, held: list[_Dated]) -> Iterator[_Span]:
     anchor = start
+    days = [item.day for item in held]  # sorted: each window finds its closer by bisection
     while start <= last:
         end = gap.add_to(anchor)
         label = f"{start.isoformat()}..{end.isoformat()}"
-        closer = next((item for item in held if start <= item.day <= end), None)
+        index = bisect_left(days, start)
+        closer = held[index] if index < len(held) and days[index] <= end else None
         if closer is None:
             yield _Span(label, start, end, stop=end + _ONE_DAY)
             anchor = start = end + _ONE_DAY
@@ -269,11 +273,22 @@ def _max_gap_spans(gap: Duration, start: date, last: date, held: list[_Dated]) -
             anchor, start = closer.day, closer.day + _ONE_DAY
 
 
+def _within(part: list[_Dated], days: list[date], span: _Span) -> list[_Dated]:
+    """The sessions of a sorted list whose day falls in ``[span.start, span.stop)``."""
+    return part[bisect_left(days, span.start) : bisect_left(days, span.stop)]
+
+
 def _judge(
-    span: _Span, dated: _HeldAndPending, required: int, as_of: date, *, lead: timedelta
+    span: _Span,
+    dated: _HeldAndPending,
+    days: tuple[list[date], list[date]],
+    required: int,
+    as_of: date,
+    *,
+    lead: timedelta,
 ) -> Window:
     done, waiting = (
-        [item for item in part if span.start <= item.day < span.stop] for part in dated
+        _within(part, part_days, span) for part, part_days in zip(dated, days, strict=True)
     )
     held = len(done)
     planned = sum(item.day >= as_of for item in waiting)
