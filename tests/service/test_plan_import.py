@@ -551,7 +551,7 @@ LOCATED = [
     ("meetings.held.reason", "Why", "meetings.held.reason: is only for a cancelled or rescheduled meeting"),
     ("meetings.held.held_end", datetime(2026, 4, 14, 9), "meetings.held.held_end: end 2026-04-14 09:00:00 is not after start 2026-04-14 10:00:00"),
     ("meetings.held.outcomes", ["line\nbreak"], "meetings.held.outcomes: must be a single line without control characters"),
-    ("meetings.held.attendance", ["TM-MFA", "TM-MFA"], "meetings.held.attendance: an attendee is listed twice"),
+    ("meetings.held.attendance", ["TM-MFA", "TM-MFA"], "meetings.held.attendance: 'TM-MFA' is listed twice"),
     ("meetings.held.actions", [{"text": "Do", "owner": "UZ-MFA", "due": date(2026, 6, 1)}],
      "meetings.held.actions: no party 'UZ-MFA'"),
     ("meetings.held.actions", [{"text": "Do", "owner": "TM-MFA"}], "meetings.held.actions[1].due: is required"),

@@ -445,9 +445,7 @@ def _hold(meeting: Meeting, command: RecordMeetingHeld, now: datetime) -> tuple[
         )
         for number, spec in enumerate(command.action_items, start=1)
     )
-    attendance = validate_lines(command.attendance, "attendance")
-    if len(set(attendance)) != len(attendance):
-        raise InvalidInput("attendance", "an attendee is listed twice")
+    attendance = validate_ids(command.attendance, "attendance")  # the parties present
     return (
         MeetingHeld(
             meeting_id=meeting.id,
@@ -548,6 +546,9 @@ def _optional_note(value: str | None, field: str) -> str | None:
 
 
 def _open_item(meeting: Meeting, item_id: str) -> ActionItemState:
+    number = item_id.removeprefix(f"{meeting.id}/")
+    if number == item_id or not number.isascii() or not number.isdigit():
+        raise InvalidInput("action", f"{item_id!r} is not an action item id such as {meeting.id}/1")
     for item in meeting.action_items:
         if item.item_id == item_id:
             if item.status is not ActionStatus.OPEN:

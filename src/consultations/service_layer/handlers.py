@@ -82,6 +82,7 @@ def handle(
             return command.feed_id
         case _:
             if isinstance(command, RecordMeetingHeld):
+                _require_parties(uow, command.attendance, "attendance")
                 _require_parties(uow, tuple(item.owner for item in command.action_items), "owner")
             stream = meetings.stream_id(command.meeting_id)
             meeting = meetings.fold(cast(Iterable[MeetingEvent], uow.events(stream)))
