@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,6 +40,10 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 # BENCH_SIZE=full (growth to 1M events) | quick (to 100k, ~6 min) | smoke (seconds)
 bench: $(BENCH_STAMP)
 	BENCH_SIZE=$(BENCH_SIZE) $(BIN)/python -m benchmarks
+
+# A longer chaos run (random commands, kill -9 of writers and daemons) than `make test` does.
+soak: $(STAMP)
+	CONSULTATIONS_SOAK=1 $(BIN)/pytest -q -s tests/reliability/test_chaos.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -59,6 +59,8 @@ class SqlOutbox:
         """Create a delivery per channel for every reminder now due; return how many.
 
         A reminder whose meeting has already started (the daemon was down) is ``skipped``.
+        A reminder whose delivery was superseded and that is wanted again (its meeting moved
+        away and back to the same start) gets that delivery reopened.
         """
         query = (
             sa.select(
@@ -75,7 +77,12 @@ class SqlOutbox:
             .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
             .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
             .where(reminders.c.due_at <= now)
-            .where(~sa.exists().where(deliveries.c.source_id == reminders.c.reminder_id))
+            .where(
+                ~sa.exists().where(
+                    deliveries.c.source_id == reminders.c.reminder_id,
+                    deliveries.c.status != "superseded",
+                )
+            )
         )
         with self.engine.connect() as connection:
             due = list(connection.execute(query).mappings())
@@ -96,17 +103,34 @@ class SqlOutbox:
             for row in due
             for channel in channels
         ]
-        return self.enqueue(rows)
+        return self.enqueue(rows, reopen_superseded=True)
 
-    def enqueue(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert deliveries that do not exist yet (by id); return how many were new."""
+    def enqueue(self, rows: Sequence[dict[str, Any]], *, reopen_superseded: bool = False) -> int:
+        """Insert deliveries that do not exist yet (by id); return how many were written.
+
+        With ``reopen_superseded`` an existing ``superseded`` delivery of the same id starts
+        afresh from the new row; any other existing delivery is left as it is.
+        """
         if not rows:
             return 0
         insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(
             deliveries
         )
+        statement = insert.on_conflict_do_nothing()
+        if reopen_superseded:
+            fresh = ("status", "attempts", "subject", "due_at", "next_attempt_at", "created_at")
+            statement = insert.on_conflict_do_update(
+                index_elements=[deliveries.c.delivery_id],
+                set_={
+                    **{name: insert.excluded[name] for name in fresh},
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "last_error": None,
+                },
+                where=deliveries.c.status == "superseded",
+            )
         with write_transaction(self.engine) as connection:
-            result = connection.execute(insert.on_conflict_do_nothing(), list(rows))
+            result = connection.execute(statement, list(rows))
             return max(result.rowcount, 0)
 
     # -- claiming and recording ----------------------------------------------------------
