@@ -35,7 +35,7 @@ from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-unt
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from sqlalchemy.exc import DBAPIError
 
-from consultations.adapters.channels import channels_from_settings
+from consultations.adapters.channels import channels_from_settings, close_channels
 from consultations.adapters.database import database_unavailable, first_line
 from consultations.adapters.outbox import RetainingOutbox
 from consultations.bootstrap import Application
@@ -235,6 +235,7 @@ class Daemon:
         self.dispatcher.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        close_channels(self.dispatcher.channels.values())
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
         log.info("signal %d: finishing deliveries in flight, then stopping", number)

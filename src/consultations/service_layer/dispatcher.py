@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from consultations.adapters.channels import Channel, DeliveryFailed, Notification, backoff
-from consultations.adapters.ical_feed import FeedCalendar, render_calendar
+from consultations.adapters.channels import (
+    Channel,
+    DeliveryFailed,
+    Notification,
+    backoff,
+    meeting_calendar,
+)
 from consultations.adapters.outbox import Claimed, SqlOutbox, delivery_id
 from consultations.adapters.read_models import ReadModels
 from consultations.service_layer.feeds import feed_meeting
@@ -156,7 +161,7 @@ class Dispatcher:
         row = self.read_models.meeting(meeting["meeting_id"])
         if row is None:
             return None
-        return render_calendar(FeedCalendar(name=meeting["title"]), [feed_meeting(row)])
+        return meeting_calendar(feed_meeting(row))
 
     def enqueue_cadence_alerts(self, now: datetime) -> int:
         """One alert per channel when a window turns at risk, one when it closes short."""

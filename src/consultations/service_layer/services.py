@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,10 +84,3 @@ class CommandService:
     def _aggregate_at(self, position: int) -> str:
         event = next(self.store.read_all(position - 1, batch_size=1))
         return event.stream_id.split("-", 1)[1]
-
-
-def batch_metadata(
-    provenance: Provenance, command: str, extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Metadata for a batch such as a plan import: one correlation id for all its events."""
-    return {**provenance.metadata(command), **extra}
