@@ -202,17 +202,19 @@ compliance_windows = sa.Table(
     sa.Column("window_end", sa.Date, nullable=False),
     sa.Column("required", sa.Integer, nullable=False),
     sa.Column("held", sa.Integer, nullable=False),
+    sa.Index("ix_compliance_windows_track_id_window_start", "track_id", "window_start"),
 )
 
 compliance_sessions = sa.Table(
     "compliance_sessions",
     metadata,
     sa.Column("meeting_id", sa.String(64), primary_key=True),
-    sa.Column("track_id", sa.String(64), nullable=False, index=True),
+    sa.Column("track_id", sa.String(64), nullable=False),
     sa.Column("window", sa.String(32), nullable=False),
     # The day it counts on, in the track's zone: when it was held, else when it is planned.
     sa.Column("counted_on", sa.Date, nullable=False),
     sa.Column("held", sa.Boolean, nullable=False),
+    sa.Index("ix_compliance_sessions_track_id_counted_on", "track_id", "counted_on"),
 )
 
 feeds = sa.Table(
