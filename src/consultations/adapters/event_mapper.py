@@ -3,12 +3,13 @@
 Encoding is generic over the event dataclass fields: dates as ``YYYY-MM-DD``, aware
 datetimes as ISO 8601 UTC with ``Z``, naive local wall times as ``YYYY-MM-DDTHH:MM:SS``,
 tuples as lists, nested dataclasses as objects, None kept. Decoding is driven by the
-field type hints, so adding a field to an event needs no change here.
+field type hints (compiled once per class), so adding a field to an event needs no change
+here.
 """
 
 import dataclasses
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeAlias, Union, get_args, get_origin, get_type_hints
 
@@ -80,71 +81,148 @@ def _encode(value: object) -> JSONValue:
 
 
 # --- decoding ----------------------------------------------------------------------------
+#
+# Each event class gets one decoder, compiled from its type hints on first use: a chain of
+# small closures, one per field, so decoding a payload does no type introspection.
 
 
-_HINTS: dict[type[Any], dict[str, Any]] = {}
+class _Invalid(ValueError):
+    """A value that does not fit; ``path`` is where, relative to the value being decoded."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(problem)
+        self.path, self.problem = path, problem
 
 
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
+Decoder: TypeAlias = Callable[[Any], Any]
+_DECODERS: dict[type[Any], Decoder] = {}
 
 
 def _decode_dataclass(cls: type[Any], payload: object, where: str) -> Any:
-    if not isinstance(payload, Mapping):
-        raise ValueError(f"{where}: expected an object, got {type(payload).__name__}")
-    hints = _hints(cls)
-    unknown = set(payload) - set(hints)
-    if unknown:
-        raise ValueError(f"{where}: unexpected fields {sorted(unknown)}")
-    kwargs: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if field.name in payload:
-            kwargs[field.name] = _decode(
-                hints[field.name], payload[field.name], f"{where}.{field.name}"
-            )
-        elif field.default is dataclasses.MISSING:
-            raise ValueError(f"{where}: missing field {field.name!r}")
-    return cls(**kwargs)
+    try:
+        return _dataclass_decoder(cls)(payload)
+    except _Invalid as error:
+        raise ValueError(f"{where}{error.path}: {error.problem}") from None
 
 
-def _decode(hint: Any, value: object, where: str) -> Any:
+def _dataclass_decoder(cls: type[Any]) -> Decoder:
+    decoder = _DECODERS.get(cls)
+    if decoder is None:
+        decoder = _DECODERS[cls] = _compile_dataclass(cls)
+    return decoder
+
+
+def _compile_dataclass(cls: type[Any]) -> Decoder:
+    hints = get_type_hints(cls)
+    known = frozenset(hints)
+    fields = [
+        (field.name, _compile(hints[field.name]), field.default is dataclasses.MISSING)
+        for field in dataclasses.fields(cls)
+    ]
+
+    def decode(payload: Any) -> Any:
+        if not isinstance(payload, Mapping):
+            raise _Invalid("", f"expected an object, got {type(payload).__name__}")
+        unknown = payload.keys() - known
+        if unknown:
+            raise _Invalid("", f"unexpected fields {sorted(unknown)}")
+        kwargs: dict[str, Any] = {}
+        for name, field_decoder, required in fields:
+            if name in payload:
+                try:
+                    kwargs[name] = field_decoder(payload[name])
+                except _Invalid as error:
+                    raise _Invalid(f".{name}{error.path}", error.problem) from None
+            elif required:
+                raise _Invalid("", f"missing field {name!r}")
+        return cls(**kwargs)
+
+    return decode
+
+
+def _compile(hint: Any) -> Decoder:  # noqa: PLR0911 - one return per kind of field
     origin = get_origin(hint)
     if origin is Union or origin is types.UnionType:
-        if value is None:
-            if type(None) in get_args(hint):
-                return None
-            raise ValueError(f"{where}: must not be null")
-        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
-        return _decode(inner, value, where)
-    if value is None:
-        raise ValueError(f"{where}: must not be null")
+        (inner_hint,) = (arg for arg in get_args(hint) if arg is not type(None))
+        inner = _compile(inner_hint)
+        if type(None) not in get_args(hint):  # pragma: no cover - a Union without None
+            return inner
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
         item_hint, ellipsis = get_args(hint)
         if ellipsis is not Ellipsis:
-            raise TypeError(f"{where}: only tuple[X, ...] fields are supported")
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"{where}: expected a list, got {type(value).__name__}")
-        return tuple(_decode(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value))
+            raise TypeError(f"{hint}: only tuple[X, ...] fields are supported")
+        return _tuple_decoder(_compile(item_hint))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _decode_dataclass(hint, value, where)
-    if hint is datetime or hint is date:
-        return _decode_temporal(hint, value, where)
-    # bool is an int subclass: check it exactly so True never passes for an int and v.v.
-    if hint in (str, int, bool) and type(value) is hint:
-        return value
-    raise ValueError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
+        return _not_null(_dataclass_decoder(hint))
+    if hint is datetime:
+        return _not_null(_decode_datetime)
+    if hint is date:
+        return _not_null(_decode_date)
+    if hint in (str, int, bool):
+        return _exactly(hint)
+    raise TypeError(f"cannot decode a field of type {hint}")
 
 
-def _decode_temporal(hint: type[date], value: object, where: str) -> date:
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: expected an ISO 8601 string, got {value!r}")
+def _not_null(decoder: Decoder) -> Decoder:
+    def decode(value: Any) -> Any:
+        if value is None:
+            raise _Invalid("", "must not be null")
+        return decoder(value)
+
+    return decode
+
+
+def _exactly(kind: type[Any]) -> Decoder:
+    # bool is an int subclass: check the type exactly so True never passes for an int, v.v.
+    def decode(value: Any) -> Any:
+        if type(value) is kind:
+            return value
+        if value is None:
+            raise _Invalid("", "must not be null")
+        raise _Invalid("", f"expected {kind.__name__}, got {value!r}")
+
+    return decode
+
+
+def _tuple_decoder(item: Decoder) -> Decoder:
+    def decode(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            if value is None:
+                raise _Invalid("", "must not be null")
+            raise _Invalid("", f"expected a list, got {type(value).__name__}")
+        try:
+            return tuple(map(item, value))
+        except _Invalid as error:
+            index = next(i for i, entry in enumerate(value) if _fails(item, entry))
+            raise _Invalid(f"[{index}]{error.path}", error.problem) from None
+
+    return decode
+
+
+def _fails(decoder: Decoder, value: Any) -> bool:
     try:
-        if hint is date:
-            return date.fromisoformat(value)
+        decoder(value)
+    except _Invalid:
+        return True
+    return False
+
+
+def _decode_date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise _Invalid("", f"expected an ISO 8601 string, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Invalid("", f"{value!r} is not an ISO 8601 date") from None
+
+
+def _decode_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _Invalid("", f"expected an ISO 8601 string, got {value!r}")
+    try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{where}: {value!r} is not an ISO 8601 {hint.__name__}") from None
+        raise _Invalid("", f"{value!r} is not an ISO 8601 datetime") from None
     # Aware values are instants: normalise them to UTC. Naive ones are local wall times.
     return moment if moment.tzinfo is None else moment.astimezone(UTC)

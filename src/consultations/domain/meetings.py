@@ -176,7 +176,7 @@ def decide(
             assert_never(command)
 
 
-def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
+def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:  # noqa: PLR0911 - one return per event
     """Apply one event to the state."""
     if isinstance(event, MeetingPlanned):
         if state is not None:
@@ -211,8 +211,9 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
         )
     match event:
         case MeetingRescheduled():
-            state = replace(
+            return replace(
                 state,
+                version=state.version + 1,
                 start=event.start,
                 end=event.end,
                 tz=event.tz,
@@ -223,8 +224,9 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
                 status=MeetingStatus.RESCHEDULED,
             )
         case MeetingAmended():
-            state = replace(
+            return replace(
                 state,
+                version=state.version + 1,
                 title=event.title or state.title,
                 venue=state.venue if event.venue is None else (event.venue or None),
                 host=state.host if event.host is None else (event.host or None),
@@ -240,7 +242,12 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
                 reminders=state.reminders if event.reminders is None else event.reminders,
             )
         case MeetingCancelled():
-            state = replace(state, status=MeetingStatus.CANCELLED, cancel_reason=event.reason)
+            return replace(
+                state,
+                version=state.version + 1,
+                status=MeetingStatus.CANCELLED,
+                cancel_reason=event.reason,
+            )
         case MeetingHeld():
             session = HeldSession(
                 start=event.start,
@@ -258,14 +265,19 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:
                 )
                 for item in event.action_items
             )
-            state = replace(state, status=MeetingStatus.HELD, held=session, action_items=items)
+            return replace(
+                state,
+                version=state.version + 1,
+                status=MeetingStatus.HELD,
+                held=session,
+                action_items=items,
+            )
         case ActionItemCompleted():
-            state = _close_item(state, event.item_id, ActionStatus.DONE, event.on, event.note)
+            return _close_item(state, event.item_id, ActionStatus.DONE, event.on, event.note)
         case ActionItemDropped():
-            state = _close_item(state, event.item_id, ActionStatus.DROPPED, event.on, event.reason)
+            return _close_item(state, event.item_id, ActionStatus.DROPPED, event.on, event.reason)
         case _:
             assert_never(event)
-    return replace(state, version=state.version + 1)
 
 
 def fold(events: Iterable[MeetingEvent]) -> Meeting | None:
@@ -576,4 +588,4 @@ def _close_item(
     )
     if items == meeting.action_items:
         raise ValueError(f"no action item {item_id!r} in meeting {meeting.id!r}")
-    return replace(meeting, action_items=items)
+    return replace(meeting, action_items=items, version=meeting.version + 1)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,6 +20,52 @@ from consultations.domain.events import (
     MeetingRescheduled,
 )
 
+REPLAY_CACHE = 20_000
+"""Meetings kept folded in memory during a rebuild, so a later event needs no reload."""
+
+
+@dataclass(slots=True)
+class Folded:
+    """A meeting folded up to some event, with what its row takes from the log."""
+
+    state: meeting_model.Meeting
+    created_at: datetime
+    last_modified: datetime
+    last_position: int
+    sequence: int
+
+    @classmethod
+    def of(cls, stream: Sequence[Recorded]) -> Folded:
+        """Fold a whole stream (its first event plans the meeting)."""
+        first = stream[0]
+        state = meeting_model.evolve(None, cast(MeetingEvent, first.event))
+        folded = cls(state, first.recorded_at, first.recorded_at, first.position, 0)
+        for recorded in stream[1:]:
+            folded.advance(recorded)
+        return folded
+
+    def advance(self, recorded: Recorded) -> None:
+        """Apply the stream's next event."""
+        event = cast(MeetingEvent, recorded.event)
+        self.state = meeting_model.evolve(self.state, event)
+        self.last_modified, self.last_position = recorded.recorded_at, recorded.position
+        self.sequence += is_significant(event)
+
+
+@dataclass
+class _Replay:
+    """A rebuild in progress: recently folded meetings, and which ones have rows already."""
+
+    connection: Connection
+    folded: dict[str, Folded] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)
+
+    def remember(self, stream_id: str, folded: Folded) -> None:
+        self.folded.pop(stream_id, None)
+        self.folded[stream_id] = folded  # most recently used last
+        while len(self.folded) > REPLAY_CACHE:
+            del self.folded[next(iter(self.folded))]
+
 
 class ScheduleProjection:
     """Current state of every meeting, folded from its stream."""
@@ -26,34 +74,66 @@ class ScheduleProjection:
     version: ClassVar[int] = 2  # 2: the meeting's own reminder offsets
     tables: ClassVar[tuple[sa.Table, ...]] = (schedule, action_items)
 
+    def __init__(self) -> None:
+        self._replay: _Replay | None = None
+
     def handle(
         self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
     ) -> None:
-        """Re-fold each meeting touched by the batch and replace its rows."""
+        """Fold each meeting touched by the batch further and replace its rows.
+
+        During a rebuild the folded meetings stay in memory (up to ``REPLAY_CACHE``), so
+        only a meeting whose stream spans far apart in the log is reloaded.
+        """
         streams: dict[str, list[Recorded]] = {}
         for recorded in batch:
             if recorded.stream_id.startswith("meeting-"):
                 streams.setdefault(recorded.stream_id, []).append(recorded)
         if not streams:
             return
-        # Meetings that already have a row had events before this batch: fetch only those.
-        known = existing(
-            connection, schedule.c.meeting_id, [s.removeprefix("meeting-") for s in streams]
-        )
-        earlier = load_streams(connection, (f"meeting-{m}" for m in known), batch[0].position - 1)
-        for stream_id, before in earlier.items():
-            streams[stream_id] = before + streams[stream_id]
+        replay = self._replay_on(connection) if replaying else None
+        folded: dict[str, Folded] = {}
+        if replay is None:
+            # Meetings that already have a row had events before this batch.
+            with_rows = {
+                f"meeting-{m}"
+                for m in existing(
+                    connection, schedule.c.meeting_id, [s.removeprefix("meeting-") for s in streams]
+                )
+            }
+        else:
+            folded = {s: replay.folded[s] for s in streams if s in replay.folded}
+            with_rows = {s for s in streams if s in replay.written}
+        to_load = with_rows - folded.keys()
+        for stream_id, before in load_streams(connection, to_load, batch[0].position - 1).items():
+            folded[stream_id] = Folded.of(before)
         rows, item_rows = [], []
-        for stream in streams.values():
-            row, items = meeting_rows(stream)
+        for stream_id, new in streams.items():
+            meeting = folded.get(stream_id)
+            if meeting is None:
+                meeting = Folded.of(new)
+            else:
+                for recorded in new:
+                    meeting.advance(recorded)
+            if replay is not None:
+                replay.remember(stream_id, meeting)
+                replay.written.add(stream_id)
+            row, items = meeting_rows(meeting)
             rows.append(row)
             item_rows += items
-        ids = sorted(row["meeting_id"] for row in rows)
-        replace_rows(connection, schedule, schedule.c.meeting_id, ids, rows)
-        replace_rows(connection, action_items, action_items.c.meeting_id, ids, item_rows)
+        stale = sorted(s.removeprefix("meeting-") for s in with_rows)
+        replace_rows(connection, schedule, schedule.c.meeting_id, stale, rows)
+        replace_rows(connection, action_items, action_items.c.meeting_id, stale, item_rows)
 
     def finish_replay(self, connection: Connection) -> None:
-        """Nothing is deferred during a rebuild."""
+        """Forget the rebuild's meetings."""
+        self._replay = None
+
+    def _replay_on(self, connection: Connection) -> _Replay:
+        # A rebuild is one transaction on one connection: a new connection is a new rebuild.
+        if self._replay is None or self._replay.connection is not connection:
+            self._replay = _Replay(connection)
+        return self._replay
 
 
 def is_significant(event: MeetingEvent) -> bool:
@@ -63,11 +143,9 @@ def is_significant(event: MeetingEvent) -> bool:
     return isinstance(event, MeetingRescheduled | MeetingCancelled)
 
 
-def meeting_rows(recorded: Sequence[Recorded]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The schedule row and action-item rows of one meeting's stream."""
-    events: list[Any] = [r.event for r in recorded]
-    state = meeting_model.fold(events)
-    assert state is not None
+def meeting_rows(meeting: Folded) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The schedule row and action-item rows of a folded meeting."""
+    state = meeting.state
     held = state.held
     row = {
         "meeting_id": state.id,
@@ -90,10 +168,10 @@ def meeting_rows(recorded: Sequence[Recorded]) -> tuple[dict[str, Any], list[dic
         "held_end_utc": held.end_utc if held else None,
         "outcomes": list(held.outcomes) if held else [],
         "cancel_reason": state.cancel_reason,
-        "sequence": sum(1 for event in events if is_significant(event)),
-        "created_at": recorded[0].recorded_at,
-        "last_modified": recorded[-1].recorded_at,
-        "last_position": recorded[-1].position,
+        "sequence": meeting.sequence,
+        "created_at": meeting.created_at,
+        "last_modified": meeting.last_modified,
+        "last_position": meeting.last_position,
         "version": state.version,
     }
     items = [
