@@ -636,3 +636,42 @@ def test_max_gap_counts_each_held_session_from_the_start_once(
             assert counted[session.meeting_id] in expected
         else:
             assert counted[session.meeting_id] <= 1
+
+
+@settings(max_examples=200)
+@given(
+    cadence=st.sampled_from(
+        ["half-year", "quarter", "month", "year", "max-gap:P6M", "max-gap:P1M", "max-gap:P45D"]
+    ),
+    tz=ZONES,
+    start=DAYS,
+    until=DAYS,
+    sessions=SESSIONS,
+    pick=st.integers(min_value=0),
+)
+def test_resuming_at_any_window_gives_the_rest_of_the_windows(
+    *, cadence: str, tz: str, start: date, until: date, sessions: list[Session], pick: int
+) -> None:
+    rules = TrackRules(parse_cadence(cadence), 1, start, tz)
+    windows = evaluate(rules, sessions, start, until=until)
+    if not windows:
+        return
+    index = pick % len(windows)
+    resumed = windows[index]
+    later = [s for s in sessions if local_date(_counted_at(s), tz) >= resumed.start]
+    assert (
+        evaluate(rules, later, start, until=until, resume=(resumed.start, resumed.end))
+        == windows[index:]
+    )
+
+
+def test_resuming_at_a_day_that_starts_no_window_is_refused() -> None:
+    rules = TrackRules(parse_cadence("max-gap:P6M"), 1, d("2026-01-01"), BAKU)
+    with pytest.raises(ValueError, match="not a window"):
+        evaluate(rules, [], d("2026-01-01"), resume=(d("2026-03-01"), d("2026-04-01")))
+
+
+def _counted_at(session: Session) -> datetime:
+    if session.status is MeetingStatus.HELD and session.held_utc is not None:
+        return session.held_utc
+    return session.start_utc

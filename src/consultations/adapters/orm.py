@@ -150,7 +150,7 @@ schedule = sa.Table(
     "schedule",
     metadata,
     sa.Column("meeting_id", sa.String(64), primary_key=True),
-    sa.Column("track_id", sa.String(64), nullable=True, index=True),
+    sa.Column("track_id", sa.String(64), nullable=True),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -176,6 +176,7 @@ schedule = sa.Table(
     # Position of the meeting's latest event: strictly increasing, unlike clock readings.
     sa.Column("last_position", sa.BigInteger, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_schedule_track_id_start_utc", "track_id", "start_utc"),
 )
 
 action_items = sa.Table(

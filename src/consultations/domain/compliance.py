@@ -180,6 +180,7 @@ def evaluate(
     *,
     since: date | None = None,
     until: date | None = None,
+    resume: tuple[date, date] | None = None,
 ) -> tuple[Window, ...]:
     """Evaluate the track's windows at ``as_of``, in chronological order.
 
@@ -187,16 +188,24 @@ def evaluate(
     ``until`` (default: ``as_of``); pass a later ``until`` to see upcoming windows.
     Windows wholly after the retirement date are left out, and there are none when
     ``until`` falls before the track's first window.
+
+    ``resume`` is the (start, end) of a window an earlier evaluation under the same rules
+    produced: evaluation starts there, and only the sessions from its start on are needed.
     """
     dated = _dated(rules.tz, sessions)
     last = min(as_of if until is None else until, rules.retired_on or date.max)
+    first = rules.start if since is None else since
     if rules.cadence.max_gap is not None:
-        spans = _max_gap_spans(rules.cadence.max_gap, rules.start, last, held=dated[0])
+        start, anchor = rules.start, rules.start
+        if resume is not None:
+            start, anchor = resume[0], _anchor(rules, *resume)
+        spans = _max_gap_spans(rules.cadence.max_gap, start, last, dated[0], anchor)
         required = 1
     else:
-        spans = _calendar_spans(rules.cadence, rules.start, last)
+        spans = _calendar_spans(rules.cadence, rules.start if resume is None else resume[0], last)
         required = rules.required
-    first = rules.start if since is None else since
+    if resume is not None:
+        first = max(first, resume[0])
     days = ([item.day for item in dated[0]], [item.day for item in dated[1]])
     return tuple(
         _judge(span, dated, days, required, as_of, lead=rules.at_risk_lead)
@@ -257,8 +266,22 @@ def _calendar_spans(cadence: Cadence, start: date, last: date) -> Iterator[_Span
         period = window_of(cadence, period.end + _ONE_DAY)
 
 
-def _max_gap_spans(gap: Duration, start: date, last: date, held: list[_Dated]) -> Iterator[_Span]:
-    anchor = start
+def _anchor(rules: TrackRules, start: date, end: date) -> date:
+    """The day a max-gap window (start, end) counts its period from."""
+    gap = rules.cadence.max_gap
+    assert gap is not None
+    # A window starts on its anchor (the track start, or after a missed window) or the day
+    # after (the day after a held session). When both give the same end, the rest of the
+    # chain is the same either way.
+    for anchor in (start, start - _ONE_DAY):
+        if gap.add_to(anchor) == end:
+            return anchor
+    raise ValueError(f"{start}..{end} is not a window of {rules.cadence}")
+
+
+def _max_gap_spans(
+    gap: Duration, start: date, last: date, held: list[_Dated], anchor: date
+) -> Iterator[_Span]:
     days = [item.day for item in held]  # sorted: each window finds its closer by bisection
     while start <= last:
         end = gap.add_to(anchor)

@@ -9,6 +9,7 @@ with ``CURRENT_DATE`` (docs/reporting.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.orm import compliance_sessions, compliance_windows, schedule, tracks
 from consultations.adapters.projections.base import Recorded, chunks, replace_rows
 from consultations.domain.cadence import parse_cadence
-from consultations.domain.compliance import Session, TrackRules, evaluate
+from consultations.domain.compliance import Session, TrackRules, Window, evaluate
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import local_date
@@ -26,8 +27,27 @@ from consultations.domain.wall_time import local_date
 HORIZON = timedelta(days=730)
 
 
+FULL_RECOMPUTE_AT = 20
+"""A batch changing more meetings of one track than this recomputes the whole track."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A meeting the batch touched: the day it counted on before, and how it counts now."""
+
+    meeting_id: str
+    counted_before: date | None  # None: it counted in no window
+    session: Session | None  # None: cancelled
+
+
 class ComplianceProjection:
-    """Recomputes the windows of every track touched by a batch (directly or via a meeting)."""
+    """Keeps each track's windows and sessions equal to a full evaluation of the track.
+
+    A change to a track recomputes it whole. A changed meeting recomputes only the windows
+    from the one containing its earliest affected day up to the first later window that
+    comes out as before (the chain of windows has re-synchronised), so the cost of a
+    command does not grow with the track's history.
+    """
 
     name: ClassVar[str] = "compliance"
     version: ClassVar[int] = 2  # 2: windows run two years past the last session
@@ -36,50 +56,274 @@ class ComplianceProjection:
     def handle(
         self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
     ) -> None:
-        """Replace the windows and sessions of the affected tracks (all at once in a rebuild)."""
+        """Bring the windows of the affected tracks up to date (all at once in a rebuild)."""
         if replaying:
             return
-        affected = {
+        whole = {
             r.event.track_id
             for r in batch
             if isinstance(r.event, TrackAdded | TrackAmended | TrackRetired)
         }
-        meeting_ids = [
-            r.stream_id.removeprefix("meeting-")
-            for r in batch
-            if r.stream_id.startswith("meeting-")
-        ]
-        for chunk in chunks(meeting_ids):
-            query = sa.select(schedule.c.track_id).where(
-                schedule.c.meeting_id.in_(chunk), schedule.c.track_id.is_not(None)
-            )
-            affected.update(connection.execute(query).scalars())
-        self._recompute(connection, affected)
+        changes = _changes(
+            connection,
+            {
+                r.stream_id.removeprefix("meeting-")
+                for r in batch
+                if r.stream_id.startswith("meeting-")
+            },
+        )
+        partial = {t: c for t, c in changes.items() if t not in whole}
+        whole.update(t for t, c in partial.items() if len(c) > FULL_RECOMPUTE_AT)
+        for track in _tracks(connection, [t for t in partial if t not in whole]):
+            if track["retired_on"] is not None or not _update_from_change(
+                connection, track, partial[track["track_id"]]
+            ):
+                whole.add(track["track_id"])
+        _recompute(connection, whole)
 
     def finish_replay(self, connection: Connection) -> None:
         """Compute every track once, from the final schedule."""
-        self._recompute(connection, set(connection.execute(sa.select(tracks.c.track_id)).scalars()))
+        _recompute(connection, set(connection.execute(sa.select(tracks.c.track_id)).scalars()))
 
-    @staticmethod
-    def _recompute(connection: Connection, affected: set[str]) -> None:
-        if not affected:
-            return
-        window_rows: list[dict[str, Any]] = []
-        session_rows: list[dict[str, Any]] = []
-        for chunk in chunks(affected):
-            track_rows = connection.execute(sa.select(tracks).where(tracks.c.track_id.in_(chunk)))
-            sessions = _sessions(connection, chunk)
-            for track in track_rows.mappings():
-                windows, counted = track_windows(track, sessions.get(track["track_id"], []))
-                window_rows += windows
-                session_rows += counted
-        ids = sorted(affected)
-        replace_rows(
-            connection, compliance_windows, compliance_windows.c.track_id, ids, window_rows
+
+def _recompute(connection: Connection, affected: set[str]) -> None:
+    """Replace every window and session row of the given tracks."""
+    if not affected:
+        return
+    window_rows: list[dict[str, Any]] = []
+    session_rows: list[dict[str, Any]] = []
+    for chunk in chunks(affected):
+        sessions = _sessions(connection, chunk)
+        for track in _tracks(connection, chunk):
+            windows, counted = track_windows(track, sessions.get(track["track_id"], []))
+            window_rows += windows
+            session_rows += counted
+    ids = sorted(affected)
+    replace_rows(connection, compliance_windows, compliance_windows.c.track_id, ids, window_rows)
+    replace_rows(connection, compliance_sessions, compliance_sessions.c.track_id, ids, session_rows)
+
+
+def _update_from_change(connection: Connection, track: Any, changed: list[_Change]) -> bool:
+    """Recompute the windows the changed meetings can affect; False if the track needs all."""
+    rules = rules_of(track)
+    track_id, tz = track["track_id"], track["tz"]
+    now_on = {c.meeting_id: counted_day(c.session, tz) for c in changed if c.session is not None}
+    days = [c.counted_before for c in changed if c.counted_before is not None]
+    days += now_on.values()
+    if not days:
+        return True  # counted nowhere before, and now cancelled
+    low, high = min(days), max(days)
+    first = _window_at(connection, track_id, low)
+    if first is None:
+        return False
+    old_last, new_last = _horizons(connection, track_id, rules.start, changed, now_on)
+    ids = {c.meeting_id for c in changed}
+    # When the horizon moved, the tail of windows changes: there is nothing to
+    # re-synchronise with, so every session from ``first`` on is loaded.
+    reach = _first_reach(rules, high) if old_last == new_last else None
+    while True:
+        bound = _bound(high, reach)
+        sessions = [
+            s
+            for s in _sessions_from(connection, track_id, first[0], bound)
+            if s.meeting_id not in ids
+        ]
+        sessions += [
+            c.session
+            for c in changed
+            if c.session is not None
+            and first[0] <= now_on[c.meeting_id]
+            and (bound is None or now_on[c.meeting_id] < bound)
+        ]
+        until = new_last if bound is None else min(new_last, bound - _ONE_DAY)
+        windows = evaluate(rules, sessions, rules.start, until=until, resume=first)
+        if bound is None:
+            stop = None
+            break
+        stop = _resynchronised(connection, track_id, windows, high, bound)
+        if stop is not None:
+            break
+        reach = None if reach is None or reach > _MAX_REACH else reach * 4
+    kept = windows if stop is None else windows[:stop]
+    end = None if stop is None else windows[stop].start
+    _replace_range(connection, track, (first[0], end), ids, windows=kept, sessions=sessions)
+    return True
+
+
+_ONE_DAY = timedelta(days=1)
+_MAX_REACH = timedelta(days=20 * 366)
+
+
+def _first_reach(rules: TrackRules, day: date) -> timedelta:
+    """How far past the last changed day to look for the windows to re-synchronise."""
+    gap = rules.cadence.max_gap
+    period = (gap.add_to(day) - day) if gap is not None else timedelta(days=366)
+    return max(timedelta(days=800), 3 * period)
+
+
+def _bound(high: date, reach: timedelta | None) -> date | None:
+    if reach is None:
+        return None
+    try:
+        return high + reach
+    except OverflowError:
+        return None
+
+
+def _resynchronised(
+    connection: Connection, track_id: str, windows: Sequence[Window], high: date, bound: date
+) -> int | None:
+    """Index of the first window after ``high`` that is stored exactly so, or None.
+
+    From such a window on, the chain is the same as before (it depends only on the window
+    and on sessions after ``high``, which did not change). Only windows whose whole span is
+    before ``bound`` (all their sessions loaded) can be trusted.
+    """
+    query = sa.select(
+        compliance_windows.c.window,
+        compliance_windows.c.window_start,
+        compliance_windows.c.window_end,
+    ).where(
+        compliance_windows.c.track_id == track_id,
+        compliance_windows.c.window_start > high,
+        compliance_windows.c.window_start < bound,
+    )
+    stored = {tuple(row) for row in connection.execute(query)}
+    for index, window in enumerate(windows):
+        if window.start > high and (window.label, window.start, window.end) in stored:
+            return index
+        if window.end >= bound:
+            return None
+    return None
+
+
+def _replace_range(
+    connection: Connection,
+    track: Any,
+    span: tuple[date, date | None],
+    changed: set[str],
+    *,
+    windows: Sequence[Window],
+    sessions: Sequence[Session],
+) -> None:
+    """Replace the rows of the windows starting in [start, end) (to the last if None)."""
+    track_id = track["track_id"]
+    start, end = span
+    in_range = [
+        compliance_windows.c.track_id == track_id,
+        compliance_windows.c.window_start >= start,
+    ]
+    counted_in_range = [
+        compliance_sessions.c.track_id == track_id,
+        compliance_sessions.c.counted_on >= start,
+    ]
+    if end is not None:
+        in_range.append(compliance_windows.c.window_start < end)
+        counted_in_range.append(compliance_sessions.c.counted_on < end)
+    connection.execute(compliance_windows.delete().where(*in_range))
+    connection.execute(compliance_sessions.delete().where(*counted_in_range))
+    for chunk in chunks(changed):
+        connection.execute(
+            compliance_sessions.delete().where(compliance_sessions.c.meeting_id.in_(chunk))
         )
-        replace_rows(
-            connection, compliance_sessions, compliance_sessions.c.track_id, ids, session_rows
+    window_rows, session_rows = _rows(track, windows, sessions)
+    if window_rows:
+        connection.execute(compliance_windows.insert(), window_rows)
+    if session_rows:
+        connection.execute(compliance_sessions.insert(), session_rows)
+
+
+def _changes(connection: Connection, meeting_ids: set[str]) -> dict[str, list[_Change]]:
+    """The changed meetings of tracks, by track, with how they counted before."""
+    found: dict[str, list[_Change]] = {}
+    for chunk in chunks(meeting_ids):
+        query = (
+            sa.select(
+                schedule.c.track_id,
+                schedule.c.meeting_id,
+                schedule.c.status,
+                schedule.c.start_utc,
+                schedule.c.held_start_utc,
+                compliance_sessions.c.counted_on,
+            )
+            .outerjoin(
+                compliance_sessions, compliance_sessions.c.meeting_id == schedule.c.meeting_id
+            )
+            .where(schedule.c.meeting_id.in_(chunk), schedule.c.track_id.is_not(None))
         )
+        for row in connection.execute(query).mappings():
+            session = None if row["status"] == MeetingStatus.CANCELLED.value else session_of(row)
+            found.setdefault(row["track_id"], []).append(
+                _Change(row["meeting_id"], row["counted_on"], session)
+            )
+    return found
+
+
+def _tracks(connection: Connection, track_ids: Sequence[str]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in chunks(track_ids):
+        rows += connection.execute(sa.select(tracks).where(tracks.c.track_id.in_(chunk))).mappings()
+    return rows
+
+
+def _window_at(connection: Connection, track_id: str, day: date) -> tuple[date, date] | None:
+    """(start, end) of the stored window holding ``day`` (or the first one, for earlier days)."""
+    columns = (compliance_windows.c.window_start, compliance_windows.c.window_end)
+    mine = compliance_windows.c.track_id == track_id
+    row = (
+        connection.execute(
+            sa.select(*columns)
+            .where(mine, compliance_windows.c.window_start <= day)
+            .order_by(compliance_windows.c.window_start.desc())
+            .limit(1)
+        ).first()
+        or connection.execute(
+            sa.select(*columns).where(mine).order_by(compliance_windows.c.window_start).limit(1)
+        ).first()
+    )
+    return None if row is None else (row[0], row[1])
+
+
+def _horizons(
+    connection: Connection,
+    track_id: str,
+    start: date,
+    changed: Sequence[_Change],
+    now_on: dict[str, date],
+) -> tuple[date, date]:
+    """The last day windows ran to before the change, and the one they run to after it."""
+    ids = {c.meeting_id for c in changed}
+    latest = connection.execute(
+        sa.select(compliance_sessions.c.meeting_id, compliance_sessions.c.counted_on)
+        .where(compliance_sessions.c.track_id == track_id)
+        .order_by(compliance_sessions.c.counted_on.desc())
+        .limit(len(ids) + 1)
+    ).all()
+    before = latest[0][1] if latest else start
+    others = next((day for meeting_id, day in latest if meeting_id not in ids), start)
+    after = max([start, others, *now_on.values()])
+    return max(start, before) + HORIZON, after + HORIZON
+
+
+def _sessions_from(
+    connection: Connection, track_id: str, start: date, bound: date | None
+) -> list[Session]:
+    """The sessions counted on days in [start, bound), as they are in the schedule now."""
+    query = (
+        sa.select(
+            schedule.c.meeting_id,
+            schedule.c.status,
+            schedule.c.start_utc,
+            schedule.c.held_start_utc,
+        )
+        .join(compliance_sessions, compliance_sessions.c.meeting_id == schedule.c.meeting_id)
+        .where(
+            compliance_sessions.c.track_id == track_id, compliance_sessions.c.counted_on >= start
+        )
+    )
+    if bound is not None:
+        query = query.where(compliance_sessions.c.counted_on < bound)
+    return [session_of(row) for row in connection.execute(query).mappings()]
 
 
 def rules_of(track: Any) -> TrackRules:
@@ -114,6 +358,11 @@ def _sessions(connection: Connection, track_ids: list[str]) -> dict[str, list[Se
     return found
 
 
+def counted_day(session: Session, tz: str) -> date:
+    """The day a session counts on in the track's zone: held day, else planned day."""
+    return local_date(session.held_utc or session.start_utc, tz)
+
+
 def track_windows(
     track: Any, sessions: list[Session]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -124,11 +373,16 @@ def track_windows(
     track's own events, which keeps a rebuild equal to the incremental rows.
     """
     rules = rules_of(track)
-    counted_on = {s.meeting_id: local_date(s.held_utc or s.start_utc, rules.tz) for s in sessions}
-    last: date = max([rules.start, *counted_on.values()]) + HORIZON
+    last: date = max([rules.start, *(counted_day(s, rules.tz) for s in sessions)]) + HORIZON
     # as_of = the start: statuses are not stored, and every session is still "to come".
-    windows = evaluate(rules, sessions, rules.start, until=last)
-    held = {s.meeting_id for s in sessions if s.held_utc is not None}
+    return _rows(track, evaluate(rules, sessions, rules.start, until=last), sessions)
+
+
+def _rows(
+    track: Any, windows: Sequence[Window], sessions: Sequence[Session]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    by_id = {s.meeting_id: s for s in sessions}
+    tz = track["tz"]
     window_rows = [
         {
             "track_id": track["track_id"],
@@ -145,8 +399,8 @@ def track_windows(
             "meeting_id": meeting_id,
             "track_id": track["track_id"],
             "window": window.label,
-            "counted_on": counted_on[meeting_id],
-            "held": meeting_id in held,
+            "counted_on": counted_day(by_id[meeting_id], tz),
+            "held": by_id[meeting_id].held_utc is not None,
         }
         for window in windows
         for meeting_id in window.meetings

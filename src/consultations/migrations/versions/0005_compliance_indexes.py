@@ -1,4 +1,7 @@
-"""Indexes for incremental compliance: sessions by track and day, windows by track and start.
+"""Indexes for per-command work that stays flat as the log grows.
+
+Compliance sessions by track and day, windows by track and start (incremental compliance),
+and the schedule by track and start (the latest meeting of a track, for host rotation).
 
 Revision ID: 0005
 Revises: 0004
@@ -16,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.drop_index(op.f("ix_schedule_track_id"), table_name="schedule")
+    op.create_index(op.f("ix_schedule_track_id_start_utc"), "schedule", ["track_id", "start_utc"])
     # The composite index serves every lookup the single-column one did (same prefix).
     op.drop_index(op.f("ix_compliance_sessions_track_id"), table_name="compliance_sessions")
     op.create_index(
@@ -38,3 +43,5 @@ def downgrade() -> None:
         op.f("ix_compliance_sessions_track_id_counted_on"), table_name="compliance_sessions"
     )
     op.create_index(op.f("ix_compliance_sessions_track_id"), "compliance_sessions", ["track_id"])
+    op.drop_index(op.f("ix_schedule_track_id_start_utc"), table_name="schedule")
+    op.create_index(op.f("ix_schedule_track_id"), "schedule", ["track_id"])
