@@ -111,8 +111,19 @@ class ReadModels:
         return rows[0]
 
     def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[Row]:
-        """The meetings a feed shows, with their track title and areas."""
-        rows = self._rows(_feed_query(where, window))
+        """The meetings a feed shows, with their track title and areas, in no set order.
+
+        Only the columns the feed shows are read (the renderer orders the events itself).
+        """
+        query = (
+            _feed_query(where, window)
+            .with_only_columns(*_FEED_COLUMNS, tracks.c.title.label("track_title"))
+            .order_by(None)
+        )
+        with self.engine.connect() as connection:
+            result = connection.execute(query)
+            keys = list(result.keys())
+            rows = [dict(zip(keys, row, strict=True)) for row in result]
         links = self._links(sorted({row["track_id"] for row in rows if row["track_id"]}))
         for row in rows:
             row["areas"] = links.get(row["track_id"], ([], []))[0] if row["track_id"] else []
@@ -185,6 +196,16 @@ class ReadModels:
         )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+
+_FEED_COLUMNS = tuple(
+    schedule.c[name]
+    for name in (
+        "meeting_id", "title", "status", "start_utc", "end_utc", "start_local", "end_local",
+        "tz", "venue", "host", "agenda", "track_id", "classification", "sequence", "created_at",
+        "last_modified",
+    )
+)  # fmt: skip
 
 
 def _schedule_query(where: ScheduleFilter) -> sa.Select[Any]:
