@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.ical_feed import FeedMeeting
 from consultations.adapters.orm import (
     action_items,
     areas,
@@ -110,10 +111,11 @@ class ReadModels:
         rows[0]["areas"] = self._links([track_id])[track_id][0] if track_id else []
         return rows[0]
 
-    def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[Row]:
-        """The meetings a feed shows, with their track title and areas, in no set order.
+    def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[FeedMeeting]:
+        """The meetings a feed shows, as the renderer takes them, in no set order.
 
-        Only the columns the feed shows are read (the renderer orders the events itself).
+        Only the columns the feed shows are read, straight into ``FeedMeeting`` (no row
+        dictionaries: this is the bulk of a cold feed request); the renderer orders them.
         """
         query = (
             _feed_query(where, window)
@@ -121,13 +123,23 @@ class ReadModels:
             .order_by(None)
         )
         with self.engine.connect() as connection:
-            result = connection.execute(query)
-            keys = list(result.keys())
-            rows = [dict(zip(keys, row, strict=True)) for row in result]
-        links = self._links(sorted({row["track_id"] for row in rows if row["track_id"]}))
-        for row in rows:
-            row["areas"] = links.get(row["track_id"], ([], []))[0] if row["track_id"] else []
-        return rows
+            rows = connection.execute(query).all()
+        links = self._links(sorted({row.track_id for row in rows if row.track_id}))
+        no_areas: tuple[str, ...] = ()
+        areas = {track_id: tuple(found[0]) for track_id, found in links.items()}
+        return [
+            FeedMeeting(
+                meeting_id, title, status, start_utc, end_utc, start_local, end_local, tz,
+                venue, host, tuple(agenda), track_id, track_title,
+                areas.get(track_id, no_areas) if track_id else no_areas,
+                classification, sequence, created_at, last_modified,
+            )
+            for (
+                meeting_id, title, status, start_utc, end_utc, start_local, end_local, tz,
+                venue, host, agenda, track_id, classification, sequence, created_at,
+                last_modified, track_title,
+            ) in rows
+        ]  # fmt: skip
 
     def feed_fingerprint(
         self, where: ScheduleFilter, window: FeedWindow

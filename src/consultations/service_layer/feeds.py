@@ -142,9 +142,9 @@ class FeedPublisher:
     def render(self, spec: FeedSpec) -> bytes:
         """The feed's iCalendar bytes now."""
         today = self.clock().astimezone(UTC).date()
-        rows = self.read_models.feed_meetings(spec.filter(), spec.window(today))
+        meetings = self.read_models.feed_meetings(spec.filter(), spec.window(today))
         calendar = FeedCalendar(name=spec.name, include_restricted=spec.include_restricted)
-        return render_calendar(calendar, [feed_meeting(row) for row in rows])
+        return render_calendar(calendar, meetings)
 
 
 def feed_meeting(row: dict[str, Any]) -> FeedMeeting:
