@@ -126,7 +126,7 @@ def _envelope(calendar: FeedCalendar) -> str:
         raise ValueError("not a single VCALENDAR")
     properties = lines[1:-1]
     if any(line.startswith("BEGIN:") for line in properties):
-        raise ValueError("the envelope has no components")
+        raise ValueError("unexpected component in the calendar envelope")
     properties.sort(key=_calendar_rank)
     return "".join(_fold(line) + "\r\n" for line in ["BEGIN:VCALENDAR", *properties])
 
