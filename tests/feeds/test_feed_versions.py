@@ -179,6 +179,13 @@ def test_a_feed_without_a_version_yet_falls_back_to_a_fingerprint(world: World) 
     assert world.publisher.validators(moved).etag != etag
 
 
+def test_an_ad_hoc_feed_fingerprint_moves_with_a_track_title(world: World) -> None:
+    spec = FeedSpec("export", "export", world.spec("area:culture").scope)
+    etag = world.publisher.validators(spec).etag
+    world.run(AmendTrack("t-culture", title="Culture and arts"))
+    assert world.publisher.validators(spec).etag != etag
+
+
 def test_last_modified_never_goes_back_and_follows_the_change(world: World) -> None:
     before = world.spec("track:t-energy").version
     world.run(CancelMeeting("m-energy", "postponed"))

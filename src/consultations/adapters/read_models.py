@@ -143,23 +143,28 @@ class ReadModels:
 
     def feed_fingerprint(
         self, where: ScheduleFilter, window: FeedWindow
-    ) -> tuple[int, int, datetime | None]:
-        """(count, latest position, latest change time) of a feed's meetings.
+    ) -> tuple[int, int, datetime | None, int]:
+        """(count, latest position, latest change time, tracks' versions) of a feed's meetings.
 
         Positions only grow along the log, so any change to a meeting in the feed, or one
-        entering it, raises the latest position; one leaving it changes the count.
+        entering it, raises the latest position; one leaving it changes the count. The sum
+        of the tracks' versions moves with any track change (titles and areas are shown).
         """
         inner = (
             _feed_query(where, window)
             .with_only_columns(schedule.c.last_position, schedule.c.last_modified)
+            .order_by(None)
             .subquery()
         )
         summary = sa.select(
-            sa.func.count(), sa.func.max(inner.c.last_position), sa.func.max(inner.c.last_modified)
+            sa.func.count(),
+            sa.func.max(inner.c.last_position),
+            sa.func.max(inner.c.last_modified),
+            sa.select(sa.func.coalesce(sa.func.sum(tracks.c.version), 0)).scalar_subquery(),
         )
         with self.engine.connect() as connection:
-            count, position, latest = connection.execute(summary).one()
-        return int(count), int(position or 0), latest
+            count, position, latest, track_versions = connection.execute(summary).one()
+        return int(count), int(position or 0), latest, int(track_versions)
 
     def feed_by_token(self, token_sha256: str) -> Row | None:
         """The live (not revoked) feed with this token hash."""

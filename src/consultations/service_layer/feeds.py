@@ -126,10 +126,10 @@ class FeedPublisher:
             content = f"at {spec.version.position}"
             latest: datetime | None = spec.version.changed_at
         else:
-            count, position, latest = self.read_models.feed_fingerprint(
+            count, position, latest, tracks = self.read_models.feed_fingerprint(
                 spec.filter(), spec.window(today)
             )
-            content = f"{count} up to {position}"
+            content = f"{count} up to {position}, tracks {tracks}"
         definition = replace(spec, version=None)
         key = "|".join(map(str, (RENDERER_VERSION, definition, today, content)))
         # The window slides at midnight: content may change then without a new event.
