@@ -2,9 +2,14 @@
 
 A stored feed's validators come from its own row: the feeds projection keeps the position
 and time of the last event that may have changed what the feed shows, so a conditional
-request costs the token lookup and nothing else. An ad hoc feed (an export) falls back to a
-fingerprint of its meetings (one aggregate query). Either way the ETag is strong: the bytes
-are a function of the renderer, the feed, the day and the events up to that position.
+request costs the token lookup and nothing else. An ad hoc feed (an export), or a stored one
+not versioned yet (right after migrating), falls back to a fingerprint of its meetings (one
+aggregate query). Either way the ETag is strong: the bytes are a function of the renderer,
+the feed, the day and the events up to that position.
+
+The version is read before the meetings, never after: a change in between gives new bytes
+under the older ETag, which the next request replaces (a 200), never old bytes under a new
+ETag, which a 304 would keep.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from consultations.adapters.read_models import FeedWindow, ReadModels, ScheduleF
 from consultations.domain.commands import CreateFeed
 from consultations.domain.feeds import Scope, parse_scope
 
-RENDERER_VERSION = "2"  # bump when render_calendar's output for the same rows changes
+# Bump when render_calendar's output for the same rows changes (2: direct VEVENT writer).
+RENDERER_VERSION = "2"
 CANCELLED_KEPT = timedelta(days=30)
 TOKEN_BYTES = 32  # 256 bits of randomness
 
