@@ -1,14 +1,17 @@
 """Render one iCalendar feed (RFC 5545) from meetings, as bytes that depend only on the input.
 
-The events are built with the ``ics`` package (0.7.x). What it lacks is added in two places:
+The calendar envelope (VERSION, PRODID, CALSCALE, METHOD and the feed's name and refresh
+interval) is built with the ``ics`` package (0.7.x) and put in a fixed property order. The
+VEVENTs are written directly, one content line per property in the order below, with TEXT
+values escaped by ``ics``'s own ``escape_string``: going through ``ics.Event`` and then
+re-parsing and re-ordering its output cost several times the serialisation itself, and
+ics 0.7 cannot write DTSTAMP, CREATED, SEQUENCE or a deterministic CATEGORIES anyway (it
+writes ``created`` as DTSTAMP and keeps categories, and events, in ``set``s whose order
+follows ``PYTHONHASHSEED``). ``tests/feeds/reference_render.py`` keeps the ``ics``-only
+renderer as an oracle: both give the same bytes.
 
-* per event, through ``Event.extra`` content lines: DTSTAMP, CREATED, SEQUENCE and CATEGORIES
-  (ics 0.7 writes its ``created`` attribute as DTSTAMP and joins categories from a ``set``,
-  whose order changes with ``PYTHONHASHSEED``, so neither is used);
-* over the serialized text, by one normalisation step (:func:`_normalise`): calendar
-  properties first and in a fixed order, events sorted by DTSTART then UID (ics keeps them in
-  a ``set``), properties within an event in a fixed order, lines folded at 75 octets on UTF-8
-  character boundaries, CRLF after every line including the last.
+Events come sorted by DTSTART then UID; lines are folded at 75 octets on UTF-8 character
+boundaries; every line, the last included, ends with CRLF.
 
 Times are written in UTC, so no VTIMEZONE is needed; the local wall time and zone are stated
 in DESCRIPTION. CLASS follows the classification (public → PUBLIC, internal → PRIVATE,
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ics import Calendar, Event  # type: ignore[import-untyped]
+from ics import Calendar  # type: ignore[import-untyped]
 from ics.grammar.parse import ContentLine  # type: ignore[import-untyped]
 from ics.utils import escape_string  # type: ignore[import-untyped]
 
@@ -43,26 +46,14 @@ _CALENDAR_ORDER = (
     "REFRESH-INTERVAL",
     "X-PUBLISHED-TTL",
 )
-_EVENT_ORDER = (
-    "UID",
-    "DTSTAMP",
-    "CREATED",
-    "LAST-MODIFIED",
-    "SEQUENCE",
-    "STATUS",
-    "DTSTART",
-    "DTEND",
-    "SUMMARY",
-    "LOCATION",
-    "DESCRIPTION",
-    "CATEGORIES",
-    "CLASS",
-    "TRANSP",
-)
+# The order _vevent writes an event's properties in:
+# UID DTSTAMP CREATED LAST-MODIFIED SEQUENCE STATUS DTSTART DTEND SUMMARY LOCATION
+# DESCRIPTION CATEGORIES CLASS TRANSP.
 _MAX_OCTETS = 75
-# Line breaks of every kind become "\n" (escaped by ics as "\\n"); other controls are not TEXT.
+# Line breaks of every kind become "\n" (escaped as "\\n"); other controls are not TEXT.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_UNCLEAN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")  # what _text changes
 _NAME = re.compile(r"[;:]")
 
 
@@ -101,9 +92,21 @@ class FeedCalendar:
 
 def render_calendar(calendar: FeedCalendar, meetings: Sequence[FeedMeeting]) -> bytes:
     """UTF-8 bytes of an RFC 5545 calendar; the same input gives the same bytes."""
-    ids = [meeting.meeting_id for meeting in meetings]
-    if len(set(ids)) != len(ids):
+    head = _envelope(calendar)
+    include_restricted = calendar.include_restricted
+    events: list[tuple[str, str, str]] = []
+    for meeting in meetings:
+        uid = f"{meeting.meeting_id}@consultations"
+        start = _utc(meeting.start_utc)
+        events.append((start, uid, _vevent(meeting, uid, start, include_restricted)))
+    if len({uid for _, uid, _ in events}) != len(events):
         raise ValueError("duplicate meeting ids: each UID must appear once")
+    events.sort()  # by DTSTART, then UID (unique, so the text is never compared)
+    return "".join([head, *(text for _, _, text in events), "END:VCALENDAR\r\n"]).encode()
+
+
+def _envelope(calendar: FeedCalendar) -> str:
+    """The calendar's opening lines up to its first component, folded, each ending in CRLF."""
     ics_calendar = Calendar(creator=PRODID)
     ics_calendar.scale = "GREGORIAN"
     ics_calendar.method = "PUBLISH"
@@ -117,52 +120,63 @@ def render_calendar(calendar: FeedCalendar, meetings: Sequence[FeedMeeting]) -> 
             ContentLine("X-PUBLISHED-TTL", value=refresh),
         ]
     )
-    for meeting in meetings:
-        ics_calendar.events.add(_event(meeting, calendar.include_restricted))
     serialized: str = ics_calendar.serialize()
-    return _normalise(serialized).encode("utf-8")
+    lines = _unfold(serialized)
+    if lines[0] != "BEGIN:VCALENDAR" or lines[-1] != "END:VCALENDAR":
+        raise ValueError("not a single VCALENDAR")
+    properties = lines[1:-1]
+    if any(line.startswith("BEGIN:") for line in properties):
+        raise ValueError("unexpected component in the calendar envelope")
+    properties.sort(key=_calendar_rank)
+    return "".join(_fold(line) + "\r\n" for line in ["BEGIN:VCALENDAR", *properties])
 
 
-def _event(meeting: FeedMeeting, include_restricted: bool) -> Event:
+def _vevent(meeting: FeedMeeting, uid: str, start: str, include_restricted: bool) -> str:
+    """One VEVENT, folded, each line ending in CRLF; ``start`` is its DTSTART value."""
     if meeting.status not in _STATUSES:
         raise ValueError(f"unknown meeting status {meeting.status!r}")
     if meeting.classification not in _CLASSES:
         raise ValueError(f"unknown classification {meeting.classification!r}")
+    if _aware(meeting.end_utc) < meeting.start_utc:
+        raise ValueError("a meeting must not end before it starts")
     cancelled = meeting.status == "cancelled"
-    event = Event(
-        uid=f"{meeting.meeting_id}@consultations",
-        begin=_aware(meeting.start_utc),
-        end=_aware(meeting.end_utc),
-        last_modified=_aware(meeting.last_modified),
-        status="CANCELLED" if cancelled else "CONFIRMED",
-        classification=_CLASSES[meeting.classification],
-        transparent=cancelled,  # a cancelled meeting no longer blocks the time
-    )
-    event.extra.extend(
-        [
-            ContentLine("DTSTAMP", value=_utc(meeting.last_modified)),
-            ContentLine("CREATED", value=_utc(meeting.created_at)),
-            ContentLine("SEQUENCE", value=str(meeting.sequence)),
-        ]
-    )
+    stamp = _utc(meeting.last_modified)
+    lines = [
+        "BEGIN:VEVENT",
+        _fold(f"UID:{uid}"),
+        f"DTSTAMP:{stamp}",
+        f"CREATED:{_utc(meeting.created_at)}",
+        f"LAST-MODIFIED:{stamp}",
+        _fold(f"SEQUENCE:{meeting.sequence}"),
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        f"DTSTART:{start}",
+        f"DTEND:{_utc(meeting.end_utc)}",
+    ]
     if meeting.classification == "restricted" and not include_restricted:
-        event.name = BUSY_SUMMARY
-        return event
-    event.name = _text(meeting.title)
-    event.description = _description(meeting)
-    event.location = _text(meeting.venue) if meeting.venue else None
-    areas = sorted({_text(area) for area in meeting.areas})
-    if areas:
-        value = ",".join(escape_string(area) for area in areas)
-        event.extra.append(ContentLine("CATEGORIES", value=value))
-    return event
+        lines.append(f"SUMMARY:{BUSY_SUMMARY}")
+    else:
+        # Empty values are left out, as ics leaves them out.
+        title = _text(meeting.title)
+        if title:
+            lines.append(_fold("SUMMARY:" + escape_string(title)))
+        venue = _text(meeting.venue) if meeting.venue else ""
+        if venue:
+            lines.append(_fold("LOCATION:" + escape_string(venue)))
+        lines.append(_fold("DESCRIPTION:" + escape_string(_description(meeting))))
+        if meeting.areas:
+            areas = sorted({_text(area) for area in meeting.areas})
+            lines.append(_fold("CATEGORIES:" + ",".join([escape_string(a) for a in areas])))
+    lines.append(f"CLASS:{_CLASSES[meeting.classification]}")
+    lines.append("TRANSP:TRANSPARENT" if cancelled else "TRANSP:OPAQUE")
+    lines.append("END:VEVENT\r\n")
+    return "\r\n".join(lines)
 
 
 def _description(meeting: FeedMeeting) -> str:
     start = datetime.fromisoformat(meeting.start_local)
     end = datetime.fromisoformat(meeting.end_local)
-    until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
-    lines = [f"Local time: {start:%Y-%m-%d %H:%M}–{until} ({meeting.tz})"]
+    until = _hm(end) if end.date() == start.date() else f"{_ymd(end)} {_hm(end)}"
+    lines = [f"Local time: {_ymd(start)} {_hm(start)}–{until} ({meeting.tz})"]
     if meeting.venue:
         lines.append(f"Venue: {meeting.venue}")
     if meeting.host:
@@ -171,12 +185,23 @@ def _description(meeting: FeedMeeting) -> str:
         lines.append(f"Track: {meeting.track_title}")
     if meeting.agenda:
         lines.append("Agenda:")
-        lines.extend(f"{number}. {item}" for number, item in enumerate(meeting.agenda, 1))
+        lines.extend([f"{number}. {item}" for number, item in enumerate(meeting.agenda, 1)])
     return _text("\n".join(lines))
+
+
+# %-formatting: several times faster than strftime, and years below 1000 keep four digits.
+def _ymd(moment: datetime) -> str:
+    return "%04d-%02d-%02d" % (moment.year, moment.month, moment.day)  # noqa: UP031
+
+
+def _hm(moment: datetime) -> str:
+    return "%02d:%02d" % (moment.hour, moment.minute)  # noqa: UP031
 
 
 def _text(value: str) -> str:
     """Plain text as RFC 5545 TEXT allows it: newline line breaks, no other control characters."""
+    if _UNCLEAN.search(value) is None:
+        return value  # the usual case: one scan, no copies
     return _CONTROLS.sub("", _LINE_BREAKS.sub("\n", value))
 
 
@@ -187,7 +212,12 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _utc(moment: datetime) -> str:
-    return f"{_aware(moment).astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    """A UTC DATE-TIME value such as ``20260514T060000Z`` (seconds; finer parts dropped)."""
+    if moment.tzinfo is not UTC:
+        moment = _aware(moment).astimezone(UTC)
+    return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031 (see _ymd)
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+    )  # fmt: skip
 
 
 def _duration(span: timedelta) -> str:
@@ -202,30 +232,6 @@ def _duration(span: timedelta) -> str:
     return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
-def _normalise(serialized: str) -> str:
-    """Unfold, order calendar properties and events deterministically, fold and end with CRLF."""
-    lines = _unfold(serialized)
-    if lines[0] != "BEGIN:VCALENDAR" or lines[-1] != "END:VCALENDAR":
-        raise ValueError("not a single VCALENDAR")
-    properties: list[str] = []
-    components: list[list[str]] = []
-    depth = 0
-    for line in lines[1:-1]:
-        if depth == 0 and not line.startswith("BEGIN:"):
-            properties.append(line)
-            continue
-        if depth == 0:
-            components.append([])
-        components[-1].append(line)
-        depth += line.startswith("BEGIN:") - line.startswith("END:")
-    properties.sort(key=lambda line: _rank(line, _CALENDAR_ORDER))
-    components = [_order_event(component) for component in components]
-    components.sort(key=_component_key)
-    body = [line for component in components for line in component]
-    out = ["BEGIN:VCALENDAR", *properties, *body, "END:VCALENDAR"]
-    return "".join(folded + "\r\n" for line in out for folded in _fold(line))
-
-
 def _unfold(text: str) -> list[str]:
     lines: list[str] = []
     for line in re.split(r"\r\n|\n", text):
@@ -236,40 +242,30 @@ def _unfold(text: str) -> list[str]:
     return lines
 
 
-def _name(line: str) -> str:
-    return _NAME.split(line, maxsplit=1)[0].upper()
+def _calendar_rank(line: str) -> int:
+    name = _NAME.split(line, maxsplit=1)[0].upper()
+    return _CALENDAR_ORDER.index(name) if name in _CALENDAR_ORDER else len(_CALENDAR_ORDER)
 
 
-def _rank(line: str, order: tuple[str, ...]) -> int:
-    name = _name(line)
-    return order.index(name) if name in order else len(order)
+def _fold(line: str) -> str:
+    """The line split into physical lines of at most 75 octets, never inside a UTF-8 character.
 
-
-def _order_event(component: list[str]) -> list[str]:
-    """Properties in a fixed order; the events this module builds have no subcomponents."""
-    head, *inner, tail = component
-    if any(line.startswith("BEGIN:") for line in inner):
-        raise ValueError(f"unexpected subcomponent in {head}")
-    return [head, *sorted(inner, key=lambda line: (_rank(line, _EVENT_ORDER), line)), tail]
-
-
-def _component_key(component: list[str]) -> tuple[str, str, str]:
-    values = {_name(line): line.partition(":")[2] for line in component[1:-1]}
-    return component[0], values.get("DTSTART", ""), values.get("UID", "")
-
-
-def _fold(line: str) -> list[str]:
-    """Split into physical lines of at most 75 octets, never inside a UTF-8 character."""
-    if len(line) * 4 <= _MAX_OCTETS or len(line.encode("utf-8")) <= _MAX_OCTETS:
-        return [line]  # most lines: no character-by-character walk
-    chunks: list[str] = []
-    current, size, limit = "", 0, _MAX_OCTETS
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            chunks.append(current)
-            current, size, limit = "", 0, _MAX_OCTETS - 1  # continuation lines start with " "
-        current += char
-        size += width
-    chunks.append(current)
-    return [chunks[0], *(" " + chunk for chunk in chunks[1:])]
+    The physical lines are joined by CRLF and a space; no CRLF is added at the end.
+    """
+    if len(line) <= _MAX_OCTETS and (line.isascii() or len(line.encode()) <= _MAX_OCTETS):
+        return line  # nearly every line: nothing to do
+    if line.isascii():  # one octet per character: slice the text itself
+        chunks = [line[:_MAX_OCTETS]]
+        chunks += [line[i : i + _MAX_OCTETS - 1] for i in range(_MAX_OCTETS, len(line), 74)]
+        return "\r\n ".join(chunks)
+    data = line.encode()
+    pieces: list[str] = []
+    start, limit = 0, _MAX_OCTETS
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:  # a continuation octet: back to the character's start
+            cut -= 1
+        pieces.append(data[start:cut].decode())
+        start, limit = cut, _MAX_OCTETS - 1  # continuation lines start with " "
+    pieces.append(data[start:].decode())
+    return "\r\n ".join(pieces)

@@ -230,6 +230,10 @@ feeds = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+    # The log position and time of the latest event that may have changed what the feed
+    # shows; NULL until the feeds projection has filled it (its ETag then needs a query).
+    sa.Column("content_position", sa.BigInteger, nullable=True),
+    sa.Column("content_changed_at", UTCDateTime, nullable=True),
 )
 
 # Reminders the schedule calls for (a projection): one row per meeting still to come and

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.ical_feed import FeedMeeting
 from consultations.adapters.orm import (
     action_items,
     areas,
@@ -110,33 +111,60 @@ class ReadModels:
         rows[0]["areas"] = self._links([track_id])[track_id][0] if track_id else []
         return rows[0]
 
-    def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[Row]:
-        """The meetings a feed shows, with their track title and areas."""
-        rows = self._rows(_feed_query(where, window))
-        links = self._links(sorted({row["track_id"] for row in rows if row["track_id"]}))
-        for row in rows:
-            row["areas"] = links.get(row["track_id"], ([], []))[0] if row["track_id"] else []
-        return rows
+    def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[FeedMeeting]:
+        """The meetings a feed shows, as the renderer takes them, in no set order.
+
+        Only the columns the feed shows are read, straight into ``FeedMeeting`` (no row
+        dictionaries: this is the bulk of a cold feed request); the renderer orders them.
+        """
+        query = (
+            _feed_query(where, window)
+            .with_only_columns(*_FEED_COLUMNS, tracks.c.title.label("track_title"))
+            .order_by(None)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        links = self._links(sorted({row.track_id for row in rows if row.track_id}))
+        no_areas: tuple[str, ...] = ()
+        areas = {track_id: tuple(found[0]) for track_id, found in links.items()}
+        return [
+            FeedMeeting(
+                meeting_id, title, status, start_utc, end_utc, start_local, end_local, tz,
+                venue, host, tuple(agenda), track_id, track_title,
+                areas.get(track_id, no_areas) if track_id else no_areas,
+                classification, sequence, created_at, last_modified,
+            )
+            for (
+                meeting_id, title, status, start_utc, end_utc, start_local, end_local, tz,
+                venue, host, agenda, track_id, classification, sequence, created_at,
+                last_modified, track_title,
+            ) in rows
+        ]  # fmt: skip
 
     def feed_fingerprint(
         self, where: ScheduleFilter, window: FeedWindow
-    ) -> tuple[int, int, datetime | None]:
-        """(count, latest position, latest change time) of a feed's meetings.
+    ) -> tuple[int, int, datetime | None, int]:
+        """(count, latest position, latest change time, tracks' versions) of a feed's meetings.
 
         Positions only grow along the log, so any change to a meeting in the feed, or one
-        entering it, raises the latest position; one leaving it changes the count.
+        entering it, raises the latest position; one leaving it changes the count. The sum
+        of the tracks' versions moves with any track change (titles and areas are shown).
         """
         inner = (
             _feed_query(where, window)
             .with_only_columns(schedule.c.last_position, schedule.c.last_modified)
+            .order_by(None)
             .subquery()
         )
         summary = sa.select(
-            sa.func.count(), sa.func.max(inner.c.last_position), sa.func.max(inner.c.last_modified)
+            sa.func.count(),
+            sa.func.max(inner.c.last_position),
+            sa.func.max(inner.c.last_modified),
+            sa.select(sa.func.coalesce(sa.func.sum(tracks.c.version), 0)).scalar_subquery(),
         )
         with self.engine.connect() as connection:
-            count, position, latest = connection.execute(summary).one()
-        return int(count), int(position or 0), latest
+            count, position, latest, track_versions = connection.execute(summary).one()
+        return int(count), int(position or 0), latest, int(track_versions)
 
     def feed_by_token(self, token_sha256: str) -> Row | None:
         """The live (not revoked) feed with this token hash."""
@@ -185,6 +213,16 @@ class ReadModels:
         )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+
+_FEED_COLUMNS = tuple(
+    schedule.c[name]
+    for name in (
+        "meeting_id", "title", "status", "start_utc", "end_utc", "start_local", "end_local",
+        "tz", "venue", "host", "agenda", "track_id", "classification", "sequence", "created_at",
+        "last_modified",
+    )
+)  # fmt: skip
 
 
 def _schedule_query(where: ScheduleFilter) -> sa.Select[Any]:

@@ -1,29 +1,75 @@
-"""Calendar feed definitions, looked up by the SHA-256 of their token."""
+"""Calendar feed definitions, looked up by the SHA-256 of their token, with content versions.
+
+Each feed carries the log position and time of the latest event that may have changed what
+it shows (``content_position``, ``content_changed_at``), so the feed server can answer a
+conditional request from the feed's own row. An event counts for a feed when:
+
+* it is a meeting's event and the meeting is in the feed's scope (its track, an area of its
+  track, its host or a party of its track: what ``read_models`` selects; every meeting for
+  ``all``);
+* it changes a meeting's host: every party feed (the previous host is no longer known);
+* it is any other event except party, area and feed events (tracks: a title, areas or
+  parties change what feeds show and who is in them): every feed.
+
+A feed's version is the latest of its creation and the events after it that count for it.
+A batch of events is judged by the state at its end, taking for each meeting its last event
+in the batch; this gives the same versions however the log is cut into batches (a track or
+host change that moves a meeting between scopes counts itself for every feed, or every party
+feed, after the meeting's earlier events), which is what lets a rebuild treat the whole log
+as one batch at its end. Erring towards counting an event only costs a subscriber one
+download.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from consultations.adapters.orm import feeds
-from consultations.adapters.projections.base import Recorded
-from consultations.domain.events import FeedCreated, FeedRevoked
+from consultations.adapters.orm import feeds, schedule, track_areas, track_parties
+from consultations.adapters.projections.base import Recorded, chunks
+from consultations.domain.events import (
+    AreaRegistered,
+    FeedCreated,
+    FeedRevoked,
+    MeetingAmended,
+    PartyRegistered,
+)
+
+MEETING_STREAM = "meeting-"
+SCOPED_KINDS = ("track", "area", "party")  # any other scope (``all``) shows every meeting
+
+
+class Change(NamedTuple):
+    """Where and when an event that counts for some feeds was recorded."""
+
+    position: int
+    recorded_at: datetime
 
 
 class FeedProjection:
-    """One row per feed; revocation stamps ``revoked_at``."""
+    """One row per feed; revocation stamps ``revoked_at``; changes raise content versions."""
 
     name: ClassVar[str] = "feeds"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: content_position and content_changed_at
     tables: ClassVar[tuple[sa.Table, ...]] = (feeds,)
+
+    def __init__(self) -> None:
+        # During a rebuild: the last event for every feed and the last host change so far.
+        self._every_feed: Change | None = None
+        self._party_feeds: Change | None = None
 
     def handle(
         self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
     ) -> None:
-        """Insert created feeds, stamp revoked ones, in log order."""
+        """Insert created feeds, stamp revoked ones, in log order; then raise content versions.
+
+        During a rebuild the versions wait for :meth:`finish_replay`, which reads the final
+        schedule instead of the schedule after each batch.
+        """
         for recorded in batch:
             event = recorded.event
             if isinstance(event, FeedCreated):
@@ -37,6 +83,9 @@ class FeedProjection:
                         days_ahead=event.days_ahead,
                         token_sha256=event.token_sha256,
                         created_at=recorded.recorded_at,
+                        # Everything logged so far is in the feed from the start.
+                        content_position=recorded.position,
+                        content_changed_at=recorded.recorded_at,
                     )
                 )
             elif isinstance(event, FeedRevoked):
@@ -45,6 +94,159 @@ class FeedProjection:
                     .where(feeds.c.feed_id == event.feed_id)
                     .values(revoked_at=recorded.recorded_at)
                 )
+        meetings, every_feed, party_feeds = _sort_out(batch)
+        if replaying:
+            self._every_feed = _later(self._every_feed, every_feed)
+            self._party_feeds = _later(self._party_feeds, party_feeds)
+            return
+        if not meetings and every_feed is None:
+            return
+        rows = connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
+        if not rows:
+            return
+        scoped = any(_kind(scope) in SCOPED_KINDS for _, scope in rows)
+        scopes = _scopes(connection, list(meetings)) if scoped else {}
+        versions: dict[str, Change | None] = {}
+        for feed_id, scope in rows:
+            counted = [
+                change
+                for meeting_id, change in meetings.items()
+                # A meeting the schedule does not know (never expected) counts for every feed.
+                if _kind(scope) not in SCOPED_KINDS or scope in scopes.get(meeting_id, {scope})
+            ]
+            versions[feed_id] = _latest(every_feed, party_feeds, scope, counted)
+        _raise_versions(connection, versions)
 
     def finish_replay(self, connection: Connection) -> None:
-        """Nothing is deferred during a rebuild."""
+        """Raise every feed's version as one batch of the whole log would."""
+        every_feed, party_feeds = self._every_feed, self._party_feeds
+        self._every_feed = self._party_feeds = None
+        rows = connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
+        versions = {
+            feed_id: _latest(
+                every_feed, party_feeds, scope, [_last_meeting_change(connection, scope)]
+            )
+            for feed_id, scope in rows
+        }
+        _raise_versions(connection, versions)
+
+
+def _sort_out(batch: Sequence[Recorded]) -> tuple[dict[str, Change], Change | None, Change | None]:
+    """(each meeting's last event, the last event for every feed, the last host change)."""
+    meetings: dict[str, Change] = {}
+    every_feed: Change | None = None
+    party_feeds: Change | None = None
+    for recorded in batch:
+        event = recorded.event
+        if isinstance(event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered):
+            continue  # nothing a feed shows
+        change = Change(recorded.position, recorded.recorded_at)
+        if not recorded.stream_id.startswith(MEETING_STREAM):
+            every_feed = change
+            continue
+        meetings[recorded.stream_id.removeprefix(MEETING_STREAM)] = change
+        if isinstance(event, MeetingAmended) and event.host is not None:
+            party_feeds = change
+    return meetings, every_feed, party_feeds
+
+
+def _kind(scope: str) -> str:
+    return scope.partition(":")[0]
+
+
+def _later(first: Change | None, second: Change | None) -> Change | None:
+    if first is None or (second is not None and second.position > first.position):
+        return second
+    return first
+
+
+def _latest(
+    every_feed: Change | None,
+    party_feeds: Change | None,
+    scope: str,
+    counted: Iterable[Change | None],
+) -> Change | None:
+    """The latest of the changes that count for a feed with this scope."""
+    latest = every_feed
+    if _kind(scope) == "party":
+        latest = _later(latest, party_feeds)
+    for change in counted:
+        latest = _later(latest, change)
+    return latest
+
+
+def _raise_versions(connection: Connection, versions: dict[str, Change | None]) -> None:
+    """Move each feed's version to its change, unless it is already later (creation)."""
+    parameters = [
+        {"b_feed_id": feed_id, "b_position": change.position, "b_changed_at": change.recorded_at}
+        for feed_id, change in versions.items()
+        if change is not None
+    ]
+    if not parameters:
+        return
+    connection.execute(
+        feeds.update()
+        .where(
+            feeds.c.feed_id == sa.bindparam("b_feed_id"),
+            sa.or_(
+                feeds.c.content_position.is_(None),
+                feeds.c.content_position < sa.bindparam("b_position"),
+            ),
+        )
+        .values(
+            content_position=sa.bindparam("b_position"),
+            content_changed_at=sa.bindparam("b_changed_at"),
+        ),
+        parameters,
+    )
+
+
+def _scopes(connection: Connection, meeting_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The scopes (``track:…``, ``area:…``, ``party:…``) each meeting is in now."""
+    found: dict[str, set[str]] = {}
+    tracks: dict[str, list[str]] = {}  # track id → the meetings of the batch in it
+    for chunk in chunks(meeting_ids):
+        rows = connection.execute(
+            sa.select(schedule.c.meeting_id, schedule.c.track_id, schedule.c.host).where(
+                schedule.c.meeting_id.in_(chunk)
+            )
+        )
+        for meeting_id, track_id, host in rows:
+            found[meeting_id] = {f"party:{host}"} if host else set()
+            if track_id is not None:
+                found[meeting_id].add(f"track:{track_id}")
+                tracks.setdefault(track_id, []).append(meeting_id)
+    for chunk in chunks(tracks):
+        for table, kind, column in (
+            (track_areas, "area", track_areas.c.area_id),
+            (track_parties, "party", track_parties.c.party_id),
+        ):
+            links = connection.execute(
+                sa.select(table.c.track_id, column).where(table.c.track_id.in_(chunk))
+            )
+            for track_id, value in links:
+                for meeting_id in tracks[track_id]:
+                    found[meeting_id].add(f"{kind}:{value}")
+    return found
+
+
+def _last_meeting_change(connection: Connection, scope: str) -> Change | None:
+    """The last event of any meeting in the scope now (the schedule's latest position)."""
+    kind, _, value = scope.partition(":")
+    where: list[sa.ColumnElement[bool]] = []
+    if kind == "track":
+        where.append(schedule.c.track_id == value)
+    elif kind == "area":
+        areas = sa.select(track_areas.c.track_id).where(track_areas.c.area_id == value)
+        where.append(schedule.c.track_id.in_(areas))
+    elif kind == "party":
+        parties = sa.select(track_parties.c.track_id).where(track_parties.c.party_id == value)
+        where.append(sa.or_(schedule.c.host == value, schedule.c.track_id.in_(parties)))
+    query: sa.Select[Any] = (
+        sa.select(schedule.c.last_position, schedule.c.last_modified)
+        .where(*where)
+        .order_by(schedule.c.last_position.desc())
+        .limit(1)
+    )
+    row = connection.execute(query).first()
+    return None if row is None else Change(row.last_position, row.last_modified)
