@@ -94,11 +94,7 @@ def measure_size(config: Config, size: int, *, largest: bool) -> list[Figure]:
         report = [1000 * s for s in repeat(lambda: compliance_report(app.read_models), runs)]
         rows = len(compliance_report(app.read_models))
         log(f"report: {statistics.median(report):.0f} ms, {rows} rows")
-        # Fewer cycles on bigger logs: each command re-evaluates its track's compliance
-        # windows, which costs more as the track grows (see docs/performance.md).
-        cycles = 10 if config.mode == "smoke" else 100 if size <= 10_000 else 30
-        if size > 100_000:
-            cycles = 5
+        cycles = 10 if config.mode == "smoke" else 30
         append = [
             1000 * seconds / (3 * cycles)
             for seconds in (
