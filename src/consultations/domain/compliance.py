@@ -356,3 +356,42 @@ def _status(  # noqa: PLR0911 - one return per row of the DESIGN §2 table
 
 def _period(label: str, start: date, *, months: int) -> Period:
     return Period(label, start, Duration(months=months).add_to(start) - _ONE_DAY)
+
+
+# --- windows whose sessions were counted elsewhere (e.g. stored by a projection) ------------
+
+
+def window_status(
+    period: Period,
+    required: int,
+    held: int,
+    planned: int,
+    unconfirmed: int,
+    *,
+    as_of: date,
+    lead: timedelta = DEFAULT_AT_RISK_LEAD,
+) -> WindowStatus:
+    """The status at ``as_of`` of a window with these counts, as ``evaluate`` judges it.
+
+    ``planned`` and ``unconfirmed`` split the pending sessions counted in the window: those
+    on or after ``as_of`` and those before it.
+    """
+    span = _Span(period.label, period.start, period.end, stop=period.end)
+    return _status(span, required, held, planned, unconfirmed, as_of=as_of, lead=lead)
+
+
+def periods_after(cadence: Cadence, end: date, last: date) -> Iterator[Period]:
+    """The windows that follow one ending on ``end``, up to the last starting on or before ``last``.
+
+    They continue the sequence ``evaluate`` builds when no session counts after ``end``:
+    the next calendar windows, or for max-gap a chain of windows each anchored on the day
+    after the previous one's deadline (so the window ending on ``end`` must not have been
+    closed by a held session).
+    """
+    start = end + _ONE_DAY
+    if cadence.max_gap is not None:
+        spans = _max_gap_spans(cadence.max_gap, start, last, held=[])
+    else:
+        spans = _calendar_spans(cadence, start, last)
+    for span in spans:
+        yield Period(span.label, span.start, span.end)

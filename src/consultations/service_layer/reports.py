@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from consultations.adapters.projections.compliance import rules_of, session_of
+from consultations.adapters.compliance_reads import StoredTrack, stored_compliance
+from consultations.adapters.projections.compliance import rules_of
 from consultations.adapters.read_models import ReadModels
-from consultations.domain.compliance import evaluate
+from consultations.domain.compliance import Period, TrackRules, periods_after, window_status
 
 COMPLIANCE_COLUMNS = (
     "track", "title", "priority", "areas", "window", "window_start", "window_end",
@@ -42,41 +46,103 @@ def compliance_report(
 
     Windows run from ``since`` (default: each track's start) to ``until`` (default: the end
     of the ``as_of`` year, so the rest of the year's windows show as upcoming).
+
+    The rows are those of ``domain.compliance.evaluate`` over the track's sessions, read
+    from the compliance projection's stored windows: only the statuses are computed here.
     """
     tracks = read_models.tracks(track_id=track_id, area_id=area_id)
-    sessions: dict[str, list[Any]] = {}
-    for row in read_models.sessions_of([t["track_id"] for t in tracks]):
-        if row["status"] != "cancelled":
-            sessions.setdefault(row["track_id"], []).append(session_of(row))
+    scopes: dict[str, _Scope] = {}
+    for track in tracks:
+        rules = rules_of(track)
+        day = as_of or today_in(track["tz"], now)
+        first = rules.start if since is None else since
+        last = min(until or date(day.year, 12, 31), rules.retired_on or date.max)
+        scopes[track["track_id"]] = _Scope(rules, day, first, last)
+    stored = stored_compliance(
+        read_models.engine, {key: (scope.first, scope.last) for key, scope in scopes.items()}
+    )
     rows: list[dict[str, Any]] = []
     for track in tracks:
-        day = as_of or today_in(track["tz"], now)
-        windows = evaluate(
-            rules_of(track),
-            sessions.get(track["track_id"], []),
-            day,
-            since=since,
-            until=until or date(day.year, 12, 31),
-        )
-        rows += [
-            {
-                "track": track["track_id"],
-                "title": track["title"],
-                "priority": track["priority"],
-                "areas": track["areas"],
-                "window": window.label,
-                "window_start": window.start,
-                "window_end": window.end,
-                "required": window.required,
-                "held": window.held,
-                "planned": window.planned,
-                "unconfirmed": window.unconfirmed,
-                "status": window.status.value,
-                "meetings": list(window.meetings),
-            }
-            for window in windows
-        ]
+        common = {
+            "track": track["track_id"],
+            "title": track["title"],
+            "priority": track["priority"],
+            "areas": track["areas"],
+        }
+        scope = scopes[track["track_id"]]
+        rows += [{**common, **columns} for columns in _windows(scope, stored[track["track_id"]])]
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A track's rules, the day it is judged on, and the span of its report."""
+
+    rules: TrackRules
+    as_of: date
+    first: date  # windows counting sessions on or after this day
+    last: date  # windows starting on or before this day
+
+
+def _windows(scope: _Scope, stored: StoredTrack) -> Iterator[dict[str, Any]]:
+    """The report columns of a track's windows, from its stored ones and those after them."""
+    closes = scope.rules.cadence.max_gap is not None
+    for window in stored.windows:
+        # A max-gap window closed by a held session counts sessions only up to its day.
+        if closes and window.first_held is not None and window.first_held < scope.first:
+            continue
+        unconfirmed = bisect_left(window.pending, scope.as_of)
+        yield _columns(
+            scope,
+            window.period,
+            window.required,
+            held=window.held,
+            planned=len(window.pending) - unconfirmed,
+            unconfirmed=unconfirmed,
+            meetings=window.meetings,
+        )
+    final = stored.final
+    if final is None or final.period.start > scope.last:
+        return
+    # The span reaches past the stored windows, which stop some time after the track's last
+    # session: the windows after them have no session.
+    for period in periods_after(scope.rules.cadence, final.period.end, scope.last):
+        if period.end >= scope.first:
+            yield _columns(
+                scope, period, final.required, held=0, planned=0, unconfirmed=0, meetings=[]
+            )
+
+
+def _columns(
+    scope: _Scope,
+    period: Period,
+    required: int,
+    *,
+    held: int,
+    planned: int,
+    unconfirmed: int,
+    meetings: list[str],
+) -> dict[str, Any]:
+    status = window_status(
+        period,
+        required,
+        held,
+        planned,
+        unconfirmed,
+        as_of=scope.as_of,
+        lead=scope.rules.at_risk_lead,
+    )
+    return {
+        "window": period.label,
+        "window_start": period.start,
+        "window_end": period.end,
+        "required": required,
+        "held": held,
+        "planned": planned,
+        "unconfirmed": unconfirmed,
+        "status": status.value,
+        "meetings": meetings,
+    }
 
 
 def action_report(
