@@ -390,7 +390,7 @@ def periods_after(cadence: Cadence, end: date, last: date) -> Iterator[Period]:
     """
     start = end + _ONE_DAY
     if cadence.max_gap is not None:
-        spans = _max_gap_spans(cadence.max_gap, start, last, held=[])
+        spans = _max_gap_spans(cadence.max_gap, start, last, [], anchor=start)
     else:
         spans = _calendar_spans(cadence, start, last)
     for span in spans:
