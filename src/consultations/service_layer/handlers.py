@@ -27,7 +27,7 @@ from consultations.domain.commands import (
     RetireTrack,
     RevokeFeed,
 )
-from consultations.domain.errors import NotFound
+from consultations.domain.errors import InvalidInput, NotFound
 from consultations.domain.events import (
     AreaEvent,
     FeedEvent,
@@ -52,6 +52,7 @@ def handle(
 ) -> str:
     """Decide ``command`` and record its events in ``uow``; return the aggregate's id."""
     _check_ids(command)
+    uow.preload(streams_read_by(command))
     match command:
         case RegisterParty():
             stream = parties.stream_id(command.party_id)
@@ -150,6 +151,53 @@ def _previous_host(uow: UnitOfWork, track_id: str, directory: MeetingDirectory) 
             if isinstance(event, MeetingPlanned) and event.track_id == track_id and event.host:
                 return event.host
     return directory.previous_host(track_id)
+
+
+def streams_read_by(command: DomainCommand) -> list[str]:
+    """The streams that handling ``command`` reads, when it reads several (else none).
+
+    They are loaded with one query up front. Malformed ids are left out: the handler
+    rejects them where it always has, so the first problem reported does not change.
+    """
+    match command:
+        case AddTrack() | AmendTrack():
+            return [
+                tracks.stream_id(command.track_id),
+                *_party_streams(command.parties or ()),
+                *_party_streams(command.host_rotation or ()),
+                *(areas.stream_id(area) for area in command.areas or () if _is_id(area)),
+            ]
+        case PlanMeeting():
+            streams = _party_streams(
+                (*((command.host,) if command.host else ()), *command.participants)
+            )
+            if command.track_id:
+                streams.append(tracks.stream_id(command.track_id))
+            if command.meeting_id:
+                streams.append(meetings.stream_id(command.meeting_id))
+            return streams
+        case RecordMeetingHeld():
+            return [
+                meetings.stream_id(command.meeting_id),
+                *_party_streams(command.attendance),
+                *_party_streams(tuple(item.owner for item in command.action_items)),
+            ]
+        case _:
+            return []
+
+
+def _party_streams(party_ids: tuple[str, ...]) -> list[str]:
+    return [parties.stream_id(party_id) for party_id in party_ids if _is_id(party_id)]
+
+
+def _is_id(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        validate_id(value)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _check_ids(command: DomainCommand) -> None:

@@ -99,7 +99,10 @@ def import_plan(
     uow = service.new_unit_of_work()
     now = service.clock()
     problems: list[str] = []
-    for location, build in _entries(document, problems):
+    entries = list(_entries(document, problems))
+    # Every entry's stream at once: a new one costs no query of its own to learn it is new.
+    uow.preload(_streams_named(document))
+    for location, build in entries:
         command: DomainCommand | None = None
         try:
             for command in build(uow, now):
@@ -135,6 +138,27 @@ def _parse(content: bytes) -> Mapping[str, Any]:
     if not document:
         raise PlanProblems([f"file: empty; expected tables {', '.join(SECTIONS)}"])
     return document
+
+
+_STREAM_OF = {
+    "parties": parties.stream_id,
+    "areas": areas.stream_id,
+    "tracks": tracks.stream_id,
+    "meetings": meetings.stream_id,
+}
+
+
+def _streams_named(document: Mapping[str, Any]) -> Iterator[str]:
+    """The streams of the plan's entries (those with valid ids: the others are problems)."""
+    for section, stream_of in _STREAM_OF.items():
+        table = document.get(section)
+        if isinstance(table, dict):
+            for key in table:
+                try:
+                    validate_id(key)
+                except InvalidInput:
+                    continue
+                yield stream_of(key)
 
 
 # Returns the commands that bring the log in line with one entry; raises DomainError.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from consultations.adapters.event_mapper import from_stored, to_stored
-from consultations.adapters.event_store import Append, NewEvent, SqlEventStore
+from consultations.adapters.event_store import Append, NewEvent, SqlEventStore, StoredEvent
 from consultations.domain.events import DomainEvent, MeetingHeld
 
 
@@ -25,12 +25,26 @@ class UnitOfWork:
     def events(self, stream_id: str) -> list[DomainEvent]:
         """The stream's events: those in the log, then those recorded in this unit of work."""
         if stream_id not in self._stored:
-            stored = self.store.read_stream(stream_id)
-            self._stored[stream_id] = (
-                stored[-1].stream_version if stored else 0,
-                [from_stored(event.event_type, event.payload) for event in stored],
-            )
+            self._remember(stream_id, self.store.read_stream(stream_id))
         return [*self._stored[stream_id][1], *self._pending.get(stream_id, [])]
+
+    def preload(self, stream_ids: Iterable[str]) -> None:
+        """Read every given stream not read yet, together: one snapshot, one query per chunk.
+
+        A stream read here and found empty is remembered as new, like one read by ``events``.
+        """
+        missing = {stream_id for stream_id in stream_ids if stream_id not in self._stored}
+        if not missing:
+            return
+        found = self.store.read_streams(missing)
+        for stream_id in missing:
+            self._remember(stream_id, found.get(stream_id, []))
+
+    def _remember(self, stream_id: str, stored: Sequence[StoredEvent]) -> None:
+        self._stored[stream_id] = (
+            stored[-1].stream_version if stored else 0,
+            [from_stored(event.event_type, event.payload) for event in stored],
+        )
 
     def exists(self, stream_id: str) -> bool:
         """True when the stream has any event, stored or pending."""
@@ -64,4 +78,4 @@ def _new(event: DomainEvent, metadata: Mapping[str, Any]) -> NewEvent:
     event_type, payload, schema_version = to_stored(event)
     # Business time: a meeting was held when it took place; anything else when recorded.
     occurred_at = event.start_utc if isinstance(event, MeetingHeld) else None
-    return NewEvent(event_type, payload, schema_version, metadata, occurred_at)
+    return NewEvent(event_type, payload, schema_version, metadata, occurred_at, event)
