@@ -13,12 +13,13 @@ import codecs
 import dataclasses
 import json
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
+
+import tomli
 
 from consultations.domain import areas, meetings, parties, tracks
 from consultations.domain.commands import (
@@ -130,8 +131,8 @@ def _parse(content: bytes) -> Mapping[str, Any]:
             [f"file: not UTF-8 text (line {line}, byte {error.start}); save it as UTF-8"]
         ) from None
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        document = tomli.loads(text)  # tomllib's code, compiled
+    except tomli.TOMLDecodeError as error:
         raise PlanProblems([f"file: not valid TOML: {error}"]) from None
     except RecursionError:
         raise PlanProblems(["file: not valid TOML: arrays or tables nested too deeply"]) from None
