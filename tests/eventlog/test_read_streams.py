@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -105,3 +105,20 @@ def test_a_stream_that_moved_after_the_preload_makes_the_commit_conflict(
         1,
     )
     assert store.head()[0] == 1
+
+
+def test_folded_state_is_kept_until_the_stream_gets_new_events(store: SqlEventStore) -> None:
+    uow = UnitOfWork(store)
+    folds: list[int] = []
+
+    def count(events: Iterable[Any]) -> int:
+        folds.append(1)
+        return len(list(events))
+
+    assert uow.folded("area-energy", count) == 0
+    assert uow.folded("area-energy", count) == 0
+    uow.record("area-energy", [AreaRegistered("energy", "Energy")])
+    assert uow.folded("area-energy", count) == 1
+    assert uow.folded("area-energy", count) == 1
+
+    assert len(folds) == 2

@@ -42,7 +42,9 @@ def test_carried_events_are_what_decoding_their_payloads_gives(
     import_plan(service, EXAMPLE.read_bytes(), PROVENANCE)
     start = datetime(2026, 3, 2, 10, 0)
     service.execute(
-        PlanMeeting("extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)),
+        PlanMeeting(
+            "extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)
+        ),
         PROVENANCE,
     )
     service.execute(RescheduleMeeting("extra", start + timedelta(days=1)), PROVENANCE)

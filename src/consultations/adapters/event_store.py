@@ -50,6 +50,9 @@ _STREAM_VERSIONS = (
     .where(events.c.stream_id.in_(sa.bindparam("stream_ids", expanding=True)))
     .group_by(events.c.stream_id)
 )
+_STREAM_VERSION = sa.select(sa.func.max(events.c.stream_version)).where(
+    events.c.stream_id == sa.bindparam("stream_id")
+)
 _RECORDED_RESULT = sa.select(
     idempotency_keys.c.first_position, idempotency_keys.c.last_position
 ).where(idempotency_keys.c.key == sa.bindparam("key"))
@@ -267,6 +270,10 @@ class SqlEventStore:
     @staticmethod
     def _stream_versions(connection: Connection, stream_ids: set[str]) -> dict[str, int]:
         found: dict[str, int] = {}
+        if len(stream_ids) == 1:  # the usual case; an IN list is rendered anew every time
+            (stream_id,) = stream_ids
+            version = connection.execute(_STREAM_VERSION, {"stream_id": stream_id}).scalar()
+            return {} if version is None else {stream_id: version}
         for chunk in _chunks(stream_ids):
             rows = connection.execute(_STREAM_VERSIONS, {"stream_ids": chunk})
             found.update({row[0]: row[1] for row in rows})
@@ -306,6 +313,10 @@ class SqlEventStore:
         found: dict[str, list[StoredEvent]] = {}
         if not wanted:
             return found
+        if len(wanted) == 1:
+            (stream_id,) = wanted
+            stream = self.read_stream(stream_id)
+            return {stream_id: stream} if stream else found
         with self.engine.connect() as connection:
             if len(wanted) > _IN_CLAUSE_CHUNK and not connection.execute(_HEAD_POSITION).scalar():
                 return found  # an empty log: no need to look each stream up

@@ -34,7 +34,6 @@ from consultations.domain.events import (
     MeetingEvent,
     MeetingPlanned,
     PartyEvent,
-    TrackEvent,
 )
 from consultations.domain.validation import validate_id
 from consultations.service_layer.unit_of_work import UnitOfWork
@@ -141,7 +140,7 @@ def _slug(text: str) -> str:
 
 
 def _track(uow: UnitOfWork, track_id: str) -> tracks.Track | None:
-    return tracks.fold(cast(Iterable[TrackEvent], uow.events(tracks.stream_id(track_id))))
+    return uow.folded(tracks.stream_id(track_id), tracks.fold)
 
 
 def _previous_host(uow: UnitOfWork, track_id: str, directory: MeetingDirectory) -> str | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from consultations.adapters.event_mapper import from_stored, to_stored
 from consultations.adapters.event_store import Append, NewEvent, SqlEventStore, StoredEvent
 from consultations.domain.events import DomainEvent, MeetingHeld
+
+State = TypeVar("State")
 
 
 class UnitOfWork:
@@ -21,6 +23,7 @@ class UnitOfWork:
         self.store = store
         self._stored: dict[str, tuple[int, list[DomainEvent]]] = {}
         self._pending: dict[str, list[DomainEvent]] = {}
+        self._states: dict[str, dict[Callable[..., Any], Any]] = {}
 
     def events(self, stream_id: str) -> list[DomainEvent]:
         """The stream's events: those in the log, then those recorded in this unit of work."""
@@ -46,6 +49,18 @@ class UnitOfWork:
             [from_stored(event.event_type, event.payload) for event in stored],
         )
 
+    def folded(self, stream_id: str, fold: Callable[[Iterable[Any]], State]) -> State:
+        """``fold`` of the stream's events, kept until events are recorded to the stream.
+
+        For state that many commands of one batch look at (a track, for each of its meetings).
+        ``fold`` must return immutable state.
+        """
+        states = self._states.setdefault(stream_id, {})
+        if fold not in states:
+            states[fold] = fold(self.events(stream_id))
+        state: State = states[fold]
+        return state
+
     def exists(self, stream_id: str) -> bool:
         """True when the stream has any event, stored or pending."""
         return bool(self.events(stream_id))
@@ -56,6 +71,7 @@ class UnitOfWork:
             raise RuntimeError(f"{stream_id} was not read before recording events to it")
         if new_events:
             self._pending.setdefault(stream_id, []).extend(new_events)
+            self._states.pop(stream_id, None)
 
     @property
     def pending(self) -> Mapping[str, Sequence[DomainEvent]]:
@@ -71,6 +87,7 @@ class UnitOfWork:
         positions = self.store.append_many(appends, idempotency_key) if appends else []
         self._stored.clear()
         self._pending.clear()
+        self._states.clear()
         return positions
 
 
