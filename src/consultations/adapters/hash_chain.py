@@ -14,9 +14,13 @@ GENESIS_HASH = "0" * 64
 
 def canonical_json(value: Any) -> str:
     """Serialise ``value`` the one way the chain hashes it: sorted keys, no spaces, UTF-8."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
+
+
+# What json.dumps(value, **these options) uses, made once instead of on every call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def instant(value: datetime) -> str:

@@ -51,7 +51,11 @@ def handle(
 ) -> str:
     """Decide ``command`` and record its events in ``uow``; return the aggregate's id."""
     _check_ids(command)
-    uow.preload(streams_read_by(command))
+    uow.preload(
+        stream
+        for stream, id_ in _streams_read_by(command)
+        if not uow.has_read(stream) and _is_id(id_)
+    )
     match command:
         case RegisterParty():
             stream = parties.stream_id(command.party_id)
@@ -152,32 +156,32 @@ def _previous_host(uow: UnitOfWork, track_id: str, directory: MeetingDirectory) 
     return directory.previous_host(track_id)
 
 
-def streams_read_by(command: DomainCommand) -> list[str]:
-    """The streams that handling ``command`` reads, when it reads several (else none).
+def _streams_read_by(command: DomainCommand) -> list[tuple[str, str]]:
+    """(stream, id) of each stream that handling ``command`` reads, when it reads several.
 
-    They are loaded with one query up front. Malformed ids are left out: the handler
-    rejects them where it always has, so the first problem reported does not change.
+    They are loaded with one query up front, leaving out malformed ids: the handler rejects
+    those where it always has, so the first problem reported does not change.
     """
     match command:
         case AddTrack() | AmendTrack():
             return [
-                tracks.stream_id(command.track_id),
+                (tracks.stream_id(command.track_id), command.track_id),
                 *_party_streams(command.parties or ()),
                 *_party_streams(command.host_rotation or ()),
-                *(areas.stream_id(area) for area in command.areas or () if _is_id(area)),
+                *((areas.stream_id(area), area) for area in command.areas or ()),
             ]
         case PlanMeeting():
             streams = _party_streams(
                 (*((command.host,) if command.host else ()), *command.participants)
             )
             if command.track_id:
-                streams.append(tracks.stream_id(command.track_id))
+                streams.append((tracks.stream_id(command.track_id), command.track_id))
             if command.meeting_id:
-                streams.append(meetings.stream_id(command.meeting_id))
+                streams.append((meetings.stream_id(command.meeting_id), command.meeting_id))
             return streams
         case RecordMeetingHeld():
             return [
-                meetings.stream_id(command.meeting_id),
+                (meetings.stream_id(command.meeting_id), command.meeting_id),
                 *_party_streams(command.attendance),
                 *_party_streams(tuple(item.owner for item in command.action_items)),
             ]
@@ -185,8 +189,8 @@ def streams_read_by(command: DomainCommand) -> list[str]:
             return []
 
 
-def _party_streams(party_ids: tuple[str, ...]) -> list[str]:
-    return [parties.stream_id(party_id) for party_id in party_ids if _is_id(party_id)]
+def _party_streams(party_ids: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(parties.stream_id(party_id), party_id) for party_id in party_ids]
 
 
 def _is_id(value: object) -> bool:

@@ -31,6 +31,10 @@ class UnitOfWork:
             self._remember(stream_id, self.store.read_stream(stream_id))
         return [*self._stored[stream_id][1], *self._pending.get(stream_id, [])]
 
+    def has_read(self, stream_id: str) -> bool:
+        """True once the stream was read (or preloaded): ``events`` will not query for it."""
+        return stream_id in self._stored
+
     def preload(self, stream_ids: Iterable[str]) -> None:
         """Read every given stream not read yet, together: one snapshot, one query per chunk.
 
