@@ -304,10 +304,11 @@ class SqlEventStore:
             return [self._to_stored(row, upcast=True) for row in rows]
 
     def read_streams(self, stream_ids: Iterable[str]) -> dict[str, list[StoredEvent]]:
-        """Every event of each given stream, oldest first, from one snapshot of the log.
+        """Every event of each given stream, oldest first; streams without events are left out.
 
-        Streams without events are left out. One connection and one query per few hundred
-        streams, instead of one of each per stream.
+        One connection and one query per few hundred streams, instead of one of each per
+        stream. Like separate reads, each stream is as of its query: appending at the
+        versions read fails with ``ConcurrencyConflict`` if a stream has moved on since.
         """
         wanted = set(stream_ids)
         found: dict[str, list[StoredEvent]] = {}

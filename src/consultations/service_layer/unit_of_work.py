@@ -36,7 +36,7 @@ class UnitOfWork:
         return stream_id in self._stored
 
     def preload(self, stream_ids: Iterable[str]) -> None:
-        """Read every given stream not read yet, together: one snapshot, one query per chunk.
+        """Read every given stream not read yet, together: one query per few hundred streams.
 
         A stream read here and found empty is remembered as new, like one read by ``events``.
         """
