@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from consultations.adapters.event_mapper import to_stored
 from consultations.adapters.event_store import ConcurrencyConflict, NewEvent, SqlEventStore
 from consultations.domain.events import AreaRegistered
+from consultations.service_layer import unit_of_work
 from consultations.service_layer.unit_of_work import UnitOfWork
 
 
@@ -122,3 +123,28 @@ def test_folded_state_is_kept_until_the_stream_gets_new_events(store: SqlEventSt
     assert uow.folded("area-energy", count) == 1
 
     assert len(folds) == 2
+
+
+def test_telling_that_a_stream_exists_decodes_nothing(
+    store: SqlEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.append("area-energy", 0, [NewEvent(*to_stored(AreaRegistered("energy", "Energy")))])
+    uow = UnitOfWork(store)
+    decoded: list[str] = []
+    real = unit_of_work.from_stored
+
+    def counting(event_type: str, payload: Any) -> Any:
+        decoded.append(event_type)
+        return real(event_type, payload)
+
+    monkeypatch.setattr(unit_of_work, "from_stored", counting)
+    uow.preload(["area-energy", "area-trade"])
+
+    assert uow.exists("area-energy")
+    assert not uow.exists("area-trade")
+    assert decoded == []
+    assert uow.events("area-energy") == [AreaRegistered("energy", "Energy")]
+    assert uow.events("area-energy") == [AreaRegistered("energy", "Energy")]
+    assert decoded == ["AreaRegistered"]
+    uow.record("area-trade", [AreaRegistered("trade", "Trade")])
+    assert uow.exists("area-trade")
