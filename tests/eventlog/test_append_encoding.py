@@ -13,12 +13,19 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Connection, Engine
 
-from consultations.adapters.event_store import NewEvent, SqlEventStore, StoredEvent
+from consultations.adapters.event_store import (
+    Append,
+    ConcurrencyConflict,
+    NewEvent,
+    SqlEventStore,
+    StoredEvent,
+)
 from consultations.adapters.hash_chain import (
     GENESIS_HASH,
     canonical_json,
@@ -186,3 +193,17 @@ def test_listeners_get_the_domain_event_the_appender_supplied(migrated_engine: E
     assert seen[0].payload == {"area_id": "energy", "name": "Energy"}
     (read_back, _) = store.read_stream("area-energy")
     assert read_back.event is None  # read from the log: only the payload
+
+
+def test_on_an_empty_log_every_stream_is_at_version_zero(store: SqlEventStore) -> None:
+    with pytest.raises(ConcurrencyConflict) as raised:
+        store.append_many(
+            [
+                Append("s-a", 0, [NewEvent("Any", {})]),
+                Append("s-b", 1, [NewEvent("Any", {})]),
+            ]
+        )
+
+    assert (raised.value.stream_id, raised.value.expected, raised.value.actual) == ("s-b", 1, 0)
+    assert store.head()[0] == 0
+    assert store.append_many([Append("s-a", 0, [NewEvent("Any", {})])]) == [1]

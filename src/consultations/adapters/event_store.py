@@ -209,7 +209,12 @@ class SqlEventStore:
     def _new_rows(
         self, connection: Connection, head: RowMapping, appends: Sequence[Append]
     ) -> list[dict[str, Any]]:
-        versions = self._stream_versions(connection, {item.stream_id for item in appends})
+        # The head is locked: at position 0 no stream has events, so nothing to look up.
+        versions = (
+            self._stream_versions(connection, {item.stream_id for item in appends})
+            if head["position"]
+            else {}
+        )
         recorded_at = self._clock()
         if head["recorded_at"] is not None and recorded_at < head["recorded_at"]:
             recorded_at = head["recorded_at"]  # keep recorded_at monotonic along positions
