@@ -88,8 +88,11 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """Open a transaction meant to write: on SQLite it takes the write lock at BEGIN."""
-    with engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
-        yield connection
+    with engine.connect() as connection:
+        # Set on this connection only (in place): cheaper than an option engine per call.
+        connection.execution_options(**{_WRITE_OPTION: True})
+        with connection.begin():
+            yield connection
 
 
 def database_unavailable(error: BaseException) -> bool:

@@ -27,14 +27,13 @@ from consultations.domain.commands import (
     RetireTrack,
     RevokeFeed,
 )
-from consultations.domain.errors import NotFound
+from consultations.domain.errors import InvalidInput, NotFound
 from consultations.domain.events import (
     AreaEvent,
     FeedEvent,
     MeetingEvent,
     MeetingPlanned,
     PartyEvent,
-    TrackEvent,
 )
 from consultations.domain.validation import validate_id
 from consultations.service_layer.unit_of_work import UnitOfWork
@@ -52,6 +51,11 @@ def handle(
 ) -> str:
     """Decide ``command`` and record its events in ``uow``; return the aggregate's id."""
     _check_ids(command)
+    uow.preload(
+        stream
+        for stream, id_ in _streams_read_by(command)
+        if not uow.has_read(stream) and _is_id(id_)
+    )
     match command:
         case RegisterParty():
             stream = parties.stream_id(command.party_id)
@@ -140,7 +144,7 @@ def _slug(text: str) -> str:
 
 
 def _track(uow: UnitOfWork, track_id: str) -> tracks.Track | None:
-    return tracks.fold(cast(Iterable[TrackEvent], uow.events(tracks.stream_id(track_id))))
+    return uow.folded(tracks.stream_id(track_id), tracks.fold)
 
 
 def _previous_host(uow: UnitOfWork, track_id: str, directory: MeetingDirectory) -> str | None:
@@ -150,6 +154,53 @@ def _previous_host(uow: UnitOfWork, track_id: str, directory: MeetingDirectory) 
             if isinstance(event, MeetingPlanned) and event.track_id == track_id and event.host:
                 return event.host
     return directory.previous_host(track_id)
+
+
+def _streams_read_by(command: DomainCommand) -> list[tuple[str, str]]:
+    """(stream, id) of each stream that handling ``command`` reads, when it reads several.
+
+    They are loaded with one query up front, leaving out malformed ids: the handler rejects
+    those where it always has, so the first problem reported does not change.
+    """
+    match command:
+        case AddTrack() | AmendTrack():
+            return [
+                (tracks.stream_id(command.track_id), command.track_id),
+                *_party_streams(command.parties or ()),
+                *_party_streams(command.host_rotation or ()),
+                *((areas.stream_id(area), area) for area in command.areas or ()),
+            ]
+        case PlanMeeting():
+            streams = _party_streams(
+                (*((command.host,) if command.host else ()), *command.participants)
+            )
+            if command.track_id:
+                streams.append((tracks.stream_id(command.track_id), command.track_id))
+            if command.meeting_id:
+                streams.append((meetings.stream_id(command.meeting_id), command.meeting_id))
+            return streams
+        case RecordMeetingHeld():
+            return [
+                (meetings.stream_id(command.meeting_id), command.meeting_id),
+                *_party_streams(command.attendance),
+                *_party_streams(tuple(item.owner for item in command.action_items)),
+            ]
+        case _:
+            return []
+
+
+def _party_streams(party_ids: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(parties.stream_id(party_id), party_id) for party_id in party_ids]
+
+
+def _is_id(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        validate_id(value)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _check_ids(command: DomainCommand) -> None:

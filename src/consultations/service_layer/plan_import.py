@@ -13,12 +13,13 @@ import codecs
 import dataclasses
 import json
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
+
+import tomli
 
 from consultations.domain import areas, meetings, parties, tracks
 from consultations.domain.commands import (
@@ -99,7 +100,10 @@ def import_plan(
     uow = service.new_unit_of_work()
     now = service.clock()
     problems: list[str] = []
-    for location, build in _entries(document, problems):
+    entries = list(_entries(document, problems))
+    # Every entry's stream at once: a new one costs no query of its own to learn it is new.
+    uow.preload(_streams_named(document))
+    for location, build in entries:
         command: DomainCommand | None = None
         try:
             for command in build(uow, now):
@@ -127,14 +131,35 @@ def _parse(content: bytes) -> Mapping[str, Any]:
             [f"file: not UTF-8 text (line {line}, byte {error.start}); save it as UTF-8"]
         ) from None
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        document = tomli.loads(text)  # tomllib's code, compiled
+    except tomli.TOMLDecodeError as error:
         raise PlanProblems([f"file: not valid TOML: {error}"]) from None
     except RecursionError:
         raise PlanProblems(["file: not valid TOML: arrays or tables nested too deeply"]) from None
     if not document:
         raise PlanProblems([f"file: empty; expected tables {', '.join(SECTIONS)}"])
     return document
+
+
+_STREAM_OF = {
+    "parties": parties.stream_id,
+    "areas": areas.stream_id,
+    "tracks": tracks.stream_id,
+    "meetings": meetings.stream_id,
+}
+
+
+def _streams_named(document: Mapping[str, Any]) -> Iterator[str]:
+    """The streams of the plan's entries (those with valid ids: the others are problems)."""
+    for section, stream_of in _STREAM_OF.items():
+        table = document.get(section)
+        if isinstance(table, dict):
+            for key in table:
+                try:
+                    validate_id(key)
+                except InvalidInput:
+                    continue
+                yield stream_of(key)
 
 
 # Returns the commands that bring the log in line with one entry; raises DomainError.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from consultations.adapters.event_mapper import from_stored, to_stored
-from consultations.adapters.event_store import Append, NewEvent, SqlEventStore
+from consultations.adapters.event_store import Append, NewEvent, SqlEventStore, StoredEvent
 from consultations.domain.events import DomainEvent, MeetingHeld
+
+State = TypeVar("State")
 
 
 class UnitOfWork:
@@ -19,29 +21,69 @@ class UnitOfWork:
 
     def __init__(self, store: SqlEventStore) -> None:
         self.store = store
-        self._stored: dict[str, tuple[int, list[DomainEvent]]] = {}
+        self._versions: dict[str, int] = {}  # of each stream read, as read
+        # Decoded when first asked for: telling that a stream exists needs no decoding.
+        self._undecoded: dict[str, Sequence[StoredEvent]] = {}
+        self._decoded: dict[str, list[DomainEvent]] = {}
         self._pending: dict[str, list[DomainEvent]] = {}
+        self._states: dict[str, dict[Callable[..., Any], Any]] = {}
 
     def events(self, stream_id: str) -> list[DomainEvent]:
         """The stream's events: those in the log, then those recorded in this unit of work."""
-        if stream_id not in self._stored:
-            stored = self.store.read_stream(stream_id)
-            self._stored[stream_id] = (
-                stored[-1].stream_version if stored else 0,
-                [from_stored(event.event_type, event.payload) for event in stored],
-            )
-        return [*self._stored[stream_id][1], *self._pending.get(stream_id, [])]
+        decoded = self._decoded.get(stream_id)
+        if decoded is None:
+            if stream_id not in self._versions:
+                self._remember(stream_id, self.store.read_stream(stream_id))
+            stored = self._undecoded.pop(stream_id)
+            decoded = [from_stored(event.event_type, event.payload) for event in stored]
+            self._decoded[stream_id] = decoded
+        return [*decoded, *self._pending.get(stream_id, [])]
+
+    def has_read(self, stream_id: str) -> bool:
+        """True once the stream was read (or preloaded): ``events`` will not query for it."""
+        return stream_id in self._versions
+
+    def preload(self, stream_ids: Iterable[str]) -> None:
+        """Read every given stream not read yet, together: one query per few hundred streams.
+
+        A stream read here and found empty is remembered as new, like one read by ``events``.
+        """
+        missing = {stream_id for stream_id in stream_ids if stream_id not in self._versions}
+        if not missing:
+            return
+        found = self.store.read_streams(missing)
+        for stream_id in missing:
+            self._remember(stream_id, found.get(stream_id, []))
+
+    def _remember(self, stream_id: str, stored: Sequence[StoredEvent]) -> None:
+        self._versions[stream_id] = stored[-1].stream_version if stored else 0
+        self._undecoded[stream_id] = stored
+
+    def folded(self, stream_id: str, fold: Callable[[Iterable[Any]], State]) -> State:
+        """``fold`` of the stream's events, kept until events are recorded to the stream.
+
+        For state that many commands of one batch look at (a track, for each of its meetings).
+        ``fold`` must return immutable state.
+        """
+        states = self._states.setdefault(stream_id, {})
+        if fold not in states:
+            states[fold] = fold(self.events(stream_id))
+        state: State = states[fold]
+        return state
 
     def exists(self, stream_id: str) -> bool:
         """True when the stream has any event, stored or pending."""
-        return bool(self.events(stream_id))
+        if stream_id not in self._versions:
+            self._remember(stream_id, self.store.read_stream(stream_id))
+        return self._versions[stream_id] > 0 or bool(self._pending.get(stream_id))
 
     def record(self, stream_id: str, new_events: Sequence[DomainEvent]) -> None:
         """Keep decided events for ``commit``; the stream must have been read first."""
-        if stream_id not in self._stored:
+        if stream_id not in self._versions:
             raise RuntimeError(f"{stream_id} was not read before recording events to it")
         if new_events:
             self._pending.setdefault(stream_id, []).extend(new_events)
+            self._states.pop(stream_id, None)
 
     @property
     def pending(self) -> Mapping[str, Sequence[DomainEvent]]:
@@ -51,12 +93,15 @@ class UnitOfWork:
     def commit(self, metadata: Mapping[str, Any], idempotency_key: str | None = None) -> list[int]:
         """Append every pending event in one transaction; return their positions."""
         appends = [
-            Append(stream_id, self._stored[stream_id][0], [_new(e, metadata) for e in new_events])
+            Append(stream_id, self._versions[stream_id], [_new(e, metadata) for e in new_events])
             for stream_id, new_events in self._pending.items()
         ]
         positions = self.store.append_many(appends, idempotency_key) if appends else []
-        self._stored.clear()
+        self._versions.clear()
+        self._undecoded.clear()
+        self._decoded.clear()
         self._pending.clear()
+        self._states.clear()
         return positions
 
 
@@ -64,4 +109,4 @@ def _new(event: DomainEvent, metadata: Mapping[str, Any]) -> NewEvent:
     event_type, payload, schema_version = to_stored(event)
     # Business time: a meeting was held when it took place; anything else when recorded.
     occurred_at = event.start_utc if isinstance(event, MeetingHeld) else None
-    return NewEvent(event_type, payload, schema_version, metadata, occurred_at)
+    return NewEvent(event_type, payload, schema_version, metadata, occurred_at, event)

@@ -65,9 +65,17 @@ class Projector:
         self.projections = list(projections) if projections is not None else default_projections()
 
     def __call__(self, connection: Connection, stored: Sequence[StoredEvent]) -> None:
-        """Event-store listener: project the events just appended, in the same transaction."""
+        """Event-store listener: project the events just appended, in the same transaction.
+
+        Events appended with their domain event are not decoded again from their payload.
+        """
         batch = [
-            Recorded(e.position, e.stream_id, e.recorded_at, from_stored(e.event_type, e.payload))
+            Recorded(
+                e.position,
+                e.stream_id,
+                e.recorded_at,
+                e.event if e.event is not None else from_stored(e.event_type, e.payload),
+            )
             for e in stored
         ]
         self.apply(connection, batch)

@@ -1,0 +1,81 @@
+"""Listeners get the domain events the service decided instead of decoding the payloads again.
+
+That is only sound if decoding a stored payload gives back exactly that event (same values,
+same types, same time zones), which these tests check on real imports and commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from consultations.adapters.event_mapper import from_stored
+from consultations.adapters.event_store import SqlEventStore, StoredEvent
+from consultations.adapters.projections import Projector
+from consultations.adapters.upcasting import upcasters
+from consultations.bootstrap import bootstrap
+from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
+from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.services import CommandService, Provenance
+from consultations.settings import Settings
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+PROVENANCE = Provenance(actor="tester", source="test")
+
+
+def test_carried_events_are_what_decoding_their_payloads_gives(
+    database_url: str, migrated_engine: Engine
+) -> None:
+    seen: list[StoredEvent] = []
+
+    def keep(_connection: Connection, stored: Sequence[StoredEvent]) -> None:
+        seen.extend(stored)
+
+    app = bootstrap(Settings(database_url))
+    store = SqlEventStore(migrated_engine, upcasters=upcasters, listeners=[Projector(), keep])
+    service = CommandService(store, app.read_models, clock=lambda: NOW)
+    import_plan(service, EXAMPLE.read_bytes(), PROVENANCE)
+    start = datetime(2026, 3, 2, 10, 0)
+    service.execute(
+        PlanMeeting(
+            "extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)
+        ),
+        PROVENANCE,
+    )
+    service.execute(RescheduleMeeting("extra", start + timedelta(days=1)), PROVENANCE)
+    service.execute(RecordMeetingHeld("extra", attendance=("TM-MFA",)), PROVENANCE)
+    app.close()
+
+    assert len(seen) == 84 + 3
+    for event in seen:
+        assert event.event is not None
+        assert repr(from_stored(event.event_type, event.payload)) == repr(event.event)
+
+
+def test_an_import_reads_the_log_in_a_few_queries_not_one_per_entry(
+    database_url: str, migrated_engine: Engine
+) -> None:
+    app = bootstrap(Settings(database_url))
+    service = CommandService(app.store, app.read_models, clock=lambda: NOW)
+    import_plan(service, EXAMPLE.read_bytes(), PROVENANCE)
+    reads: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2])
+        if statement.lstrip().upper().startswith("SELECT") and "FROM events" in statement:
+            reads.append(statement)
+
+    sa.event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        again = import_plan(service, EXAMPLE.read_bytes(), PROVENANCE)
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", record)
+    app.close()
+
+    assert again.total == 0
+    assert len(reads) <= 2, reads
