@@ -109,7 +109,7 @@ def test_incremental_compliance_equals_a_full_evaluation(migrated_engine: Engine
         for _ in range(data.draw(st.integers(1, 12), label="changes")):
             meeting_id = data.draw(st.sampled_from(meetings))
             day = start + timedelta(days=data.draw(offsets))
-            action = data.draw(st.sampled_from(["move", "near", "hold", "cancel", "later"]))
+            action = data.draw(st.sampled_from(["move", "near", "hold", "cancel", "later", "last"]))
             if action == "move":
                 run(RescheduleMeeting(meeting_id, moment(day)))
             elif action == "near":
@@ -118,13 +118,12 @@ def test_incremental_compliance_equals_a_full_evaluation(migrated_engine: Engine
                 run(RecordMeetingHeld(meeting_id, on=moment(day, hour=1)))
             elif action == "cancel":
                 run(CancelMeeting(meeting_id, "postponed"))
+            elif action == "last":  # the latest meeting goes: the horizon moves back
+                run(CancelMeeting(meetings[-1], "postponed"))
             else:  # past every other meeting: the horizon moves
                 later = f"{track}-m{len(meetings)}"
-                run(
-                    PlanMeeting(
-                        later, "Later", moment(start + timedelta(days=5 * 365)), track_id=track
-                    )
-                )
+                far = start + timedelta(days=data.draw(st.integers(5 * 365, 9 * 365)))
+                run(PlanMeeting(later, "Later", moment(far), track_id=track))
                 meetings.append(later)
 
     incremental_equals_full()

@@ -112,11 +112,15 @@ def _update_from_change(connection: Connection, track: Any, changed: list[_Chang
     days += now_on.values()
     if not days:
         return True  # counted nowhere before, and now cancelled
+    old_last, new_last = _horizons(connection, track_id, rules.start, changed, now_on)
+    if old_last != new_last:
+        # The windows between the two horizons appear or go: start no later than the
+        # window holding the earlier one.
+        days.append(min(old_last, new_last))
     low, high = min(days), max(days)
     first = _window_at(connection, track_id, low)
     if first is None:
         return False
-    old_last, new_last = _horizons(connection, track_id, rules.start, changed, now_on)
     ids = {c.meeting_id for c in changed}
     # When the horizon moved, the tail of windows changes: there is nothing to
     # re-synchronise with, so every session from ``first`` on is loaded.
