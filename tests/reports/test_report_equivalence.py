@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from consultations.adapters.orm import compliance_sessions
+from consultations.adapters.orm import compliance_sessions, schedule
 from consultations.adapters.projections.compliance import rules_of, session_of
 from consultations.adapters.read_models import ReadModels
 from consultations.domain.commands import (
@@ -76,9 +76,17 @@ def evaluated_report(
     """The report as computed before it read the stored windows (the reference)."""
     tracks = read_models.tracks(track_id=track_id, area_id=area_id)
     sessions: dict[str, list[Any]] = {}
-    for row in read_models.sessions_of([t["track_id"] for t in tracks]):
-        if row["status"] != "cancelled":
-            sessions.setdefault(row["track_id"], []).append(session_of(row))
+    query = sa.select(
+        schedule.c.meeting_id,
+        schedule.c.track_id,
+        schedule.c.status,
+        schedule.c.start_utc,
+        schedule.c.held_start_utc,
+    ).where(schedule.c.track_id.in_([t["track_id"] for t in tracks]))
+    with read_models.engine.connect() as connection:
+        for row in connection.execute(query).mappings():
+            if row["status"] != "cancelled":
+                sessions.setdefault(row["track_id"], []).append(session_of(row))
     rows: list[dict[str, Any]] = []
     for track in tracks:
         day = as_of or today_in(track["tz"], now)

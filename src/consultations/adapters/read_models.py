@@ -179,17 +179,6 @@ class ReadModels:
         columns = [c for c in feeds.c if c.name != "token_sha256"]
         return self._rows(sa.select(*columns).order_by(feeds.c.created_at.desc(), feeds.c.feed_id))
 
-    def sessions_of(self, track_ids: Sequence[str]) -> list[Row]:
-        """The meetings of the given tracks, for compliance (cancelled ones included)."""
-        query = sa.select(
-            schedule.c.meeting_id,
-            schedule.c.track_id,
-            schedule.c.status,
-            schedule.c.start_utc,
-            schedule.c.held_start_utc,
-        ).where(schedule.c.track_id.in_(list(track_ids)))
-        return self._rows(query)
-
     def action_items(self) -> list[Row]:
         """Action items with their meeting's title and track, by due date."""
         query = (

@@ -86,21 +86,22 @@ class ComplianceProjection:
         _recompute(connection, set(connection.execute(sa.select(tracks.c.track_id)).scalars()))
 
 
+TRACKS_AT_ONCE = 8
+"""Tracks recomputed and written together: a rebuild never holds every session at once."""
+
+
 def _recompute(connection: Connection, affected: set[str]) -> None:
     """Replace every window and session row of the given tracks."""
-    if not affected:
-        return
-    window_rows: list[dict[str, Any]] = []
-    session_rows: list[dict[str, Any]] = []
-    for chunk in chunks(affected):
+    for chunk in chunks(affected, TRACKS_AT_ONCE):
+        window_rows: list[dict[str, Any]] = []
+        session_rows: list[dict[str, Any]] = []
         sessions = _sessions(connection, chunk)
         for track in _tracks(connection, chunk):
             windows, counted = track_windows(track, sessions.get(track["track_id"], []))
             window_rows += windows
             session_rows += counted
-    ids = sorted(affected)
-    replace_rows(connection, compliance_windows, compliance_windows.c.track_id, ids, window_rows)
-    replace_rows(connection, compliance_sessions, compliance_sessions.c.track_id, ids, session_rows)
+        for table, rows in ((compliance_windows, window_rows), (compliance_sessions, session_rows)):
+            replace_rows(connection, table, table.c.track_id, chunk, rows)
 
 
 def _update_from_change(connection: Connection, track: Any, changed: list[_Change]) -> bool:

@@ -60,8 +60,9 @@ class ReminderProjection:
 
     @staticmethod
     def _recompute(connection: Connection, meeting_ids: list[str]) -> None:
-        rows: list[dict[str, Any]] = []
+        # Written chunk by chunk: a rebuild never holds every meeting's rows at once.
         for chunk in chunks(meeting_ids):
+            rows: list[dict[str, Any]] = []
             query = (
                 sa.select(
                     schedule.c.meeting_id,
@@ -84,4 +85,4 @@ class ReminderProjection:
                     }
                     for offset in offsets
                 ]
-        replace_rows(connection, reminders, reminders.c.meeting_id, meeting_ids, rows)
+            replace_rows(connection, reminders, reminders.c.meeting_id, chunk, rows)
