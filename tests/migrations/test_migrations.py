@@ -73,3 +73,25 @@ def test_downgrade_of_a_failed_step_leaves_nothing_half_done(engine: Engine) -> 
         migrations.upgrade(engine, "nonexistent")
     assert migrations.current_revision(engine) is None
     assert tables(engine) == set()
+
+
+def test_each_revision_goes_down_one_step_and_up_again(engine: Engine) -> None:
+    """From the head, each step down and back up leaves the schema as the head made it."""
+    migrations.upgrade(engine)
+    head_columns = {
+        table: {column["name"] for column in sa.inspect(engine).get_columns(table)}
+        for table in tables(engine)
+    }
+    revisions = []
+    while (current := migrations.current_revision(engine)) is not None:
+        revisions.append(current)
+        migrations.downgrade(engine, "-1")
+    for revision in reversed(revisions):
+        migrations.upgrade(engine, revision)
+        migrations.downgrade(engine, "-1")
+        migrations.upgrade(engine, revision)
+    assert migrations.current_revision(engine) == migrations.head_revision()
+    assert {
+        table: {column["name"] for column in sa.inspect(engine).get_columns(table)}
+        for table in tables(engine)
+    } == head_columns
