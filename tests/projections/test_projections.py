@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from consultations.adapters.projections import Projector, runner
+from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.schedule import ScheduleProjection
 from consultations.domain.commands import CancelMeeting, RescheduleMeeting
 from consultations.service_layer.reports import compliance_report
@@ -106,6 +109,41 @@ def test_a_projection_whose_version_changed_is_rebuilt_not_served_stale(
             sa.text("SELECT title FROM schedule WHERE meeting_id = 'rv-2026-11'")
         ).scalar_one()
     assert title != "stale"
+
+
+def test_only_the_stale_projection_and_those_after_it_are_rebuilt(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_example(wire(migrated_engine))
+    complete = snapshot(migrated_engine)
+    with migrated_engine.begin() as connection:
+        # Marks that tell which tables were rebuilt: an earlier projection's row survives.
+        connection.execute(
+            sa.text("UPDATE schedule SET title = 'kept' WHERE meeting_id = 'rv-2026-11'")
+        )
+        connection.execute(sa.text("DELETE FROM reminders"))
+        connection.execute(sa.text("DELETE FROM compliance_sessions"))
+    monkeypatch.setattr(ComplianceProjection, "version", ComplianceProjection.version + 1)
+    projector = Projector()
+    replayed: list[str] = []
+
+    def recording(name: str, handle: Callable[..., None]) -> Callable[..., None]:
+        def wrapped(*args: Any, **kwargs: Any) -> None:
+            replayed.append(name)
+            handle(*args, **kwargs)
+
+        return wrapped
+
+    for projection in projector.projections:
+        monkeypatch.setattr(projection, "handle", recording(projection.name, projection.handle))
+    assert projector.ensure_current(migrated_engine) is True
+    assert set(replayed) == {"compliance", "feeds", "reminders"}
+    assert all(s.current for s in projector.status(migrated_engine))
+    rebuilt = snapshot(migrated_engine)
+    for table in ("compliance_sessions", "compliance_windows", "reminders", "feeds"):
+        assert rebuilt[table] == complete[table], table
+    titles = {row["meeting_id"]: row["title"] for row in rebuilt["schedule"]}
+    assert titles["rv-2026-11"] == "kept"  # schedule was current: not rebuilt
 
 
 def test_views_agree_with_the_report(migrated_engine: Engine) -> None:

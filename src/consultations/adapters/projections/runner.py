@@ -111,42 +111,51 @@ class Projector:
         ]
 
     def ensure_current(self, engine: Engine, progress: Progress | None = None) -> bool:
-        """Rebuild if any projection is stale (new version, or behind the log); True if it did."""
-        if all(status.current for status in self.status(engine)):
+        """Rebuild what is stale (new version, or behind the log); True if it rebuilt anything.
+
+        The first stale projection and every one after it are rebuilt (later projections
+        read earlier ones' tables); those before it are current and keep their rows.
+        """
+        statuses = self.status(engine)
+        stale = next((i for i, status in enumerate(statuses) if not status.current), None)
+        if stale is None:
             return False
-        self.rebuild(engine, progress)
+        self.rebuild(engine, progress, start=stale)
         return True
 
-    def rebuild(self, engine: Engine, progress: Progress | None = None) -> int:
-        """Drop every read row and replay the whole log, in one transaction; return the count.
+    def rebuild(self, engine: Engine, progress: Progress | None = None, *, start: int = 0) -> int:
+        """Drop the read rows and replay the whole log, in one transaction; return the count.
 
-        Readers keep seeing the old rows until the commit (SQLite WAL snapshot, PostgreSQL
-        MVCC), so nobody sees half a rebuild; writers wait for the lock.
+        ``start`` skips the projections before that index: they must be current, since the
+        ones rebuilt may read their tables. Readers keep seeing the old rows until the
+        commit (SQLite WAL snapshot, PostgreSQL MVCC), so nobody sees half a rebuild;
+        writers wait for the lock.
         """
+        projections = self.projections[start:]
         with write_transaction(engine) as connection:
             # The head row is locked first, like an append, so no append interleaves.
             head = connection.execute(
                 sa.select(event_log_head.c.position).with_for_update()
             ).scalar_one()
-            for projection in reversed(self.projections):
+            for projection in reversed(projections):
                 for table in reversed(projection.tables):
                     connection.execute(table.delete())
             done = 0
             for batch in _batches(connection, head):
-                for projection in self.projections:
+                for projection in projections:
                     projection.handle(connection, batch, replaying=True)
                 done += len(batch)
                 if progress is not None:
                     progress(done, head)
-            for projection in self.projections:
+            for projection in projections:
                 projection.finish_replay(connection)
-            connection.execute(projection_checkpoints.delete())
+            names = [p.name for p in projections]
+            connection.execute(
+                projection_checkpoints.delete().where(projection_checkpoints.c.name.in_(names))
+            )
             connection.execute(
                 projection_checkpoints.insert(),
-                [
-                    {"name": p.name, "version": p.version, "position": head}
-                    for p in self.projections
-                ],
+                [{"name": p.name, "version": p.version, "position": head} for p in projections],
             )
             return done
 
