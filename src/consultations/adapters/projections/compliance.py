@@ -151,7 +151,7 @@ def _update_from_change(connection: Connection, track: Any, changed: list[_Chang
         reach = None if reach is None or reach > _MAX_REACH else reach * 4
     kept = windows if stop is None else windows[:stop]
     end = None if stop is None else windows[stop].start
-    _replace_range(connection, track, (first[0], end), ids, windows=kept, sessions=sessions)
+    _replace_range(connection, track, (first[0], end), windows=kept, sessions=sessions)
     return True
 
 
@@ -206,12 +206,15 @@ def _replace_range(
     connection: Connection,
     track: Any,
     span: tuple[date, date | None],
-    changed: set[str],
     *,
     windows: Sequence[Window],
     sessions: Sequence[Session],
 ) -> None:
-    """Replace the rows of the windows starting in [start, end) (to the last if None)."""
+    """Replace the rows of the windows starting in [start, end) (to the last if None).
+
+    The changed meetings' old rows are in that range too: it starts at or before the day
+    each counted on and ends after the last changed day.
+    """
     track_id = track["track_id"]
     start, end = span
     in_range = [
@@ -227,11 +230,8 @@ def _replace_range(
         counted_in_range.append(compliance_sessions.c.counted_on < end)
     connection.execute(compliance_windows.delete().where(*in_range))
     connection.execute(compliance_sessions.delete().where(*counted_in_range))
-    for chunk in chunks(changed):
-        connection.execute(
-            compliance_sessions.delete().where(compliance_sessions.c.meeting_id.in_(chunk))
-        )
-    window_rows, session_rows = _rows(track, windows, sessions)
+    days = {s.meeting_id: counted_day(s, track["tz"]) for s in sessions}
+    window_rows, session_rows = _rows(track, windows, sessions, days)
     if window_rows:
         connection.execute(compliance_windows.insert(), window_rows)
     if session_rows:
@@ -378,16 +378,17 @@ def track_windows(
     track's own events, which keeps a rebuild equal to the incremental rows.
     """
     rules = rules_of(track)
-    last: date = max([rules.start, *(counted_day(s, rules.tz) for s in sessions)]) + HORIZON
+    days = {s.meeting_id: counted_day(s, rules.tz) for s in sessions}
+    last: date = max([rules.start, *days.values()]) + HORIZON
     # as_of = the start: statuses are not stored, and every session is still "to come".
-    return _rows(track, evaluate(rules, sessions, rules.start, until=last), sessions)
+    return _rows(track, evaluate(rules, sessions, rules.start, until=last), sessions, days)
 
 
 def _rows(
-    track: Any, windows: Sequence[Window], sessions: Sequence[Session]
+    track: Any, windows: Sequence[Window], sessions: Sequence[Session], days: dict[str, date]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Window and session rows; ``days`` holds each session's counted day."""
     by_id = {s.meeting_id: s for s in sessions}
-    tz = track["tz"]
     window_rows = [
         {
             "track_id": track["track_id"],
@@ -404,7 +405,7 @@ def _rows(
             "meeting_id": meeting_id,
             "track_id": track["track_id"],
             "window": window.label,
-            "counted_on": counted_day(by_id[meeting_id], tz),
+            "counted_on": days[meeting_id],
             "held": by_id[meeting_id].held_utc is not None,
         }
         for window in windows
