@@ -1,7 +1,8 @@
 """Chaos: random CLI writes, ``kill -9`` of the writer and of the daemon, restarts; no harm done.
 
-A hypothesis ``RuleBasedStateMachine`` drives the whole service as real OS processes on
-the backend under test (SQLite and PostgreSQL):
+Hypothesis draws a scenario (every choice of every step, before anything runs, so what it
+draws never depends on the clock or on how a process ended) and the test plays it against
+the whole service as real OS processes on the backend under test (SQLite and PostgreSQL):
 
 * ``python -m consultations --database-url … meeting plan|reschedule|cancel|held …`` with
   valid and invalid arguments, run to completion or ``kill -9``-ed after a random short
@@ -43,19 +44,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, note, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
 from sqlalchemy.engine import Engine
 
 from consultations.adapters.event_store import SqlEventStore
@@ -70,12 +64,12 @@ from tests.daemon.receivers import WebhookReceiver
 from tests.projections.support import ANALYST, snapshot, wire
 
 pytestmark = pytest.mark.slow
+T = TypeVar("T")
 
 SECRET = "whsec_" + base64.b64encode(b"chaos-suite-webhook-secret-key!!").decode()
 SOAK = os.environ.get("CONSULTATIONS_SOAK") == "1"
 CHAOS = settings(
     max_examples=10 if SOAK else 3,
-    stateful_step_count=30 if SOAK else 12,
     deadline=None,
     database=None,  # timing-dependent: replaying a saved example proves little
     phases=[Phase.generate],  # no shrinking: every run costs real seconds
@@ -372,12 +366,92 @@ class Chaos:
         assert not lost, "reminders lost:\n" + "\n".join(lost)
 
 
-# --------------------------------------------------------------------------- the machine
+# --------------------------------------------------------------------------- the scenario
+#
+# Every choice of an example is drawn before anything runs: a ``Step`` carries all of them,
+# whether the step needs them or not, so what hypothesis draws never depends on the clock, on
+# how a process ended or on what the database holds (hypothesis reports a draw that differs
+# between two runs of the same choices as ``FlakyStrategyDefinition``). What the choices
+# mean is decided while the example runs, from the state at that moment: which meeting an
+# index picks, whether a command is expected to succeed. The checks may depend on timing.
+
+ACTIONS = ("write", "write", "daemon", "write", "wait", "daemon")  # daemon: start, or kill
+# A command other than ``plan`` is read as ``plan`` while the example has no meeting yet.
+COMMANDS = ("plan", "plan", "plan", "reschedule", "reschedule", "reschedule", "cancel", "held")
+SPOILS = (None, None, None, None, None, None, "taken", "track", "end", "tz", "twice", "when",
+          "title")  # fmt: skip
+INDEX = st.integers(min_value=0, max_value=255)  # an index into a list known only at run time
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happens, with every choice it might need drawn in advance."""
+
+    action: str
+    kill_after: float | None  # write: run to completion, or ``kill -9`` after that many seconds
+    command: str
+    lead: int  # plan: the meeting starts in that many seconds
+    due_in: tuple[int, ...]  # plan: its reminders fall due in these many seconds
+    spoil: str | None  # plan: what makes it invalid, if anything
+    taken: int  # plan spoiled "taken": which known meeting id it reuses
+    meeting: int  # reschedule, cancel, held: which meeting (or one that does not exist)
+    back: bool  # reschedule: back to a start it had before (if it had one)
+    earlier: int  # ... which one
+    offset: int  # reschedule elsewhere: which of its reminders falls due ...
+    moved_due_in: int  # ... in that many seconds
+    end_before_start: bool  # reschedule: spoiled with an end before the start
+    reason: str  # cancel
+    kill_when: str  # daemon kill: after a sleep, or as a webhook request arrives
+    sleep: float  # ... the sleep
+    wait: float  # wait: seconds
+
+
+STEPS = st.builds(
+    Step,
+    action=st.sampled_from(ACTIONS),
+    kill_after=st.sampled_from(KILL_AFTER),
+    command=st.sampled_from(COMMANDS),
+    lead=st.sampled_from([8, 12, 20, 30, 60, 180]),
+    due_in=st.lists(st.sampled_from([-20, -3, 2, 4, 6, 10, 25]), min_size=1, max_size=2,
+                    unique=True).map(tuple),
+    spoil=st.sampled_from(SPOILS),
+    taken=INDEX,
+    meeting=INDEX,
+    back=st.booleans(),
+    earlier=INDEX,
+    offset=INDEX,
+    moved_due_in=st.sampled_from([-5, 2, 5, 12, 40]),
+    end_before_start=st.sampled_from([False] * 6 + [True]),
+    reason=st.sampled_from(["postponed", "postponed", "clash", " "]),
+    kill_when=st.sampled_from(["sleep", "sleep", "request"]),
+    sleep=st.sampled_from([0.0, 0.2, 0.5, 1.0, 1.5, 2.5]),
+    wait=st.sampled_from([0.5, 1.0, 2.0, 3.0]),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One example: how slowly the receiver answers, a daemon at the start or not, the steps.
+
+    The first choices (what hypothesis tries first) are a valid plan, run to completion.
+    """
+
+    delay: float
+    daemon: bool
+    steps: tuple[Step, ...]
+
+
+SCENARIOS = st.builds(
+    Scenario,
+    delay=st.sampled_from([0.0, 0.1, 0.0, 0.3]),
+    daemon=st.sampled_from([True, False]),
+    steps=st.lists(STEPS, min_size=1, max_size=30 if SOAK else 12).map(tuple),
+)
 
 
 @dataclass
 class Meeting:
-    """What the machine knows of one meeting it planned (its state is read from the DB)."""
+    """What an example knows of one meeting it planned (its state is read from the DB)."""
 
     offsets: tuple[int, ...]  # reminder offsets, seconds
     starts: list[datetime] = field(default_factory=list)  # every start it was given (UTC)
@@ -391,22 +465,34 @@ def seconds(offset: int) -> str:
     return f"PT{offset}S"
 
 
-class ChaosMachine(RuleBasedStateMachine):
-    """One rule, ``step``: a CLI write (maybe killed), a daemon start or kill, or a pause."""
+def nth(items: Sequence[T], index: int) -> T:
+    """The item a drawn index picks from a list whose length is known only at run time."""
+    return items[index % len(items)]
 
-    chaos: ClassVar[Chaos]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.world = self.chaos
-        self.number = next(self.world.examples)
+class ChaosExample:
+    """Runs one scenario: a CLI write (maybe killed), a daemon start or kill, or a pause."""
+
+    def __init__(self, world: Chaos) -> None:
+        self.world = world
+        self.number = next(world.examples)
         self.prefix = f"e{self.number}-"
         self.known: dict[str, Meeting] = {}
         self.counter = itertools.count(1)
         self.started = time.monotonic()
-        self.world.log(f"--- example {self.number} on {self.world.backend}")
+        world.log(f"--- example {self.number} on {world.backend}")
 
-    @initialize(delay=st.sampled_from([0.0, 0.1, 0.0, 0.3]), daemon=st.sampled_from([True, False]))
+    def run(self, scenario: Scenario) -> None:
+        """Every step, with every invariant checked after it; then catch up and look back."""
+        try:
+            self.begin(scenario.delay, scenario.daemon)
+            self.world.check()
+            for step in scenario.steps:
+                self.step(step)
+                self.world.check()
+        finally:
+            self.teardown()
+
     def begin(self, delay: float, daemon: bool) -> None:
         """How slowly the receiver answers (widens send-to-commit), and a daemon or not."""
         self.world.receiver.set_delay(delay)
@@ -414,34 +500,25 @@ class ChaosMachine(RuleBasedStateMachine):
         if daemon:
             self.world.start_daemon()
 
-    # -- drawing commands -----------------------------------------------------------------
+    # -- reading the choices --------------------------------------------------------------
 
     def _state(self) -> dict[str, dict[str, Any]]:
         return self.world.meetings(self.prefix)
 
-    def _draw_plan(self, data: st.DataObject) -> tuple[list[str], int]:
+    def _plan(self, step: Step) -> tuple[list[str], int]:
         now = datetime.now(UTC).replace(microsecond=0)
-        lead = data.draw(st.sampled_from([8, 12, 20, 30, 60, 180]), label="starts in (s)")
-        start = now + timedelta(seconds=lead)
-        due_in = data.draw(
-            st.lists(st.sampled_from([-20, -3, 2, 4, 6, 10, 25]), min_size=1, max_size=2,
-                     unique=True), label="reminders due in (s)",
-        )  # fmt: skip
-        offsets = tuple(sorted({lead - d for d in due_in if lead - d > 0})) or (lead + 5,)
+        start = now + timedelta(seconds=step.lead)
+        offsets = tuple(sorted({step.lead - d for d in step.due_in if step.lead - d > 0}))
+        offsets = offsets or (step.lead + 5,)
         meeting_id = f"{self.prefix}m{next(self.counter)}"
         args = [
             "meeting", "plan", "--track", TRACK, "--title", f"Chaos session {meeting_id}",
             "--start", wall(start), "--duration", "PT30M", "--tz", "UTC",
             "--reminders", ",".join(seconds(o) for o in offsets), "--id", meeting_id,
         ]  # fmt: skip
-        spoil = data.draw(
-            st.sampled_from([None] * 6 + ["taken", "track", "end", "tz", "twice", "when", "title"]),
-            label="invalid",
-        )
-        expected = 0
+        spoil, expected = step.spoil, 0
         if spoil == "taken" and self.known:
-            args[-1] = data.draw(st.sampled_from(sorted(self.known)))
-            expected = 3
+            args[-1], expected = nth(sorted(self.known), step.taken), 3
         elif spoil == "track":
             args[3], expected = "no-such-track", 4
         elif spoil == "end":
@@ -458,99 +535,83 @@ class ChaosMachine(RuleBasedStateMachine):
             self.known[meeting_id] = Meeting(offsets, [start])
         return args, expected
 
-    def _pick_meeting(self, data: st.DataObject) -> str:
-        choices = [*sorted(self.known), "e0-nobody"]
-        return data.draw(st.sampled_from(choices), label="meeting")
+    def _pick_meeting(self, step: Step) -> str:
+        return nth([*sorted(self.known), "e0-nobody"], step.meeting)
 
-    def _expect_open(self, meeting_id: str, state: dict[str, dict[str, Any]]) -> int:
+    def _expect_open(self, meeting_id: str) -> int:
+        state = self._state()
         if meeting_id not in state:
             return 4
         return 0 if state[meeting_id]["status"] in OPEN else 3
 
-    def _draw_reschedule(self, data: st.DataObject) -> tuple[list[str], int]:
-        state = self._state()
-        meeting_id = self._pick_meeting(data)
-        expected = self._expect_open(meeting_id, state)
+    def _reschedule(self, step: Step) -> tuple[list[str], int]:
+        meeting_id = self._pick_meeting(step)
+        expected = self._expect_open(meeting_id)
         meeting = self.known.get(meeting_id, Meeting((60,), []))
         now = datetime.now(UTC).replace(microsecond=0)
-        back = bool(meeting.starts) and data.draw(st.booleans(), label="back to an earlier start")
-        if back:
-            start = data.draw(st.sampled_from(meeting.starts), label="earlier start")
+        if step.back and meeting.starts:
+            start = nth(meeting.starts, step.earlier)
         else:
             # A start that makes one of its reminders fall due a few seconds from now.
-            offset = data.draw(st.sampled_from(meeting.offsets), label="offset")
-            due_in = data.draw(st.sampled_from([-5, 2, 5, 12, 40]), label="due in (s)")
-            start = now + timedelta(seconds=offset + due_in)
+            start = now + timedelta(seconds=nth(meeting.offsets, step.offset) + step.moved_due_in)
         args = ["meeting", "reschedule", meeting_id, "--start", wall(start)]
-        if data.draw(st.sampled_from([False] * 6 + [True]), label="end before start"):
+        if step.end_before_start:
             args += ["--end", wall(start - timedelta(minutes=1))]
             expected = 2 if expected == 0 else expected
         elif expected == 0:
             meeting.starts.append(start)
         return args, expected
 
-    def _draw_cancel(self, data: st.DataObject) -> tuple[list[str], int]:
-        state = self._state()
-        meeting_id = self._pick_meeting(data)
-        expected = self._expect_open(meeting_id, state)
-        reason = data.draw(st.sampled_from(["postponed", "postponed", "clash", " "]))
-        if reason == " " and expected == 0:
+    def _cancel(self, step: Step) -> tuple[list[str], int]:
+        meeting_id = self._pick_meeting(step)
+        expected = self._expect_open(meeting_id)
+        if step.reason == " " and expected == 0:
             expected = 2
-        return ["meeting", "cancel", meeting_id, "--reason", reason], expected
+        return ["meeting", "cancel", meeting_id, "--reason", step.reason], expected
 
-    def _draw_held(self, data: st.DataObject) -> tuple[list[str], int]:
-        state = self._state()
-        meeting_id = self._pick_meeting(data)
-        expected = self._expect_open(meeting_id, state)
+    def _held(self, step: Step) -> tuple[list[str], int]:
+        meeting_id = self._pick_meeting(step)
+        expected = self._expect_open(meeting_id)
         return ["meeting", "held", meeting_id, "--outcome", "Agreed a road map"], expected
 
-    def _draw(self, data: st.DataObject) -> tuple[str, list[str], int]:
-        kinds = ["plan", "plan", "plan"]
-        if self.known:
-            kinds += ["reschedule", "reschedule", "reschedule", "cancel", "held"]
-        kind = data.draw(st.sampled_from(kinds), label="command")
-        drawer = {
-            "plan": self._draw_plan,
-            "reschedule": self._draw_reschedule,
-            "cancel": self._draw_cancel,
-            "held": self._draw_held,
+    def _command(self, step: Step) -> tuple[str, list[str], int]:
+        kind = step.command if self.known else "plan"
+        reader = {
+            "plan": self._plan,
+            "reschedule": self._reschedule,
+            "cancel": self._cancel,
+            "held": self._held,
         }[kind]
-        args, expected = drawer(data)
+        args, expected = reader(step)
         return kind, args, expected
 
-    # -- rules ----------------------------------------------------------------------------
+    # -- steps ----------------------------------------------------------------------------
 
-    @rule(data=st.data())
-    def step(self, data: st.DataObject) -> None:
+    def step(self, step: Step) -> None:
         """One thing happens: a write (maybe killed), a daemon start or kill, or a pause.
 
-        One rule drawing its action (rather than a rule per action): hypothesis' swarm
-        testing would otherwise switch whole actions off for an example, and the default run
-        has only a few examples. The first choices (what hypothesis tries first) are a
-        valid plan, run to completion.
+        One kind of step choosing its action (rather than a rule per action): hypothesis'
+        swarm testing would otherwise switch whole actions off for an example, and the
+        default run has only a few examples.
         """
-        daemon = self.world.daemon is not None
-        actions = ["write", "write", "daemon", "write", "wait"] + (["daemon"] if daemon else [])
-        action = data.draw(st.sampled_from(actions), label="action")
-        if action == "write":
-            self.write(data, data.draw(st.sampled_from(KILL_AFTER), label="kill after (s)"))
-        elif action == "wait":
-            self.let_time_pass(data.draw(st.sampled_from([0.5, 1.0, 2.0, 3.0]), label="wait (s)"))
-        elif not daemon:
+        if step.action == "write":
+            self.write(step)
+        elif step.action == "wait":
+            self.let_time_pass(step.wait)
+        elif self.world.daemon is None:
             self.world.start_daemon()
         else:
-            moment = data.draw(st.sampled_from(["sleep", "sleep", "request"]), label="kill when")
-            sleep = data.draw(st.sampled_from([0.0, 0.2, 0.5, 1.0, 1.5, 2.5]), label="sleep (s)")
-            self.kill_daemon(moment, sleep)
+            self.kill_daemon(step.kill_when, step.sleep)
 
-    def write(self, data: st.DataObject, kill_after: float | None) -> None:
+    def write(self, step: Step) -> None:
         """A CLI write, run to completion or ``kill -9``-ed after a short sleep.
 
         Run to completion: the exit code is as expected, and a failure wrote nothing. Killed:
         all of it happened or none, and repeating it with its idempotency key finishes it
         exactly once.
         """
-        kind, args, expected = self._draw(data)
+        kind, args, expected = self._command(step)
+        kill_after = step.kill_after
         key = f"{self.prefix}k{next(self.counter)}"
         world = self.world
         world.stats[f"{kind} {'valid' if expected == 0 else 'invalid'}"] += 1
@@ -622,10 +683,6 @@ class ChaosMachine(RuleBasedStateMachine):
         time.sleep(pause)
         self.world.log(f"waited {pause}s")
 
-    @invariant()
-    def nothing_broken(self) -> None:
-        self.world.check()
-
     def teardown(self) -> None:
         world = self.world
         try:
@@ -679,11 +736,13 @@ def test_random_commands_and_kill_9_of_writer_and_daemon_keep_every_invariant(
     with WebhookReceiver(secret=SECRET) as receiver:
         world = Chaos(backend, database_url, migrated_engine, receiver, processes)
 
-        class Machine(ChaosMachine):
-            chaos = world
+        @CHAOS
+        @given(SCENARIOS)
+        def examples(scenario: Scenario) -> None:
+            ChaosExample(world).run(scenario)
 
         try:
-            run_state_machine_as_test(Machine, settings=CHAOS)
+            examples()
         except BaseException:
             print("\n".join(world.steps[-80:]))
             raise
