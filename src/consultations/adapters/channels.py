@@ -38,6 +38,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from consultations.adapters.ical_feed import FeedCalendar, FeedMeeting, render_calendar
+from consultations.domain.disclosure import BUSY, shows_details
 from consultations.settings import Settings, SettingsError
 
 LOGGER_NAME: Final = "consultations.reminders"
@@ -140,6 +141,9 @@ class Channel(Protocol):
     """Somewhere a notification can be delivered."""
 
     name: str  # "console" | "email" | "webhook"
+    # Cleared for restricted meetings' details; otherwise the dispatcher hands this channel
+    # their busy-block form only (domain/disclosure.py). A channel without it is not cleared.
+    cleared: bool
 
     def send(self, notification: Notification) -> None:
         """Deliver the notification or raise :class:`DeliveryFailed`."""
@@ -184,8 +188,15 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 def meeting_calendar(meeting: FeedMeeting, *, include_restricted: bool = False) -> bytes:
-    """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds."""
-    calendar = FeedCalendar(name=meeting.title, include_restricted=include_restricted)
+    """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds.
+
+    The calendar is named after the meeting only when its details are shown; a restricted
+    meeting without ``include_restricted`` is a busy block, and so is the calendar's name.
+    """
+    shown = shows_details(meeting.classification, cleared=include_restricted)
+    calendar = FeedCalendar(
+        name=meeting.title if shown else BUSY, include_restricted=include_restricted
+    )
     return render_calendar(calendar, [meeting])
 
 
@@ -202,8 +213,9 @@ class ConsoleChannel:
 
     name: str = "console"
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, cleared: bool = False) -> None:
         self._stream = stream
+        self.cleared = cleared
 
     def send(self, notification: Notification) -> None:
         """Log and print one line; a stream that cannot be written is a transient failure."""
@@ -241,7 +253,7 @@ class EmailChannel:
     as for a local relay. ``sender`` and ``recipients`` are ``a@b`` or ``Name <a@b>``.
     Replies 4xx and connection problems are transient, 5xx permanent. If some recipients
     accept and others refuse, the message counts as delivered (retrying would duplicate it
-    for those who accepted) and the refusals are logged.
+    for those who accepted) and the refusals are logged. ``cleared``: see :class:`Channel`.
     """
 
     name: str = "email"
@@ -254,7 +266,9 @@ class EmailChannel:
         timeout: float = 10.0,
         *,
         local_hostname: str | None = None,
+        cleared: bool = False,
     ) -> None:
+        self.cleared = cleared
         self.host, self.port = parse_smtp_url(url)
         self.sender_header, self.sender = _address(sender, "smtp_from")
         if isinstance(recipients, str) or not recipients:
@@ -436,13 +450,21 @@ class WebhookChannel:
     429/503 transient with the receiver's ``Retry-After``; 408 and other 5xx transient;
     redirects and other 4xx permanent; network errors and timeouts transient. ``timeout``
     applies to each request, also on a ``client`` passed in (which the caller then owns).
+    ``cleared``: see :class:`Channel`.
     """
 
     name: str = "webhook"
 
     def __init__(
-        self, url: str, secret: str, timeout: float = 10.0, client: httpx.Client | None = None
+        self,
+        url: str,
+        secret: str,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        *,
+        cleared: bool = False,
     ) -> None:
+        self.cleared = cleared
         self.url = parse_webhook_url(url)
         # Webhook URLs often carry a token in the path or query: messages name the origin only.
         self._where = _origin(self.url)
@@ -567,23 +589,37 @@ def channels_from_settings(
 ) -> list[Channel]:
     """Console always; email when smtp_url+smtp_from+smtp_to are set; webhook when webhook_url is.
 
+    Each is cleared for restricted details by its own setting (``console_restricted``,
+    ``smtp_restricted``, ``webhook_restricted``), off by default.
+
     ``smtp_url`` without ``smtp_from`` or ``smtp_to``, and ``webhook_url`` without
     ``webhook_secret``, are errors; malformed URLs, addresses or secrets too. Every error is a
     :class:`SettingsError` whose message starts with the setting's name.
     """
-    channels: list[Channel] = [ConsoleChannel(console_stream)]
+    channels: list[Channel] = [ConsoleChannel(console_stream, cleared=settings.console_restricted)]
     if settings.smtp_url:
         if not settings.smtp_from:
             raise SettingsError("smtp_from: required when smtp_url is set")
         if not settings.smtp_to:
             raise SettingsError("smtp_to: required when smtp_url is set")
-        channels.append(EmailChannel(settings.smtp_url, settings.smtp_from, settings.smtp_to))
+        channels.append(
+            EmailChannel(
+                settings.smtp_url,
+                settings.smtp_from,
+                settings.smtp_to,
+                cleared=settings.smtp_restricted,
+            )
+        )
     elif settings.smtp_from or settings.smtp_to:
         _LOG.warning("smtp_from/smtp_to are set but smtp_url is not: email is off")
     if settings.webhook_url:
         if not settings.webhook_secret:
             raise SettingsError("webhook_secret: required when webhook_url is set")
-        channels.append(WebhookChannel(settings.webhook_url, settings.webhook_secret))
+        channels.append(
+            WebhookChannel(
+                settings.webhook_url, settings.webhook_secret, cleared=settings.webhook_restricted
+            )
+        )
     return channels
 
 
