@@ -18,6 +18,8 @@ DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 SETTINGS_FILE = "consultations.toml"
 PREFIX = "CONSULTATIONS_"
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
 
 
 class SettingsError(ValueError):
@@ -35,6 +37,11 @@ class Settings:
     smtp_url: str | None = None  # smtp://host:port
     smtp_from: str | None = None
     smtp_to: tuple[str, ...] = ()
+    # Channels cleared for restricted meetings' details (domain/disclosure.py); off: busy blocks.
+    console_restricted: bool = False
+    smtp_restricted: bool = False
+    webhook_restricted: bool = False
+    feeds_dir_restricted: bool = False  # the daemon's --feeds-dir files
 
     @classmethod
     def load(
@@ -53,6 +60,16 @@ class Settings:
                 raise SettingsError(f"{name}: expected text in {SETTINGS_FILE}")
             return found or None
 
+        def flag(name: str) -> bool:
+            found = env.get(PREFIX + name.upper())
+            if found is None:
+                found = from_file.get(name, False)
+            if isinstance(found, bool):
+                return found
+            if isinstance(found, str) and found.strip().lower() in _TRUE | _FALSE:
+                return found.strip().lower() in _TRUE
+            raise SettingsError(f"{name}: expected true or false, got {found!r}")
+
         recipients = value("smtp_to") or ""
         return cls(
             database_url=database_url or value("database_url") or DEFAULT_DATABASE_URL,
@@ -62,6 +79,10 @@ class Settings:
             smtp_url=value("smtp_url"),
             smtp_from=value("smtp_from"),
             smtp_to=tuple(r.strip() for r in recipients.split(",") if r.strip()),
+            console_restricted=flag("console_restricted"),
+            smtp_restricted=flag("smtp_restricted"),
+            webhook_restricted=flag("webhook_restricted"),
+            feeds_dir_restricted=flag("feeds_dir_restricted"),
         )
 
 

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.charset import Charset
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, parsedate_to_datetime
 from typing import Any, Final, Protocol, TextIO
@@ -36,6 +38,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from consultations.adapters.ical_feed import FeedCalendar, FeedMeeting, render_calendar
+from consultations.domain.disclosure import BUSY, shows_details
 from consultations.settings import Settings, SettingsError
 
 LOGGER_NAME: Final = "consultations.reminders"
@@ -53,9 +56,15 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
 _MAX_KEY_LENGTH: Final = 200
 _WHITESPACE = re.compile(r"\s+")
+_NOT_SPACE = re.compile(r"[^\S ]+")  # whitespace other than the plain space
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _DELTA_SECONDS = re.compile(r"\d+")
 _MAX_EXPONENT: Final = 1000  # 2.0**1000 is finite; attempts beyond it are capped anyway
+_MAX_DISPLAY_NAME: Final = 100  # characters; keeps an address line far below SMTP's 998 octets
+_UTF8: Final = Charset("utf-8")
+_HEADER_LINE: Final = 76  # RFC 2047's limit for a line holding encoded words
+# Raw header values written by build_message are already folded and encoded: never refold them.
+_SMTP_POLICY: Final = policy.SMTP.clone(refold_source="none")
 
 
 # --------------------------------------------------------------------------- the contract
@@ -132,6 +141,9 @@ class Channel(Protocol):
     """Somewhere a notification can be delivered."""
 
     name: str  # "console" | "email" | "webhook"
+    # Cleared for restricted meetings' details; otherwise the dispatcher hands this channel
+    # their busy-block form only (domain/disclosure.py). A channel without it is not cleared.
+    cleared: bool
 
     def send(self, notification: Notification) -> None:
         """Deliver the notification or raise :class:`DeliveryFailed`."""
@@ -176,8 +188,15 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 def meeting_calendar(meeting: FeedMeeting, *, include_restricted: bool = False) -> bytes:
-    """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds."""
-    calendar = FeedCalendar(name=meeting.title, include_restricted=include_restricted)
+    """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds.
+
+    The calendar is named after the meeting only when its details are shown; a restricted
+    meeting without ``include_restricted`` is a busy block, and so is the calendar's name.
+    """
+    shown = shows_details(meeting.classification, cleared=include_restricted)
+    calendar = FeedCalendar(
+        name=meeting.title if shown else BUSY, include_restricted=include_restricted
+    )
     return render_calendar(calendar, [meeting])
 
 
@@ -194,8 +213,9 @@ class ConsoleChannel:
 
     name: str = "console"
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, cleared: bool = False) -> None:
         self._stream = stream
+        self.cleared = cleared
 
     def send(self, notification: Notification) -> None:
         """Log and print one line; a stream that cannot be written is a transient failure."""
@@ -233,7 +253,7 @@ class EmailChannel:
     as for a local relay. ``sender`` and ``recipients`` are ``a@b`` or ``Name <a@b>``.
     Replies 4xx and connection problems are transient, 5xx permanent. If some recipients
     accept and others refuse, the message counts as delivered (retrying would duplicate it
-    for those who accepted) and the refusals are logged.
+    for those who accepted) and the refusals are logged. ``cleared``: see :class:`Channel`.
     """
 
     name: str = "email"
@@ -246,7 +266,9 @@ class EmailChannel:
         timeout: float = 10.0,
         *,
         local_hostname: str | None = None,
+        cleared: bool = False,
     ) -> None:
+        self.cleared = cleared
         self.host, self.port = parse_smtp_url(url)
         self.sender_header, self.sender = _address(sender, "smtp_from")
         if isinstance(recipients, str) or not recipients:
@@ -260,11 +282,22 @@ class EmailChannel:
         self.local_hostname = local_hostname
 
     def build_message(self, notification: Notification) -> EmailMessage:
-        """The message :meth:`send` submits (exposed for inspection and tests)."""
-        message = EmailMessage(policy=policy.SMTP)
-        message["From"] = self.sender_header
-        message["To"] = ", ".join(self.recipient_headers)
-        message["Subject"] = _one_line(notification.subject)
+        """The message :meth:`send` submits (exposed for inspection and tests).
+
+        The subject is :func:`header_text` of the notification's; display names are
+        :func:`display_name_text` of the configured ones. Both are encoded here rather than by
+        the ``email`` package, whose folding on Python 3.11/3.12 leaves a space between two
+        encoded words, which RFC 2047 decoders drop (a subject ``Gyssagly maslahatlaşma``
+        arrived as ``Gyssaglymaslahatlaşma``).
+        """
+        message = EmailMessage(policy=_SMTP_POLICY)
+        message.set_raw("From", self.sender_header)
+        message.set_raw("To", ",\r\n ".join(self.recipient_headers))
+        subject = header_text(notification.subject)
+        if _plain_header(subject):
+            message["Subject"] = subject  # folded at spaces by the policy, losslessly
+        else:
+            message.set_raw("Subject", _encode_unstructured("Subject", subject))
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id(notification.idempotency_key)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
@@ -329,16 +362,60 @@ def parse_smtp_url(url: str, setting: str = "smtp_url") -> tuple[str, int]:
     return parts.hostname, port if port else smtplib.SMTP_PORT
 
 
+def header_text(text: str) -> str:
+    """What an email subject says for ``text``: one line, its ends trimmed.
+
+    Line breaks, tabs and other whitespace become one space each run; runs of plain spaces
+    inside the text are kept as they are.
+    """
+    return _NOT_SPACE.sub(" ", text).strip(" ")
+
+
+def display_name_text(name: str) -> str:
+    """What an email display name says for ``name``: words separated by single spaces.
+
+    A display name is an RFC 5322 phrase, in which a run of whitespace means one space (and
+    Python's parser reads it so), so runs are collapsed here and the ends trimmed.
+    """
+    return " ".join(name.split())
+
+
+def _plain_header(text: str) -> bool:
+    """Whether ``text`` can stand in a header unencoded (ASCII, nothing like an encoded word)."""
+    return text.isascii() and "=?" not in text
+
+
+def _encode_unstructured(name: str, text: str) -> str:
+    """RFC 2047 encoded words for an unstructured header value, folded with CRLF.
+
+    ``email.header.Header`` keeps the whitespace inside the encoded words, so a decoder that
+    drops the folding between adjacent encoded words (as RFC 2047 says it must) loses nothing.
+    """
+    return Header(text, _UTF8, header_name=name).encode(linesep="\r\n", maxlinelen=_HEADER_LINE)
+
+
 def _address(value: str, setting: str) -> tuple[str, str]:
-    """``(header form, envelope address)`` of ``a@b`` or ``Name <a@b>``."""
+    """``(header form, envelope address)`` of ``a@b`` or ``Name <a@b>``.
+
+    A display name that is not plain ASCII becomes one RFC 2047 encoded word, never several:
+    Python 3.11's address parser reads a space between two adjacent encoded words, which RFC
+    2047 decoders drop, so only a single word reads the same everywhere.
+    """
     found = getaddresses([value])
     if len(found) != 1:
         raise SettingsError(f"{setting}: {value!r} is not one email address")
-    name, address = found[0]
+    raw_name, address = found[0]
     local, _, domain = address.rpartition("@")
     if not local or not domain or _WHITESPACE.search(address):
         raise SettingsError(f"{setting}: {value!r} is not an email address")
-    return (formataddr((name, address)) if name else address), address
+    name = display_name_text(raw_name)
+    if len(name) > _MAX_DISPLAY_NAME:
+        raise SettingsError(f"{setting}: the display name is over {_MAX_DISPLAY_NAME} characters")
+    if not name:
+        return address, address
+    if _plain_header(name):
+        return formataddr((name, address)), address
+    return f"{_UTF8.header_encode(name)} <{address}>", address
 
 
 def _smtp_failure(code: int, text: bytes | str) -> DeliveryFailed:
@@ -373,13 +450,21 @@ class WebhookChannel:
     429/503 transient with the receiver's ``Retry-After``; 408 and other 5xx transient;
     redirects and other 4xx permanent; network errors and timeouts transient. ``timeout``
     applies to each request, also on a ``client`` passed in (which the caller then owns).
+    ``cleared``: see :class:`Channel`.
     """
 
     name: str = "webhook"
 
     def __init__(
-        self, url: str, secret: str, timeout: float = 10.0, client: httpx.Client | None = None
+        self,
+        url: str,
+        secret: str,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        *,
+        cleared: bool = False,
     ) -> None:
+        self.cleared = cleared
         self.url = parse_webhook_url(url)
         # Webhook URLs often carry a token in the path or query: messages name the origin only.
         self._where = _origin(self.url)
@@ -504,23 +589,37 @@ def channels_from_settings(
 ) -> list[Channel]:
     """Console always; email when smtp_url+smtp_from+smtp_to are set; webhook when webhook_url is.
 
+    Each is cleared for restricted details by its own setting (``console_restricted``,
+    ``smtp_restricted``, ``webhook_restricted``), off by default.
+
     ``smtp_url`` without ``smtp_from`` or ``smtp_to``, and ``webhook_url`` without
     ``webhook_secret``, are errors; malformed URLs, addresses or secrets too. Every error is a
     :class:`SettingsError` whose message starts with the setting's name.
     """
-    channels: list[Channel] = [ConsoleChannel(console_stream)]
+    channels: list[Channel] = [ConsoleChannel(console_stream, cleared=settings.console_restricted)]
     if settings.smtp_url:
         if not settings.smtp_from:
             raise SettingsError("smtp_from: required when smtp_url is set")
         if not settings.smtp_to:
             raise SettingsError("smtp_to: required when smtp_url is set")
-        channels.append(EmailChannel(settings.smtp_url, settings.smtp_from, settings.smtp_to))
+        channels.append(
+            EmailChannel(
+                settings.smtp_url,
+                settings.smtp_from,
+                settings.smtp_to,
+                cleared=settings.smtp_restricted,
+            )
+        )
     elif settings.smtp_from or settings.smtp_to:
         _LOG.warning("smtp_from/smtp_to are set but smtp_url is not: email is off")
     if settings.webhook_url:
         if not settings.webhook_secret:
             raise SettingsError("webhook_secret: required when webhook_url is set")
-        channels.append(WebhookChannel(settings.webhook_url, settings.webhook_secret))
+        channels.append(
+            WebhookChannel(
+                settings.webhook_url, settings.webhook_secret, cleared=settings.webhook_restricted
+            )
+        )
     return channels
 
 

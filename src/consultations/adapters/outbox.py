@@ -72,6 +72,7 @@ class SqlOutbox:
                 schedule.c.venue,
                 schedule.c.host,
                 schedule.c.track_id,
+                schedule.c.classification,
                 tracks.c.title.label("track_title"),
             )
             .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
@@ -253,7 +254,7 @@ class SqlOutbox:
         return min(found) if found else None
 
     def upcoming(self, now: datetime, limit: int) -> list[dict[str, Any]]:
-        """The next reminders to fall due, with their meeting's title and local start."""
+        """The next reminders to fall due, with their meeting's title, classification and start."""
         query = (
             sa.select(
                 reminders.c.due_at,
@@ -261,6 +262,7 @@ class SqlOutbox:
                 schedule.c.title,
                 schedule.c.start_local,
                 schedule.c.tz,
+                schedule.c.classification,
             )
             .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
             .where(reminders.c.due_at > now)
@@ -311,6 +313,7 @@ def _meeting_subject(row: Any) -> dict[str, Any]:
         "host": row["host"],
         "track_id": row["track_id"],
         "track_title": row["track_title"],
+        "classification": row["classification"],
         "offset": row["offset"],
     }
 

@@ -39,7 +39,8 @@ from consultations.adapters.channels import channels_from_settings, close_channe
 from consultations.adapters.database import database_unavailable, first_line
 from consultations.adapters.outbox import RetainingOutbox
 from consultations.bootstrap import Application
-from consultations.service_layer.dispatcher import Dispatcher, SweepReport
+from consultations.domain.disclosure import meeting_for_channel
+from consultations.service_layer.dispatcher import Dispatcher, SweepReport, is_cleared
 from consultations.service_layer.feed_files import FeedFiles
 
 log = logging.getLogger("consultations.daemon")
@@ -127,7 +128,11 @@ class Daemon:
             lease=lease,
         )
         self.feed_files = (
-            None if feeds_dir is None else FeedFiles(app.feeds, app.read_models, feeds_dir)
+            None
+            if feeds_dir is None
+            else FeedFiles(
+                app.feeds, app.read_models, feeds_dir, cleared=app.settings.feeds_dir_restricted
+            )
         )
         self.scheduler: BaseScheduler | None = None
         self.failures = 0  # sweeps in a row that found the database unavailable
@@ -146,7 +151,11 @@ class Daemon:
         lines = [
             f"daemon: delivering on {channels}; sweeping every {self.poll.total_seconds():.0f}s"
         ]
-        for row in self.outbox.upcoming(self.dispatcher.clock(), 3):
+        # These lines go to the console: the same rule as the console channel's messages.
+        console = self.dispatcher.channels.get("console")
+        cleared = console is not None and is_cleared(console)
+        for upcoming in self.outbox.upcoming(self.dispatcher.clock(), 3):
+            row = meeting_for_channel(upcoming, cleared=cleared)
             lines.append(
                 f"  next: {row['due_at']:%Y-%m-%d %H:%M} UTC, {row['offset']} before "
                 f"{row['title']} ({row['start_local'][:16].replace('T', ' ')} {row['tz']})"

@@ -2,6 +2,11 @@
 
 The database is the record: this class keeps no state between sweeps, so a daemon that
 stops, crashes or restarts loses nothing (see ``adapters/outbox.py``).
+
+Every notification is built for the channel it goes to: its subject data first pass
+through :func:`~consultations.domain.disclosure.for_channel`, and the subject line, body,
+webhook fields and calendar are all derived from what that returns, so a channel that is not
+cleared for restricted details never receives them in any form.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from consultations.adapters.channels import (
 )
 from consultations.adapters.outbox import Claimed, SqlOutbox, delivery_id
 from consultations.adapters.read_models import ReadModels
+from consultations.domain.disclosure import RESTRICTED, for_channel, meeting_for_channel
 from consultations.service_layer.feeds import feed_meeting
 from consultations.service_layer.reports import compliance_report
 
@@ -102,7 +108,7 @@ class Dispatcher:
             )
             return "dead"
         try:
-            channel.send(self.notification(item))
+            channel.send(self.notification(item, cleared=is_cleared(channel)))
         except DeliveryFailed as failure:
             return self._failed(item, failure)
         self.outbox.record(item, "sent", self.clock())
@@ -127,10 +133,16 @@ class Dispatcher:
         )
         return "failed"
 
-    def notification(self, item: Claimed) -> Notification:
-        """The message for a delivery, from what was recorded when it fell due."""
+    def notification(self, item: Claimed, *, cleared: bool = False) -> Notification:
+        """The message for a delivery, from what was recorded when it fell due.
+
+        ``cleared``: whether the channel may see restricted meetings' details; if not, a
+        restricted meeting is described as a busy block (see ``domain/disclosure.py``).
+        """
         if item.kind == "reminder":
-            meeting = item.subject["meeting"]
+            row = self.read_models.meeting(item.subject["meeting"]["meeting_id"])
+            subject_data = for_channel(_classified(item.subject, row), cleared=cleared)
+            meeting = subject_data["meeting"]
             where = f" at {meeting['venue']}" if meeting.get("venue") else ""
             subject = (
                 f"Reminder: {meeting['title']} on {meeting['start_local'].replace('T', ' ')[:16]}"
@@ -146,22 +158,21 @@ class Dispatcher:
                 )
                 if line
             )
-            return Notification(
-                item.delivery_id, item.type, subject, body, item.subject, self._calendar(meeting)
-            )
+            calendar = None
+            if row is not None:
+                shown = meeting_for_channel(
+                    {**row, "classification": meeting["classification"]}, cleared=cleared
+                )
+                calendar = meeting_calendar(feed_meeting(shown), include_restricted=cleared)
+            return Notification(item.delivery_id, item.type, subject, body, subject_data, calendar)
         window = item.subject["window"]
         state = "at risk" if item.type == "cadence.at_risk" else "missed"
         subject = (
             f"Cadence {state}: {window['title']}, window {window['window']} "
             f"({window['held']} of {window['required']} held, ends {window['window_end']})"
         )
-        return Notification(item.delivery_id, item.type, subject, subject, item.subject)
-
-    def _calendar(self, meeting: dict[str, Any]) -> bytes | None:
-        row = self.read_models.meeting(meeting["meeting_id"])
-        if row is None:
-            return None
-        return meeting_calendar(feed_meeting(row))
+        subject_data = for_channel(item.subject, cleared=cleared)
+        return Notification(item.delivery_id, item.type, subject, subject, subject_data)
 
     def enqueue_cadence_alerts(self, now: datetime) -> int:
         """One alert per channel when a window turns at risk, one when it closes short."""
@@ -199,6 +210,24 @@ class Dispatcher:
     def next_due(self) -> datetime | None:
         """When the next sweep has work (None: nothing scheduled)."""
         return self.outbox.next_due(self.clock())
+
+
+def is_cleared(channel: Channel) -> bool:
+    """Whether ``channel`` declared itself cleared for restricted details (missing: no)."""
+    return getattr(channel, "cleared", False) is True
+
+
+def _classified(subject: dict[str, Any], row: dict[str, Any] | None) -> dict[str, Any]:
+    """The reminder's subject with the stricter of its recorded and current classification.
+
+    Deliveries recorded before classifications were recorded have none; a meeting made
+    restricted after its reminder fell due must not go out in full either.
+    """
+    meeting = subject["meeting"]
+    current = None if row is None else row["classification"]
+    known = [c for c in (current, meeting.get("classification")) if c is not None]
+    classification = RESTRICTED if not known or RESTRICTED in known else known[0]
+    return {**subject, "meeting": {**meeting, "classification": classification}}
 
 
 def _plain(value: Any) -> Any:

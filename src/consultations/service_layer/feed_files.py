@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from consultations.adapters.atomic_file import write_atomically
@@ -10,9 +11,23 @@ from consultations.service_layer.feeds import FeedPublisher, FeedSpec
 
 
 class FeedFiles:
-    """Keeps ``<feed_id>.ics`` in ``directory`` in step with every live feed."""
+    """Keeps ``<feed_id>.ics`` in ``directory`` in step with every live feed.
 
-    def __init__(self, publisher: FeedPublisher, read_models: ReadModels, directory: Path) -> None:
+    The folder is an outbound channel like any other: restricted meetings are written in
+    full only if it is ``cleared`` (setting ``feeds_dir_restricted``) *and* the feed includes
+    them. The files are named by feed id, not by the secret token of the feed's URL, so
+    whoever reaches the folder's web server can guess them.
+    """
+
+    def __init__(
+        self,
+        publisher: FeedPublisher,
+        read_models: ReadModels,
+        directory: Path,
+        *,
+        cleared: bool = False,
+    ) -> None:
+        self.cleared = cleared
         self.publisher = publisher
         self.read_models = read_models
         self.directory = directory
@@ -27,7 +42,8 @@ class FeedFiles:
                 path.unlink(missing_ok=True)
                 self._written.pop(row["feed_id"], None)
                 continue
-            spec = FeedSpec.from_row(row)
+            stored = FeedSpec.from_row(row)
+            spec = replace(stored, include_restricted=stored.include_restricted and self.cleared)
             etag = self.publisher.validators(spec).etag
             if self._written.get(spec.feed_id) == etag and path.exists():
                 continue
