@@ -7,11 +7,12 @@ Precedence: an explicit argument, then ``CONSULTATIONS_*`` environment variables
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomli
 
 DEFAULT_DATABASE_URL = "sqlite:///var/consultations.db"
 DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
@@ -90,8 +91,8 @@ def _read_file(path: Path) -> Mapping[str, Any]:
     if not path.exists():
         return {}
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        document = tomli.loads(path.read_text(encoding="utf-8"))
+    except (tomli.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SettingsError(f"{path}: {error}") from None
     table = document.get("consultations", {})
     if not isinstance(table, dict):

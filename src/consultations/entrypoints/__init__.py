@@ -1,1 +1,1 @@
-"""Entry points: the command line (and later the HTTP server and the daemon)."""
+"""Entry points: the command line, the feed server (``web``) and the scheduler daemon."""
