@@ -131,7 +131,7 @@ def run(
             click.echo(line)
         worker.run(background=True)
         try:
-            uvicorn.run(create_app(app), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(app, check_log=False), host=host, port=port, log_level="info")
         finally:
             worker.stop()
 
