@@ -73,7 +73,7 @@ class Guard:
         return f"DROP TRIGGER {exists}{self.name}{on}"
 
     def pg_definition(self, schema: str) -> str:
-        """What ``pg_get_triggerdef`` returns for this trigger on a table in ``schema``."""
+        """What ``pg_get_triggerdef`` returns for this trigger on a table in ``schema`` (quoted)."""
         operations = " OR ".join(o for o in _PG_EVENT_ORDER if o in self.operations)
         return (
             f"CREATE TRIGGER {self.name} BEFORE {operations} ON {schema}.{self.table} "
@@ -162,7 +162,7 @@ _PG_FUNCTION = sa.text(
     "WHERE p.oid = to_regprocedure(:signature)"
 )
 _PG_TRIGGERS = sa.text(
-    "SELECT t.tgname, c.relname, n.nspname, t.tgenabled, t.tgfoid, "
+    "SELECT t.tgname, c.relname, quote_ident(n.nspname) AS nspname, t.tgenabled, t.tgfoid, "
     "pg_get_triggerdef(t.oid) AS definition "
     "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
