@@ -117,9 +117,17 @@ def test_verify_names_the_first_altered_row(
 ) -> None:
     seed(migrated_engine, count=4)
     tamper(migrated_engine, position=2)
+    # The tamperer left the trigger dropped (SQLite) or disabled (PostgreSQL): said too.
+    guards = (
+        ["trigger events_no_update is missing"]
+        if migrated_engine.dialect.name == "sqlite"
+        else ["trigger events_append_only is disabled", "trigger events_no_truncate is disabled"]
+    )
     result = run_cli(capsys, database_url, "events", "verify")
     assert result.code == 5
-    assert result.err.strip() == "error: events: position 2: content does not match its hash"
+    assert result.err.strip() == (
+        f"error: events: position 2: content does not match its hash; {'; '.join(guards)}"
+    )
     as_json = json.loads(run_cli(capsys, database_url, "events", "verify", "--format", "json").out)
     assert as_json == [
         {
@@ -128,6 +136,8 @@ def test_verify_names_the_first_altered_row(
             "last_position": 1,
             "first_bad_position": 2,
             "problem": "content does not match its hash",
+            "guards_ok": False,
+            "guard_problems": guards,
         }
     ]
 

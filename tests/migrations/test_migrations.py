@@ -15,7 +15,7 @@ from pytest_alembic.tests import (
 )
 from sqlalchemy.engine import Engine
 
-from consultations.adapters import migrations
+from consultations.adapters import log_guards, migrations
 from consultations.adapters.event_store import NewEvent, SqlEventStore
 
 __all__ = [
@@ -95,3 +95,41 @@ def test_each_revision_goes_down_one_step_and_up_again(engine: Engine) -> None:
         table: {column["name"] for column in sa.inspect(engine).get_columns(table)}
         for table in tables(engine)
     } == head_columns
+
+
+# What migration 0001 has always run (copied from its text before the guards were described
+# in log_guards): databases created by it must keep verifying as intact, so the description
+# must keep producing exactly these statements.
+RELEASED_0001_GUARDS = {
+    "sqlite": [
+        f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} is not allowed'); END"
+        for table in ("events", "idempotency_keys")
+        for operation in ("UPDATE", "DELETE")
+    ],
+    "postgresql": [
+        "\nCREATE FUNCTION consultations_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP\n"
+        "        USING ERRCODE = 'restrict_violation';\n"
+        "END\n"
+        "$$\n",
+        *(
+            statement
+            for table in ("events", "idempotency_keys")
+            for statement in (
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION consultations_reject_change()",
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION consultations_reject_change()",
+            )
+        ),
+    ],
+}
+
+
+def test_migration_0001_creates_the_guards_it_always_did(migrated_engine: Engine) -> None:
+    dialect = migrated_engine.dialect.name
+    assert log_guards.create_statements(dialect) == RELEASED_0001_GUARDS[dialect]
+    with migrated_engine.connect() as connection:
+        assert log_guards.check_guards(connection) == ()

@@ -25,6 +25,7 @@ from consultations.adapters.hash_chain import (
     instant,
     verify_chain,
 )
+from consultations.adapters.log_guards import IntegrityReport, integrity_report
 from consultations.adapters.orm import event_log_head, events, idempotency_keys
 from consultations.adapters.upcasting import UpcasterRegistry
 from consultations.domain.events import DomainEvent
@@ -387,6 +388,15 @@ class SqlEventStore:
                 f"the log head says position {position}, the log ends at {report.last_position}",
             )
         return report
+
+    def verify_integrity(self, *, batch_size: int = 5000) -> IntegrityReport:
+        """:meth:`verify`, plus the append-only guards (the triggers) checked in place.
+
+        The one report ``events verify``, ``db upgrade``, the daemon and the feed server use.
+        """
+        chain = self.verify(batch_size=batch_size)
+        with self.engine.connect() as connection:
+            return integrity_report(chain, connection)
 
     def _to_stored(
         self, row: Mapping[Any, Any], *, upcast: bool, event: DomainEvent | None = None

@@ -141,8 +141,13 @@ class Daemon:
     def start_up(self) -> list[str]:
         """Prepare, and say what is coming (lines for the console).
 
-        On SQLite (one daemon at a time) leases left by a crashed predecessor are void.
+        The event log is verified first (hash chain and append-only triggers): if it fails,
+        one warning line says so and the daemon runs on (reminders matter more). On SQLite
+        (one daemon at a time) leases left by a crashed predecessor are void.
         """
+        integrity = self.app.store.verify_integrity()
+        if not integrity.ok:
+            log.warning(integrity.start_up_warning("daemon"))
         if self.app.engine.dialect.name == "sqlite":
             released = self.outbox.release_stale_claims()
             if released:

@@ -6,12 +6,18 @@ synchronous SQLAlchemy engine belongs.
 While the database cannot be reached, feeds answer ``503`` with ``Retry-After`` and a
 one-line body (one warning line in the log, no traceback) and ``/healthz`` answers ``503``;
 both recover by themselves when it is back (the engine pings pooled connections first).
+
+At start the event log is verified (hash chain and append-only triggers) in a background
+thread, so feeds are served at once; if it fails, one warning line says so.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -34,9 +40,23 @@ UNAVAILABLE_BODY = "feed temporarily unavailable: the database cannot be reached
 log = logging.getLogger("consultations.web")
 
 
-def create_app(app: Application) -> Starlette:
-    """The ASGI application serving the feeds of ``app``'s database."""
+def create_app(app: Application, *, check_log: bool = True) -> Starlette:
+    """The ASGI application serving the feeds of ``app``'s database.
+
+    ``check_log``: verify the event log at start-up (in the thread ``state.log_check``) and
+    log one warning line if it fails; ``run`` turns it off because its daemon checks.
+    """
     publisher = app.feeds
+
+    @asynccontextmanager
+    async def lifespan(server: Starlette) -> AsyncIterator[None]:
+        if check_log:
+            thread = threading.Thread(
+                target=check_log_at_start, args=(app,), name="log-check", daemon=True
+            )
+            server.state.log_check = thread
+            thread.start()
+        yield
 
     def feed(request: Request) -> Response:
         try:
@@ -89,8 +109,20 @@ def create_app(app: Application) -> Starlette:
         routes=[
             Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        ]
+        ],
+        lifespan=lifespan,
     )
+
+
+def check_log_at_start(app: Application) -> None:
+    """Verify the event log; log one warning line if it fails or cannot be checked."""
+    try:
+        integrity = app.store.verify_integrity()
+    except SQLAlchemyError as error:
+        log.warning("could not verify the event log at start: %s", first_line(error))
+        return
+    if not integrity.ok:
+        log.warning(integrity.start_up_warning("feed server"))
 
 
 def not_modified(request: Request, validators: Validators) -> bool:

@@ -44,7 +44,8 @@ TABLE_REMINDER_COLUMNS = (
 )
 
 
-def _logging() -> None:
+def configure_logging() -> None:
+    """One line per message on stderr, with time, level and logger (daemon, run, serve)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -81,7 +82,7 @@ def _daemon_options(function: F) -> F:
 @pass_context
 def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, lease: int) -> None:
     """The scheduler: reminders, cadence alerts and feed files, at least once and never lost."""
-    _logging()
+    configure_logging()
     app = context.app()
     worker = Daemon(
         app, poll=timedelta(seconds=poll), lease=timedelta(seconds=lease), feeds_dir=feeds_dir
@@ -119,7 +120,7 @@ def run(
     feeds_dir: Path | None, poll: int, lease: int,
 ) -> None:  # fmt: skip
     """The main job: the daemon and the feed server together (Ctrl-C stops both)."""
-    _logging()
+    configure_logging()
     app = context.app()
     for line in ensure_demo(app, seed, demo_feed, default_actor()):
         click.echo(line)
@@ -131,7 +132,7 @@ def run(
             click.echo(line)
         worker.run(background=True)
         try:
-            uvicorn.run(create_app(app), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(app, check_log=False), host=host, port=port, log_level="info")
         finally:
             worker.stop()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from consultations.adapters import migrations
+from consultations.adapters import log_guards, migrations
+from consultations.adapters.database import write_transaction
 from consultations.adapters.event_store import SqlEventStore
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.events_commands import EXIT_CHAIN_BROKEN
@@ -23,14 +24,14 @@ def db() -> None:
 def upgrade(context: CliContext, revision: str, force: bool) -> None:
     """Upgrade the schema to REVISION (default: the newest).
 
-    An existing event log is verified first (as `events verify` does); one that fails is
-    not upgraded unless --force is given.
+    An existing event log is verified first (as `events verify` does: hash chain and
+    append-only triggers); one that fails is not upgraded unless --force is given.
     """
     app = context.app(schema=False, projections=False)
     if migrations.current_revision(app.engine) is not None:
-        report = SqlEventStore(app.engine).verify()
+        report = SqlEventStore(app.engine).verify_integrity()
         if not report.ok:
-            problem = f"events: position {report.first_bad_position}: {report.problem}"
+            problem = report.describe()
             if not force:
                 click.echo(
                     f"error: {problem}; refusing to upgrade a log that fails verification "
@@ -41,6 +42,24 @@ def upgrade(context: CliContext, revision: str, force: bool) -> None:
             click.echo(f"warning: {problem}; upgrading anyway (--force)", err=True)
     migrations.upgrade(app.engine, revision)
     click.echo(f"database at revision {migrations.current_revision(app.engine) or 'none'}")
+
+
+@db.command("restore-guards")
+@pass_context
+def restore_guards(context: CliContext) -> None:
+    """Recreate the append-only triggers if any is missing, altered or disabled.
+
+    Only the guards are repaired: a log that fails the hash chain still fails `events
+    verify` afterwards (restore it from a backup).
+    """
+    app = context.app(projections=False)
+    with write_transaction(app.engine) as connection:
+        problems = log_guards.restore_guards(connection)
+    if not problems:
+        click.echo("guards: every append-only trigger is in place; nothing to do")
+        return
+    for problem in problems:
+        click.echo(f"guards: {problem}: restored")
 
 
 @db.command("downgrade")

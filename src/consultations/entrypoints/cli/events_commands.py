@@ -71,23 +71,28 @@ def log(context: CliContext, stream: str | None, after: int, output_format: str)
 @format_option
 @pass_context
 def verify(context: CliContext, output_format: str) -> None:
-    """Recompute the hash chain; exit 5 and name the first bad position if it is broken."""
-    report = context.app(projections=False).store.verify()
+    """Recompute the hash chain and check the append-only triggers; exit 5 on any problem.
+
+    A broken chain is named by its first bad position; a trigger that is missing, altered
+    or disabled is named too, all on one line.
+    """
+    report = context.app(projections=False).store.verify_integrity()
+    chain = report.chain
     row = {
         "ok": report.ok,
-        "checked": report.checked,
-        "last_position": report.last_position,
-        "first_bad_position": report.first_bad_position,
-        "problem": report.problem,
+        "checked": chain.checked,
+        "last_position": chain.last_position,
+        "first_bad_position": chain.first_bad_position,
+        "problem": chain.problem,
+        "guards_ok": not report.guard_problems,
+        "guard_problems": list(report.guard_problems),
     }
     if output_format != "table":
         render([row], list(row), output_format)
     elif report.ok:
         click.echo(
-            f"ok: {report.checked} events, hash chain intact up to position {report.last_position}"
+            f"ok: {chain.checked} events, hash chain intact up to position {chain.last_position}"
         )
     if not report.ok:
-        click.echo(
-            f"error: events: position {report.first_bad_position}: {report.problem}", err=True
-        )
+        click.echo(f"error: {report.describe()}", err=True)
         raise SystemExit(EXIT_CHAIN_BROKEN)

@@ -11,6 +11,7 @@ from consultations.adapters.atomic_file import write_atomically
 from consultations.domain.commands import RevokeFeed
 from consultations.domain.feeds import parse_scope
 from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.daemon_commands import configure_logging
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import write_options
 from consultations.entrypoints.web import create_app
@@ -87,5 +88,6 @@ def export(
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @pass_context
 def serve(context: CliContext, host: str, port: int) -> None:
-    """Serve the feeds over HTTP (and /healthz)."""
+    """Serve the feeds over HTTP (and /healthz); the event log is verified at start."""
+    configure_logging()
     uvicorn.run(create_app(context.app()), host=host, port=port, log_level="info")

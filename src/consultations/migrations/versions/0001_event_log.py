@@ -10,22 +10,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from consultations.adapters import log_guards
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 GENESIS_HASH = "0" * 64
-APPEND_ONLY_TABLES = ("events", "idempotency_keys")
-
-PG_REJECT_FUNCTION = """
-CREATE FUNCTION consultations_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'restrict_violation';
-END
-$$
-"""
+# The append-only triggers (and on PostgreSQL their function) are described once, in
+# log_guards, which `events verify` checks the database against.
 
 
 def upgrade() -> None:
@@ -67,37 +61,13 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(PG_REJECT_FUNCTION)
-        for table in APPEND_ONLY_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION consultations_reject_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION consultations_reject_change()"
-            )
-    else:
-        for table in APPEND_ONLY_TABLES:
-            for operation in ("UPDATE", "DELETE"):
-                message = f"{table} is append-only: {operation} is not allowed"
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-                )
+    for statement in log_guards.create_statements(op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in APPEND_ONLY_TABLES:
-            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
-            op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
-        op.execute("DROP FUNCTION consultations_reject_change()")
-    else:
-        for table in APPEND_ONLY_TABLES:
-            for operation in ("update", "delete"):
-                op.execute(f"DROP TRIGGER {table}_no_{operation}")
+    for statement in log_guards.drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
     op.drop_table("idempotency_keys")
     op.drop_table("event_log_head")
     op.drop_table("events")
