@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/consultations run --seed examples/tm-az-cooperation.toml --demo-feed
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src migrations tests
+	$(BIN)/ruff format --check src migrations tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

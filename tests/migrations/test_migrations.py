@@ -30,7 +30,7 @@ __all__ = [
 def alembic_runner(engine: Engine) -> Iterator[MigrationContext]:
     """pytest-alembic's runner on the backend under test (its built-in tests use it)."""
     config = Config(
-        config_options={"script_location": migrations.SCRIPT_LOCATION, "path_separator": "os"}
+        config_options={"script_location": migrations.script_location(), "path_separator": "os"}
     )
     with runner(config=config, engine=engine) as alembic_runner:
         yield alembic_runner

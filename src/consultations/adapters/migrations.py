@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -10,13 +14,31 @@ from sqlalchemy.engine import Engine
 
 from consultations.adapters.database import write_transaction
 
-SCRIPT_LOCATION = "consultations:migrations"
+
+@cache
+def script_location() -> str:
+    """Where the migration scripts are: in the installed package, else the checkout's top level.
+
+    They live in the top-level ``migrations/`` folder. The wheel carries them as
+    ``consultations/migrations`` (pyproject's wheel ``sources``), so an installed package finds
+    them next to its own files. A checkout, and the editable install (a path entry pointing at
+    ``src/``), has none there and uses the folder three levels above this file instead.
+    """
+    if (files("consultations") / "migrations" / "env.py").is_file():
+        return "consultations:migrations"
+    checkout = Path(__file__).resolve().parents[3] / "migrations"
+    if (checkout / "env.py").is_file():
+        return str(checkout)
+    raise FileNotFoundError(
+        "no Alembic migration scripts: neither consultations/migrations in the installed "
+        f"package nor {checkout}"
+    )
 
 
 def alembic_config() -> Config:
-    """An Alembic configuration pointing at the packaged migration scripts."""
+    """An Alembic configuration pointing at the migration scripts (see script_location)."""
     config = Config()
-    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("script_location", script_location())
     return config
 
 
