@@ -21,6 +21,7 @@ from consultations.adapters.orm import (
     track_parties,
     tracks,
 )
+from consultations.adapters.scopes import in_scope
 from consultations.domain.vocabulary import MeetingStatus
 
 Row = dict[str, Any]
@@ -227,26 +228,13 @@ def _schedule_query(where: ScheduleFilter) -> sa.Select[Any]:
         query = query.where(
             schedule.c.start_local < (where.date_to + timedelta(days=1)).isoformat()
         )
-    if where.track_id is not None:
-        query = query.where(schedule.c.track_id == where.track_id)
-    if where.area_id is not None:
-        query = query.where(
-            schedule.c.track_id.in_(
-                sa.select(track_areas.c.track_id).where(track_areas.c.area_id == where.area_id)
-            )
-        )
-    if where.party_id is not None:
-        # Host, or a party of the meeting's track (participants default to those).
-        query = query.where(
-            sa.or_(
-                schedule.c.host == where.party_id,
-                schedule.c.track_id.in_(
-                    sa.select(track_parties.c.track_id).where(
-                        track_parties.c.party_id == where.party_id
-                    )
-                ),
-            )
-        )
+    for kind, value in (
+        ("track", where.track_id),
+        ("area", where.area_id),
+        ("party", where.party_id),
+    ):
+        if value is not None:
+            query = query.where(in_scope(kind, value))
     return query
 
 

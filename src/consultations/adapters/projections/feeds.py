@@ -29,8 +29,9 @@ from typing import Any, ClassVar, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from consultations.adapters.orm import feeds, schedule, track_areas, track_parties
+from consultations.adapters.orm import feeds, schedule
 from consultations.adapters.projections.base import Recorded, chunks
+from consultations.adapters.scopes import in_scope
 from consultations.domain.events import (
     AreaRegistered,
     FeedCreated,
@@ -104,16 +105,15 @@ class FeedProjection:
         rows = connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
         if not rows:
             return
-        scoped = any(_kind(scope) in SCOPED_KINDS for _, scope in rows)
-        scopes = _scopes(connection, list(meetings)) if scoped else {}
         versions: dict[str, Change | None] = {}
+        members: dict[str, set[str]] = {}  # scope → the batch's meetings in it
         for feed_id, scope in rows:
-            counted = [
-                change
-                for meeting_id, change in meetings.items()
-                # A meeting the schedule does not know (never expected) counts for every feed.
-                if _kind(scope) not in SCOPED_KINDS or scope in scopes.get(meeting_id, {scope})
-            ]
+            if _kind(scope) in SCOPED_KINDS:
+                if scope not in members:
+                    members[scope] = _in_scope(connection, list(meetings), scope)
+                counted = [meetings[m] for m in members[scope]]
+            else:
+                counted = list(meetings.values())
             versions[feed_id] = _latest(every_feed, party_feeds, scope, counted)
         _raise_versions(connection, versions)
 
@@ -201,50 +201,24 @@ def _raise_versions(connection: Connection, versions: dict[str, Change | None]) 
     )
 
 
-def _scopes(connection: Connection, meeting_ids: Sequence[str]) -> dict[str, set[str]]:
-    """The scopes (``track:…``, ``area:…``, ``party:…``) each meeting is in now."""
-    found: dict[str, set[str]] = {}
-    tracks: dict[str, list[str]] = {}  # track id → the meetings of the batch in it
+def _in_scope(connection: Connection, meeting_ids: Sequence[str], scope: str) -> set[str]:
+    """Those of the meetings that are in the scope now."""
+    kind, _, value = scope.partition(":")
+    found: set[str] = set()
     for chunk in chunks(meeting_ids):
-        rows = connection.execute(
-            sa.select(schedule.c.meeting_id, schedule.c.track_id, schedule.c.host).where(
-                schedule.c.meeting_id.in_(chunk)
-            )
+        query = sa.select(schedule.c.meeting_id).where(
+            schedule.c.meeting_id.in_(chunk), in_scope(kind, value)
         )
-        for meeting_id, track_id, host in rows:
-            found[meeting_id] = {f"party:{host}"} if host else set()
-            if track_id is not None:
-                found[meeting_id].add(f"track:{track_id}")
-                tracks.setdefault(track_id, []).append(meeting_id)
-    for chunk in chunks(tracks):
-        for table, kind, column in (
-            (track_areas, "area", track_areas.c.area_id),
-            (track_parties, "party", track_parties.c.party_id),
-        ):
-            links = connection.execute(
-                sa.select(table.c.track_id, column).where(table.c.track_id.in_(chunk))
-            )
-            for track_id, value in links:
-                for meeting_id in tracks[track_id]:
-                    found[meeting_id].add(f"{kind}:{value}")
+        found.update(connection.execute(query).scalars())
     return found
 
 
 def _last_meeting_change(connection: Connection, scope: str) -> Change | None:
     """The last event of any meeting in the scope now (the schedule's latest position)."""
     kind, _, value = scope.partition(":")
-    where: list[sa.ColumnElement[bool]] = []
-    if kind == "track":
-        where.append(schedule.c.track_id == value)
-    elif kind == "area":
-        areas = sa.select(track_areas.c.track_id).where(track_areas.c.area_id == value)
-        where.append(schedule.c.track_id.in_(areas))
-    elif kind == "party":
-        parties = sa.select(track_parties.c.track_id).where(track_parties.c.party_id == value)
-        where.append(sa.or_(schedule.c.host == value, schedule.c.track_id.in_(parties)))
     query: sa.Select[Any] = (
         sa.select(schedule.c.last_position, schedule.c.last_modified)
-        .where(*where)
+        .where(in_scope(kind, value))
         .order_by(schedule.c.last_position.desc())
         .limit(1)
     )
