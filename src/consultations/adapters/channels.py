@@ -35,7 +35,12 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks import Webhook
 
-from consultations.adapters.ical_feed import FeedCalendar, FeedMeeting, render_calendar
+from consultations.adapters.ical_feed import (
+    FeedCalendar,
+    FeedMeeting,
+    calendar_method,
+    render_calendar,
+)
 from consultations.settings import Settings, SettingsError
 
 LOGGER_NAME: Final = "consultations.reminders"
@@ -175,10 +180,17 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - current).total_seconds())
 
 
-def meeting_calendar(meeting: FeedMeeting, *, include_restricted: bool = False) -> bytes:
-    """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds."""
+def meeting_calendar(
+    meeting: FeedMeeting, *, include_restricted: bool = False, stamp: datetime | None = None
+) -> bytes:
+    """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds.
+
+    ``stamp`` (aware): when the message is built, its DTSTAMP (RFC 5545 §3.8.7.2: in an
+    object sent with a METHOD, when the object was created); by default the meeting's last
+    change, as in the feeds.
+    """
     calendar = FeedCalendar(name=meeting.title, include_restricted=include_restricted)
-    return render_calendar(calendar, [meeting])
+    return render_calendar(calendar, [meeting], stamp=stamp)
 
 
 def message_id(idempotency_key: str) -> str:
@@ -271,12 +283,14 @@ class EmailChannel:
         message["X-Consultations-Type"] = notification.type
         message.set_content(notification.body, charset="utf-8", cte="quoted-printable")
         if notification.calendar is not None:
+            # RFC 6047: the part's method parameter matches the object's METHOD, if any.
+            method = calendar_method(notification.calendar)
             message.add_attachment(
                 notification.calendar,
                 maintype="text",
                 subtype="calendar",
                 filename=CALENDAR_FILENAME,
-                params={"method": "PUBLISH", "charset": "utf-8"},
+                params={"method": method, "charset": "utf-8"} if method else {"charset": "utf-8"},
             )
         return message
 

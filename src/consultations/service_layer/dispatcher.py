@@ -161,7 +161,8 @@ class Dispatcher:
         row = self.read_models.meeting(meeting["meeting_id"])
         if row is None:
             return None
-        return meeting_calendar(feed_meeting(row))
+        # Stamped now: an e-mailed object's DTSTAMP is when it was created (RFC 5545).
+        return meeting_calendar(feed_meeting(row), stamp=self.clock())
 
     def enqueue_cadence_alerts(self, now: datetime) -> int:
         """One alert per channel when a window turns at risk, one when it closes short."""
