@@ -13,7 +13,10 @@ from sqlalchemy.engine import Engine
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
 from consultations.adapters.event_store import SqlEventStore
+from tests.support.libical import libical, libical_available
 from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+__all__ = ["libical", "libical_available"]  # fixtures for every test directory
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

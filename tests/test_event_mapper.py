@@ -14,6 +14,7 @@ from consultations.adapters.event_mapper import (
     from_stored,
     to_stored,
 )
+from consultations.adapters.hash_chain import canonical_json
 from consultations.domain import ALL_EVENTS, DomainEvent
 from consultations.domain import events as events_module
 from consultations.domain.events import (
@@ -21,6 +22,7 @@ from consultations.domain.events import (
     AreaRegistered,
     MeetingHeld,
     MeetingPlanned,
+    PartyRegistered,
     TrackAmended,
 )
 
@@ -129,6 +131,38 @@ def test_stored_form_of_a_meeting() -> None:
     _, payload, _ = to_stored(event)
     del payload["reminders"]
     assert from_stored("MeetingPlanned", payload) == event
+
+
+def test_a_party_without_an_email_is_stored_exactly_as_before_the_field_existed() -> None:
+    event = PartyRegistered("TM-MFA", "MFA of Turkmenistan", "Asia/Ashgabat", ("Protocol",))
+    stored = to_stored(event)
+    assert stored == (
+        "PartyRegistered",
+        {
+            "party_id": "TM-MFA",
+            "name": "MFA of Turkmenistan",
+            "tz": "Asia/Ashgabat",
+            "departments": ["Protocol"],
+        },
+        1,
+    )
+    # The canonical text that is hashed into the chain: the one such events always had.
+    assert canonical_json(stored[1]) == (
+        '{"departments":["Protocol"],"name":"MFA of Turkmenistan","party_id":"TM-MFA",'
+        '"tz":"Asia/Ashgabat"}'
+    )
+    assert from_stored("PartyRegistered", stored[1]) == event
+    assert from_stored("PartyRegistered", stored[1] | {"email": None}) == event
+
+
+def test_a_party_with_an_email_stores_it() -> None:
+    event = PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", (), email="protocol@mfa.example")
+    _, payload, version = to_stored(event)
+    assert payload["email"] == "protocol@mfa.example"
+    assert version == 1  # an added optional field needs no upcaster
+    assert from_stored("PartyRegistered", payload) == event
+    with pytest.raises(ValueError, match=r"PartyRegistered\.email: expected str"):
+        from_stored("PartyRegistered", payload | {"email": 7})
 
 
 def test_nested_dataclasses_and_dates() -> None:

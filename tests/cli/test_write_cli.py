@@ -136,6 +136,8 @@ def test_idempotency_key_repeats_return_the_first_result(cli: Session) -> None:
     [
         (2, "tz: unknown time zone 'Asia/Atlantis'", ["party", "add", "XX", "--name", "X", "--tz", "Asia/Atlantis"]),
         (3, "id: party 'TM-MFA' already exists", ["party", "add", "TM-MFA", "--name", "again"]),
+        (2, "email: 'secretariat' is not an e-mail address", ["party", "add", "XX", "--name", "X", "--email", "secretariat"]),
+        (2, "email: must not be empty", ["party", "add", "XX", "--name", "X", "--email", " "]),
         (2, "title: must not be empty", ["meeting", "plan", "--track", "ws", "--title", "  ", "--start", "2027-01-10 10:00"]),
         (2, "end", ["meeting", "plan", "--track", "ws", "--title", "T", "--start", "2027-01-10 10:00", "--end", "2027-01-10 09:00"]),
         (2, "14 days", ["meeting", "plan", "--track", "ws", "--title", "T", "--start", "2027-01-10 10:00", "--duration", "P15D"]),
@@ -224,3 +226,13 @@ def test_meeting_amend_action_items_and_own_reminders(cli: Session) -> None:
 def test_reminders_retry_names_unknown_and_undeliverable_ids(cli: Session) -> None:
     cli.rejected(4, "no delivery 'nope'", "reminders", "retry", "nope")
     assert cli.ok("reminders", "list", "--format", "json") == "[\n]"
+
+
+def test_a_party_with_an_email(cli: Session) -> None:
+    assert cli.ok("party", "add", "UZ-MFA", "--name", "MFA of Uzbekistan", "--tz",
+                  "Asia/Tashkent", "--email", "protocol@mfa.example") == "UZ-MFA"  # fmt: skip
+    listed = {
+        row["party_id"]: row for row in json.loads(cli.ok("party", "list", "--format", "json"))
+    }
+    assert listed["UZ-MFA"]["email"] == "protocol@mfa.example"
+    assert listed["TM-MFA"]["email"] is None

@@ -74,6 +74,8 @@ def meeting(**changes: Any) -> FeedMeeting:
         "sequence": 0,
         "created_at": datetime(2026, 1, 10, 9, 0, tzinfo=UTC),
         "last_modified": datetime(2026, 1, 12, 15, 30, tzinfo=UTC),
+        "host_name": "Azərbaycan Respublikasının Xarici İşlər Nazirliyi",
+        "host_email": "protocol@mfa.example",
     }
     values.update(changes)
     return FeedMeeting(**values)
@@ -250,6 +252,28 @@ def test_email_calendar_attachment_parses(smtp: SmtpReceiver) -> None:
     assert str(event["UID"]) == "mtg-0001@consultations"
     assert str(event["SUMMARY"]) == "Siyasi məsləhətləşmələr / Syýasy maslahatlaşmalar"
     assert event.decoded("DTSTART") == datetime(2026, 5, 14, 6, 0, tzinfo=UTC)
+
+
+def test_email_calendar_without_a_method_has_no_method_parameter(smtp: SmtpReceiver) -> None:
+    notification = reminder(calendar=meeting_calendar(meeting(host_email=None)))
+    assert notification.calendar is not None
+    assert b"METHOD" not in notification.calendar  # no ORGANIZER known: no iTIP method
+    email_channel(smtp.url).send(notification)
+    (mail,) = smtp.wait_for(1, timeout=TIMEOUT)
+    (attachment,) = mail.message.iter_attachments()
+    assert isinstance(attachment, EmailMessage)
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_param("method") is None  # RFC 6047: it must match the object
+    assert attachment.get_param("charset") == "utf-8"
+
+
+def test_the_meeting_calendar_is_stamped_when_given_a_time() -> None:
+    sent = datetime(2026, 5, 13, 6, 0, 5, tzinfo=UTC)
+    stamped = meeting_calendar(meeting(), stamp=sent)
+    assert b"\r\nDTSTAMP:20260513T060005Z\r\n" in stamped
+    assert b"\r\nLAST-MODIFIED:20260112T153000Z\r\n" in stamped
+    assert b"\r\nORGANIZER;CN=" in stamped
+    assert b"\r\nDTSTAMP:20260112T153000Z\r\n" in meeting_calendar(meeting())
 
 
 @pytest.mark.parametrize("subject", [TURKMEN_SUBJECT, AZERBAIJANI_SUBJECT])

@@ -26,6 +26,7 @@ from consultations.service_layer.feed_files import FeedFiles
 from consultations.service_layer.feeds import FeedPublisher, new_feed
 from consultations.service_layer.services import CommandService
 from tests.projections.support import ANALYST, wire
+from tests.support.libical import LibicalCheck
 
 START = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)  # the meeting: 10:00 in Baku
 DAY = timedelta(days=1)
@@ -80,13 +81,19 @@ def world(migrated_engine: Engine) -> World:
     clock = Clock(datetime(2027, 3, 1, tzinfo=UTC))
     service = wire(migrated_engine, clock=clock)
     service.clock = clock
-    service.execute(RegisterParty("AZ-MFA", "MFA of Azerbaijan", "Asia/Baku"), ANALYST)
+    service.execute(
+        RegisterParty("AZ-MFA", "MFA of Azerbaijan", "Asia/Baku", email="protocol@mfa.example"),
+        ANALYST,
+    )
     service.execute(
         AddTrack("pc", "Political consultations", "consultation", "quarter", date(2027, 1, 1),
                  "Asia/Baku", parties=("AZ-MFA",), reminders=("P1D", "PT1H")),
         ANALYST,
     )  # fmt: skip
-    service.execute(PlanMeeting("pc-1", "Consultations", datetime(2027, 3, 10, 13), "pc"), ANALYST)
+    service.execute(
+        PlanMeeting("pc-1", "Consultations", datetime(2027, 3, 10, 13), "pc", host="AZ-MFA"),
+        ANALYST,
+    )
     channel = Recorder()
     dispatcher = Dispatcher(
         SqlOutbox(migrated_engine, "daemon-1"), ReadModels(migrated_engine), [channel], clock
@@ -109,6 +116,34 @@ def test_each_reminder_is_sent_once_when_due(world: World) -> None:
     assert notification.calendar is not None
     assert b"UID:pc-1@consultations" in notification.calendar
     assert {row["status"] for row in world.outbox()} == {"sent"}
+
+
+def test_the_reminder_calendar_is_stamped_when_built_and_names_the_organizer(
+    world: World, libical: LibicalCheck
+) -> None:
+    sweep = START - DAY + timedelta(minutes=3, seconds=7)
+    assert len(world.at(sweep)) == 1
+    (notification,) = world.channel.sent
+    calendar = notification.calendar
+    assert calendar is not None
+    lines = calendar.decode().replace("\r\n ", "").split("\r\n")
+    # RFC 5545 §3.8.7.2: with a METHOD, DTSTAMP is when the object was created: the sweep.
+    assert "DTSTAMP:20270309T090307Z" in lines
+    (modified,) = [line for line in lines if line.startswith("LAST-MODIFIED:")]
+    assert modified == "LAST-MODIFIED:20270301T000000Z"  # the log's, as in the feeds
+    assert "METHOD:PUBLISH" in lines
+    assert "ORGANIZER;CN=MFA of Azerbaijan:mailto:protocol@mfa.example" in lines
+    assert libical(calendar) == []
+
+
+def test_a_retried_reminder_gets_a_new_stamp(world: World) -> None:
+    world.channel.failures.append(DeliveryFailed("receiver busy"))
+    first = START - DAY
+    assert world.at(first) == []  # failed, retried later
+    assert world.at(first + timedelta(hours=2)) != []
+    (notification,) = world.channel.sent
+    assert notification.calendar is not None
+    assert b"\r\nDTSTAMP:20270309T110000Z\r\n" in notification.calendar
 
 
 def test_a_reschedule_supersedes_pending_reminders(world: World) -> None:

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,6 +10,7 @@ from consultations.domain.events import AreaRegistered, PartyRegistered
 from .gwt import given
 
 TM = PartyRegistered("TM-MFA", "MFA of Turkmenistan", "Asia/Ashgabat", ())
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_register_party() -> None:
@@ -21,6 +22,74 @@ def test_register_party() -> None:
     assert state == parties.Party(
         "AZ-MFA", "MFA of Azerbaijan", "Asia/Baku", ("Protocol", "Legal"), version=1
     )
+
+
+def test_register_party_with_an_email() -> None:
+    state = (
+        given()
+        .when(RegisterParty("AZ-MFA", "MFA", "Asia/Baku", email=" protocol@mfa.example "))
+        .then(PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", (), email="protocol@mfa.example"))
+    )
+    assert state is not None
+    assert state.email == "protocol@mfa.example"
+
+
+def test_a_party_without_an_email_has_none() -> None:
+    state = (
+        given()
+        .when(RegisterParty("AZ-MFA", "MFA", "Asia/Baku"))
+        .then(PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", ()))
+    )
+    assert state is not None
+    assert state.email is None
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "protocol@mfa.example",
+        "Bilateral.Desk+tm@mfa.gov.example",
+        "o'neil!#$%&*/=?^_`{|}~-@a-b.c0.example",
+        "a" * 64 + "@" + "b" * 63 + ".example",
+    ],
+)
+def test_valid_emails_are_accepted(email: str) -> None:
+    (event,) = parties.decide(None, RegisterParty("X", "X", "UTC", email=email), NOW)
+    assert event.email == email
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "",
+        "   ",
+        "protocol",
+        "protocol@",
+        "@mfa.example",
+        "protocol@mfa",  # one label: not a host name of the public DNS
+        "pro tocol@mfa.example",
+        "a@b@mfa.example",
+        ".protocol@mfa.example",
+        "protocol.@mfa.example",
+        "pro..tocol@mfa.example",
+        "protocol@-mfa.example",
+        "protocol@mfa-.example",
+        "protocol@mfa..example",
+        "protocol@mfa.example.",
+        "protocol@mfa_x.example",
+        '"quoted"@mfa.example',
+        "Protocol <protocol@mfa.example>",
+        "protocol@mfa.example\nBcc: x@y.example",
+        "mailto:protocol@mfa.example",
+        "pröto@mfa.example",
+        "proto@mfä.example",
+        "a" * 65 + "@mfa.example",
+        "a@" + "b" * 64 + ".example",
+        "a@" + ".".join(["b" * 60] * 5) + ".example",  # over 254 characters
+    ],
+)
+def test_invalid_emails_are_rejected_naming_the_field(email: str) -> None:
+    given().when(RegisterParty("X", "X", "UTC", email=email)).then_raises(InvalidInput, "email")
 
 
 def test_register_party_twice_is_a_duplicate() -> None:

@@ -2,6 +2,8 @@
 
 ical.js runs under node from ``tests/feeds/.node`` (installed from the npm registry on first
 use). Without node or npm the ical.js cases are skipped, except under CI=true, where they fail.
+
+libical, the fourth parser, is the ``libical`` fixture of ``tests/support/libical.py``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class ParsedEvent:
     categories: list[str]
     classification: str | None
     alarms: int
+    organizer: str | None = None  # the CAL-ADDRESS, e.g. "mailto:protocol@mfa.example"
+    organizer_cn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ def parse_icalendar(data: bytes) -> ParsedCalendar:
                 categories=[str(c) for c in categories.cats] if categories else [],
                 classification=str(event["CLASS"]) if "CLASS" in event else None,
                 alarms=len(event.walk("VALARM")),
+                organizer=str(event["ORGANIZER"]) if "ORGANIZER" in event else None,
+                organizer_cn=event["ORGANIZER"].params.get("CN") if "ORGANIZER" in event else None,
             )
         )
     return ParsedCalendar(properties, events)
@@ -122,6 +128,8 @@ def parse_ical(data: bytes) -> ParsedCalendar:
         "name": ",".join(calendar.name),
         "refresh-interval": str(calendar.refresh_interval),
     }
+    if calendar.method:
+        properties["method"] = calendar.method
     events = [
         ParsedEvent(
             uid=str(event.uid),
@@ -136,6 +144,8 @@ def parse_ical(data: bytes) -> ParsedCalendar:
             categories=list(event.categories),
             classification=event.classification.value if event.classification else None,
             alarms=len(event.alarm),
+            organizer=event.organizer.uri if event.organizer else None,
+            organizer_cn=event.organizer.common_name if event.organizer else None,
         )
         for event in calendar.events
     ]
@@ -173,6 +183,8 @@ def parse_icaljs(prefix: Path, tmp_path: Path, data: bytes) -> ParsedCalendar:
             categories=raw["categories"],
             classification=raw["class"],
             alarms=raw["alarms"],
+            organizer=raw["organizer"],
+            organizer_cn=raw["organizer_cn"],
         )
         for raw in parsed["events"]
     ]

@@ -29,6 +29,8 @@ try {
       categories: vevent.getAllProperties("categories").flatMap((p) => p.getValues()),
       class: vevent.getFirstPropertyValue("class"),
       alarms: vevent.getAllSubcomponents("valarm").length,
+      organizer: vevent.getFirstPropertyValue("organizer"),
+      organizer_cn: vevent.getFirstProperty("organizer")?.getParameter("cn") ?? null,
     };
   });
   const properties = Object.fromEntries(

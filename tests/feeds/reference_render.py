@@ -14,7 +14,8 @@ from ics import Calendar, Event  # type: ignore[import-untyped]
 from ics.grammar.parse import ContentLine  # type: ignore[import-untyped]
 from ics.utils import escape_string  # type: ignore[import-untyped]
 
-from consultations.adapters.ical_feed import BUSY_SUMMARY, PRODID, FeedCalendar, FeedMeeting
+from consultations.adapters.ical_feed import PRODID, FeedCalendar, FeedMeeting
+from consultations.domain.disclosure import BUSY
 
 _STATUSES = {"planned", "rescheduled", "held", "cancelled"}
 _CLASSES = {"public": "PUBLIC", "internal": "PRIVATE", "restricted": "CONFIDENTIAL"}
@@ -41,6 +42,7 @@ _EVENT_ORDER = (
     "LOCATION",
     "DESCRIPTION",
     "CATEGORIES",
+    "ORGANIZER",
     "CLASS",
     "TRANSP",
 )
@@ -51,14 +53,20 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NAME = re.compile(r"[;:]")
 
 
-def render_calendar(calendar: FeedCalendar, meetings: Sequence[FeedMeeting]) -> bytes:
+def render_calendar(
+    calendar: FeedCalendar, meetings: Sequence[FeedMeeting], *, stamp: datetime | None = None
+) -> bytes:
     """UTF-8 bytes of an RFC 5545 calendar; the same input gives the same bytes."""
     ids = [meeting.meeting_id for meeting in meetings]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate meeting ids: each UID must appear once")
     ics_calendar = Calendar(creator=PRODID)
     ics_calendar.scale = "GREGORIAN"
-    ics_calendar.method = "PUBLISH"
+    events = [_event(meeting, calendar.include_restricted, stamp) for meeting in meetings]
+    if all(any(line.name == "ORGANIZER" for line in event.extra) for event in events):
+        ics_calendar.method = "PUBLISH"  # RFC 5546: PUBLISH needs an ORGANIZER in each event
+    elif stamp is not None:  # no METHOD: DTSTAMP is the last revision after all
+        return render_calendar(calendar, meetings)
     refresh = _duration(calendar.refresh)
     name = escape_string(_text(calendar.name))
     ics_calendar.extra.extend(
@@ -69,13 +77,13 @@ def render_calendar(calendar: FeedCalendar, meetings: Sequence[FeedMeeting]) -> 
             ContentLine("X-PUBLISHED-TTL", value=refresh),
         ]
     )
-    for meeting in meetings:
-        ics_calendar.events.add(_event(meeting, calendar.include_restricted))
+    for event in events:
+        ics_calendar.events.add(event)
     serialized: str = ics_calendar.serialize()
     return _normalise(serialized).encode("utf-8")
 
 
-def _event(meeting: FeedMeeting, include_restricted: bool) -> Event:
+def _event(meeting: FeedMeeting, include_restricted: bool, stamp: datetime | None) -> Event:
     if meeting.status not in _STATUSES:
         raise ValueError(f"unknown meeting status {meeting.status!r}")
     if meeting.classification not in _CLASSES:
@@ -92,13 +100,13 @@ def _event(meeting: FeedMeeting, include_restricted: bool) -> Event:
     )
     event.extra.extend(
         [
-            ContentLine("DTSTAMP", value=_utc(meeting.last_modified)),
+            ContentLine("DTSTAMP", value=_utc(stamp or meeting.last_modified)),
             ContentLine("CREATED", value=_utc(meeting.created_at)),
             ContentLine("SEQUENCE", value=str(meeting.sequence)),
         ]
     )
     if meeting.classification == "restricted" and not include_restricted:
-        event.name = BUSY_SUMMARY
+        event.name = BUSY
         return event
     event.name = _text(meeting.title)
     event.description = _description(meeting)
@@ -107,6 +115,20 @@ def _event(meeting: FeedMeeting, include_restricted: bool) -> Event:
     if areas:
         value = ",".join(escape_string(area) for area in areas)
         event.extra.append(ContentLine("CATEGORIES", value=value))
+    if meeting.host_email:
+        # The host's name (else its id) as CN: one line, no controls, DQUOTE replaced.
+        name = re.sub(r"\s+", " ", _text(meeting.host_name or meeting.host or "")).strip()
+        name = name.replace('"', "'")
+        if re.search("[;:,]", name):
+            name = f'"{name}"'
+        address = "mailto:" + "".join(
+            char
+            if (char.isascii() and char.isalnum()) or char in "@.!$&'*+=^_`{|}~-"
+            else f"%{ord(char):02X}"
+            for char in meeting.host_email
+        )
+        params = {"CN": [name]} if name else {}
+        event.extra.append(ContentLine("ORGANIZER", params=params, value=address))
     return event
 
 

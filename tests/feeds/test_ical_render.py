@@ -8,7 +8,7 @@ import random
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from consultations.adapters.ical_feed import PRODID, FeedCalendar, FeedMeeting, render_calendar
 from tests.feeds.conftest import Parse
+from tests.support.libical import LibicalCheck
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,6 +52,8 @@ def meeting(**changes: Any) -> FeedMeeting:
         sequence=0,
         created_at=datetime(2026, 1, 10, 9, 0, tzinfo=UTC),
         last_modified=datetime(2026, 1, 12, 15, 30, tzinfo=UTC),
+        host_name="Ministry of Foreign Affairs of the Republic of Azerbaijan",
+        host_email="protocol@mfa.example",
     )
     return dataclasses.replace(base, **changes)
 
@@ -66,6 +69,8 @@ def sample_meetings() -> list[FeedMeeting]:
             agenda=AGENDA,
             venue="Ашхабад, МИД Туркменистана",
             host="TM-MFA",
+            host_name="Türkmenistanyň Daşary işler ministrligi",
+            host_email="bilateral.desk@mfa.example",
             tz="Asia/Ashgabat",
             areas=("trade", "energy", "customs", "transport", "culture"),
             classification="internal",
@@ -121,7 +126,7 @@ def test_no_line_is_longer_than_75_octets_and_folds_keep_characters_whole() -> N
 
 
 def test_calendar_properties_come_before_the_components() -> None:
-    lines = content_lines(render(*sample_meetings()))
+    lines = content_lines(render(*sample_meetings(), include_restricted=True))
     first_event = lines.index("BEGIN:VEVENT")
     assert lines[:first_event] == [
         "BEGIN:VCALENDAR",
@@ -166,6 +171,150 @@ def test_times_are_utc_and_the_local_time_is_in_the_description() -> None:
         "1. Opening",
         "2. Energy",
     ]
+
+
+def test_dtstamp_is_the_last_change_unless_a_stamp_is_given() -> None:
+    feed = content_lines(render(meeting()))
+    assert "DTSTAMP:20260112T153000Z" in feed
+    assert "LAST-MODIFIED:20260112T153000Z" in feed
+    sent = datetime(2026, 5, 13, 6, 0, 7, 123456, tzinfo=timezone(timedelta(hours=4)))
+    stamped = content_lines(render_calendar(FeedCalendar("x"), [meeting()], stamp=sent))
+    assert "DTSTAMP:20260513T020007Z" in stamped
+    assert "LAST-MODIFIED:20260112T153000Z" in stamped  # still the log's
+    assert "CREATED:20260110T090000Z" in stamped
+    # Without a METHOD (no ORGANIZER known) DTSTAMP is the last revision (RFC 5545 §3.8.7.2).
+    unaddressed = meeting(host_email=None)
+    plain = content_lines(render_calendar(FeedCalendar("x"), [unaddressed], stamp=sent))
+    assert not any(line.startswith("METHOD") for line in plain)
+    assert "DTSTAMP:20260112T153000Z" in plain
+
+
+# --- ORGANIZER and METHOD (RFC 5546 §3.2.1: PUBLISH needs one ORGANIZER per VEVENT) ----------
+
+
+def organizers(data: bytes) -> list[str]:
+    return [line for line in content_lines(data) if line.startswith("ORGANIZER")]
+
+
+def test_the_host_secretariat_is_the_organizer() -> None:
+    data = render(meeting())
+    assert organizers(data) == [
+        "ORGANIZER;CN=Ministry of Foreign Affairs of the Republic of Azerbaijan"
+        ":mailto:protocol@mfa.example"
+    ]
+    assert "METHOD:PUBLISH" in content_lines(data)
+
+
+@pytest.mark.parametrize(
+    ("meetings", "include_restricted", "method"),
+    [
+        ([meeting()], False, True),
+        ([], False, True),  # no event: nothing to break the rule
+        (sample_meetings(), True, True),
+        ([meeting(host_email=None)], False, False),  # no address: no ORGANIZER, so no METHOD
+        ([meeting(host=None, host_name=None, host_email=None)], False, False),
+        ([meeting(), meeting(meeting_id="mtg-0002", host_email=None)], False, False),
+        # A busy block names nobody (the host is a detail), so the calendar has no METHOD.
+        (sample_meetings(), False, False),
+        ([meeting(classification="restricted")], True, True),
+    ],
+    ids=[
+        "one", "empty", "sample-restricted-shown", "no-address", "no-host", "one-without",
+        "busy-block", "restricted-shown",
+    ],
+)  # fmt: skip
+def test_method_publish_only_when_every_event_has_an_organizer(
+    meetings: list[FeedMeeting], include_restricted: bool, method: bool
+) -> None:
+    data = render(*meetings, include_restricted=include_restricted)
+    lines = content_lines(data)
+    assert ("METHOD:PUBLISH" in lines) is method
+    assert not any(line.startswith("METHOD") and line != "METHOD:PUBLISH" for line in lines)
+    if method:
+        assert len(organizers(data)) == lines.count("BEGIN:VEVENT")
+
+
+def test_a_busy_block_has_no_organizer() -> None:
+    data = render(meeting(classification="restricted"))
+    assert organizers(data) == []
+    assert b"protocol@mfa.example" not in data
+    assert b"Azerbaijan" not in data
+
+
+def test_the_organizer_name_falls_back_to_the_party_id() -> None:
+    assert organizers(render(meeting(host_name=None))) == [
+        "ORGANIZER;CN=AZ-MFA:mailto:protocol@mfa.example"
+    ]
+
+
+def test_organizer_parameter_and_address_are_made_valid(parse: Parse) -> None:
+    odd = meeting(
+        host_name='MFA; "Protocol", dept:\r\n\tBaku\x07',
+        host_email="bilateral/desk%1?x#y@mfa.example",
+    )
+    data = render(odd)
+    (line,) = organizers(data)
+    assert line == (
+        "ORGANIZER;CN=\"MFA; 'Protocol', dept: Baku\""
+        ":mailto:bilateral%2Fdesk%251%3Fx%23y@mfa.example"
+    )
+    event = parse(data).event("mtg-0001@consultations")
+    assert event.organizer is not None
+    assert event.organizer.lower() == "mailto:bilateral%2fdesk%251%3fx%23y@mfa.example"
+    assert event.organizer_cn == "MFA; 'Protocol', dept: Baku"
+
+
+def test_the_organizer_is_read_by_every_parser(parse: Parse) -> None:
+    calendar = parse(render(*sample_meetings(), include_restricted=True))
+    event = calendar.event("mtg-0002@consultations")
+    assert event.organizer == "mailto:bilateral.desk@mfa.example"
+    assert event.organizer_cn == "Türkmenistanyň Daşary işler ministrligi"
+    assert {e.organizer for e in calendar.events} == {
+        "mailto:bilateral.desk@mfa.example",
+        "mailto:protocol@mfa.example",
+    }
+
+
+# --- libical: RFC 5546 restriction rules, as Evolution, GNOME Calendar and KDE apply them ------
+
+
+@pytest.mark.parametrize(
+    ("meetings", "include_restricted", "stamped"),
+    [
+        (sample_meetings(), True, False),
+        (sample_meetings(), False, False),
+        ([meeting()], False, True),
+        ([meeting(host_email=None)], False, True),
+        ([meeting(classification="restricted")], False, True),
+        ([], False, False),
+    ],
+    ids=["restricted-shown", "busy-block", "one-stamped", "no-address", "busy-alone", "empty"],
+)
+def test_libical_finds_no_error(
+    libical: LibicalCheck,
+    meetings: list[FeedMeeting],
+    include_restricted: bool,
+    stamped: bool,
+) -> None:
+    stamp = datetime(2026, 5, 13, 6, tzinfo=UTC) if stamped else None
+    calendar = FeedCalendar("AZ–TM consultations", include_restricted=include_restricted)
+    assert libical(render_calendar(calendar, meetings, stamp=stamp)) == []
+
+
+def test_libical_reports_a_publish_without_organizer(libical: LibicalCheck) -> None:
+    """The checker works: the same calendar without its ORGANIZER lines fails the rule."""
+    data = render(*sample_meetings(), include_restricted=True)
+    assert b"METHOD:PUBLISH\r\n" in data
+    stripped = re.sub(rb"ORGANIZER[^\r]*\r\n( [^\r]*\r\n)*", b"", data)
+    assert b"ORGANIZER" not in stripped
+    errors = libical(stripped)
+    assert len(errors) == len(sample_meetings())  # one per event, each named by its UID
+    for error in errors:
+        assert re.fullmatch(
+            r"mtg-000\d@consultations: Failed iTIP restrictions for ORGANIZER property\. "
+            r"Expected 1 instances of the property and got 0",
+            error,
+        ), error
 
 
 def test_a_meeting_past_local_midnight_states_both_dates() -> None:

@@ -285,6 +285,23 @@ def test_what_import_cannot_change_is_reported(
     assert problems[0].startswith(expected), problems
 
 
+def test_a_party_email_is_imported_once_and_then_cannot_change(log: Log) -> None:
+    plan = base_plan()
+    plan["parties"]["AZ-MFA"]["email"] = "protocol@mfa.example"
+    log.load(plan)
+    assert log.payloads("party-AZ-MFA")[0][1]["email"] == "protocol@mfa.example"
+    assert "email" not in log.payloads("party-TM-MFA")[0][1]  # stored as before the field
+    del plan["parties"]["AZ-MFA"]["email"]  # left out: the recorded one stays
+    assert log.load(plan).total == 0
+    plan["parties"]["AZ-MFA"]["email"] = "desk@mfa.example"
+    plan["parties"]["TM-MFA"]["email"] = "desk@mfa.example"
+    assert sorted(log.problems(plan)) == [
+        "parties.AZ-MFA.email: differs from the recorded 'protocol@mfa.example'; a party "
+        "cannot be changed by import",
+        "parties.TM-MFA.email: differs from the recorded None; a party cannot be changed by import",
+    ]
+
+
 def test_a_plan_that_lags_behind_the_log_appends_nothing(log: Log) -> None:
     log.load(EXAMPLE.read_bytes())
     plan = example()
@@ -523,6 +540,8 @@ LOCATED = [
     ("parties.TM-MFA.name", ..., "parties.TM-MFA.name: is required"),
     ("parties.TM-MFA.departments", ["A", 1], "parties.TM-MFA.departments: expected a list of text"),
     ("parties.TM-MFA.departments", ["A", "A"], "parties.TM-MFA.departments: a department is listed twice"),
+    ("parties.TM-MFA.email", "desk@", "parties.TM-MFA.email: 'desk@' is not an e-mail address"),
+    ("parties.TM-MFA.email", ["desk@mfa.example"], "parties.TM-MFA.email: expected text, got list"),
     ("tracks.ws.required", True, "tracks.ws.required: expected a whole number, got bool True"),
     ("tracks.ws.required", 0, "tracks.ws.required: sessions per window must be at least 1"),
     ("tracks.ws.start", datetime(2025, 1, 1, 10), "tracks.ws.start: expected a date such as 2026-05-14, got datetime"),

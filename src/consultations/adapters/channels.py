@@ -37,7 +37,12 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks import Webhook
 
-from consultations.adapters.ical_feed import FeedCalendar, FeedMeeting, render_calendar
+from consultations.adapters.ical_feed import (
+    FeedCalendar,
+    FeedMeeting,
+    calendar_method,
+    render_calendar,
+)
 from consultations.domain.disclosure import BUSY, shows_details
 from consultations.settings import Settings, SettingsError
 
@@ -187,17 +192,22 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - current).total_seconds())
 
 
-def meeting_calendar(meeting: FeedMeeting, *, include_restricted: bool = False) -> bytes:
+def meeting_calendar(
+    meeting: FeedMeeting, *, include_restricted: bool = False, stamp: datetime | None = None
+) -> bytes:
     """A one-meeting ``.ics`` for :attr:`Notification.calendar`, rendered like the feeds.
 
     The calendar is named after the meeting only when its details are shown; a restricted
     meeting without ``include_restricted`` is a busy block, and so is the calendar's name.
+    ``stamp`` (aware): when the message is built, its DTSTAMP (RFC 5545 §3.8.7.2: in an
+    object sent with a METHOD, when the object was created); by default the meeting's last
+    change, as in the feeds.
     """
     shown = shows_details(meeting.classification, cleared=include_restricted)
     calendar = FeedCalendar(
         name=meeting.title if shown else BUSY, include_restricted=include_restricted
     )
-    return render_calendar(calendar, [meeting])
+    return render_calendar(calendar, [meeting], stamp=stamp)
 
 
 def message_id(idempotency_key: str) -> str:
@@ -304,12 +314,14 @@ class EmailChannel:
         message["X-Consultations-Type"] = notification.type
         message.set_content(notification.body, charset="utf-8", cte="quoted-printable")
         if notification.calendar is not None:
+            # RFC 6047: the part's method parameter matches the object's METHOD, if any.
+            method = calendar_method(notification.calendar)
             message.add_attachment(
                 notification.calendar,
                 maintype="text",
                 subtype="calendar",
                 filename=CALENDAR_FILENAME,
-                params={"method": "PUBLISH", "charset": "utf-8"},
+                params={"method": method, "charset": "utf-8"} if method else {"charset": "utf-8"},
             )
         return message
 

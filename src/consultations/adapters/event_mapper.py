@@ -2,9 +2,10 @@
 
 Encoding is generic over the event dataclass fields: dates as ``YYYY-MM-DD``, aware
 datetimes as ISO 8601 UTC with ``Z``, naive local wall times as ``YYYY-MM-DDTHH:MM:SS``,
-tuples as lists, nested dataclasses as objects, None kept. Decoding is driven by the
-field type hints (compiled once per class), so adding a field to an event needs no change
-here.
+tuples as lists, nested dataclasses as objects, None kept, except in fields marked
+``OMIT_WHEN_NONE`` (optional fields added to an event type later), which are left out while
+None so that such events are stored exactly as before. Decoding is driven by the field type
+hints (compiled once per class), so adding a field to an event needs no change here.
 """
 
 import dataclasses
@@ -14,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeAlias, Union, get_args, get_origin, get_type_hints
 
 from consultations.adapters.upcasting import upcasters
-from consultations.domain.events import ALL_EVENTS, DomainEvent
+from consultations.domain.events import ALL_EVENTS, OMIT_WHEN_NONE, DomainEvent
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
@@ -59,9 +60,13 @@ def from_stored(event_type: str, payload: Mapping[str, Any]) -> DomainEvent:
 
 
 def _encode_fields(instance: Any) -> dict[str, JSONValue]:
-    return {
-        field.name: _encode(getattr(instance, field.name)) for field in dataclasses.fields(instance)
-    }
+    encoded: dict[str, JSONValue] = {}
+    for field in dataclasses.fields(instance):
+        value = getattr(instance, field.name)
+        if value is None and field.metadata.get(OMIT_WHEN_NONE):
+            continue
+        encoded[field.name] = _encode(value)
+    return encoded
 
 
 def _encode(value: object) -> JSONValue:

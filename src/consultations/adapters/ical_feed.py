@@ -13,6 +13,18 @@ renderer as an oracle: both give the same bytes.
 Events come sorted by DTSTART then UID; lines are folded at 75 octets on UTF-8 character
 boundaries; every line, the last included, ends with CRLF.
 
+Each event names its host secretariat as ORGANIZER (``CN`` its name, ``mailto:`` its
+address) when the host party has an e-mail address and the event shows details (a "Busy"
+block names nobody). RFC 5546 requires exactly one ORGANIZER per VEVENT under
+``METHOD:PUBLISH``, so the calendar says ``METHOD:PUBLISH`` only when every event has one;
+otherwise it carries no METHOD: a plain RFC 5545 calendar, to which no iTIP rules apply
+(docs/design-notes.md).
+
+DTSTAMP is the meeting's last change in the log (the same log gives the same bytes), unless
+the caller passes ``stamp`` and the calendar has a METHOD: the one-meeting calendar attached
+to an e-mail is then stamped with the time the message is built, as RFC 5545 §3.8.7.2 asks
+of an object with a METHOD (without one, DTSTAMP is when the information was last revised).
+
 Times are written in UTC, so no VTIMEZONE is needed; the local wall time and zone are stated
 in DESCRIPTION. CLASS follows the classification (public → PUBLIC, internal → PRIVATE,
 restricted → CONFIDENTIAL); it only guides clients that share calendars onwards (Google
@@ -26,13 +38,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from ics import Calendar  # type: ignore[import-untyped]
 from ics.grammar.parse import ContentLine  # type: ignore[import-untyped]
 from ics.utils import escape_string  # type: ignore[import-untyped]
 
+from consultations.domain.disclosure import BUSY, shows_details
+
 PRODID = "-//consultations//Bilateral cooperation schedule//EN"
-BUSY_SUMMARY = "Busy"
 
 _STATUSES = {"planned", "rescheduled", "held", "cancelled"}
 _CLASSES = {"public": "PUBLIC", "internal": "PRIVATE", "restricted": "CONFIDENTIAL"}
@@ -48,13 +62,18 @@ _CALENDAR_ORDER = (
 )
 # The order _vevent writes an event's properties in:
 # UID DTSTAMP CREATED LAST-MODIFIED SEQUENCE STATUS DTSTART DTEND SUMMARY LOCATION
-# DESCRIPTION CATEGORIES CLASS TRANSP.
+# DESCRIPTION CATEGORIES ORGANIZER CLASS TRANSP.
 _MAX_OCTETS = 75
 # Line breaks of every kind become "\n" (escaped as "\\n"); other controls are not TEXT.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _UNCLEAN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")  # what _text changes
 _NAME = re.compile(r"[;:]")
+# A parameter value is quoted when it holds one of these; DQUOTE cannot appear even quoted.
+_PARAM_SPECIAL = re.compile(r"[;:,]")
+# RFC 6068: what a mailto: address may keep as it is ("%", "/", "?", "#" are encoded).
+_MAILTO_SAFE = "@.!$&'*+=^_`{|}~-"
+_METHOD = re.compile(rb"^METHOD:([A-Za-z0-9-]+)\r$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +98,8 @@ class FeedMeeting:
     sequence: int  # significant changes so far (time, venue, cancellation)
     created_at: datetime  # aware UTC, from the log
     last_modified: datetime  # aware UTC, from the log
+    host_name: str | None = None  # the host party's name → ORGANIZER's CN
+    host_email: str | None = None  # the host party's address → ORGANIZER (mailto:)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,26 +111,53 @@ class FeedCalendar:
     refresh: timedelta = timedelta(hours=1)  # → REFRESH-INTERVAL and X-PUBLISHED-TTL
 
 
-def render_calendar(calendar: FeedCalendar, meetings: Sequence[FeedMeeting]) -> bytes:
-    """UTF-8 bytes of an RFC 5545 calendar; the same input gives the same bytes."""
-    head = _envelope(calendar)
+def render_calendar(
+    calendar: FeedCalendar, meetings: Sequence[FeedMeeting], *, stamp: datetime | None = None
+) -> bytes:
+    """UTF-8 bytes of an RFC 5545 calendar; the same input gives the same bytes.
+
+    ``stamp`` (aware) is every event's DTSTAMP, for an object sent by e-mail, when the
+    calendar has a METHOD; otherwise (and without ``stamp``) each event's DTSTAMP is its
+    LAST-MODIFIED, so a feed's bytes depend on the log only.
+    """
+    fixed_stamp = None if stamp is None else _utc(stamp)
     include_restricted = calendar.include_restricted
     events: list[tuple[str, str, str]] = []
+    every_one_organized = True
     for meeting in meetings:
         uid = f"{meeting.meeting_id}@consultations"
         start = _utc(meeting.start_utc)
-        events.append((start, uid, _vevent(meeting, uid, start, include_restricted)))
+        text, organized = _vevent(meeting, uid, start, include_restricted, fixed_stamp)
+        every_one_organized = every_one_organized and organized
+        events.append((start, uid, text))
+    if fixed_stamp is not None and not every_one_organized:
+        # No METHOD after all: DTSTAMP is then the last revision (RFC 5545 §3.8.7.2).
+        return render_calendar(calendar, meetings)
     if len({uid for _, uid, _ in events}) != len(events):
         raise ValueError("duplicate meeting ids: each UID must appear once")
     events.sort()  # by DTSTART, then UID (unique, so the text is never compared)
+    head = _envelope(calendar, publish=every_one_organized)
     return "".join([head, *(text for _, _, text in events), "END:VCALENDAR\r\n"]).encode()
 
 
-def _envelope(calendar: FeedCalendar) -> str:
-    """The calendar's opening lines up to its first component, folded, each ending in CRLF."""
+def calendar_method(data: bytes) -> str | None:
+    """The METHOD of rendered calendar bytes (e.g. ``"PUBLISH"``), None when it has none.
+
+    For the ``method`` parameter of a ``text/calendar`` MIME part, which must match it.
+    """
+    found = _METHOD.search(data)
+    return None if found is None else found.group(1).decode("ascii")
+
+
+def _envelope(calendar: FeedCalendar, *, publish: bool) -> str:
+    """The calendar's opening lines up to its first component, folded, each ending in CRLF.
+
+    ``publish``: write ``METHOD:PUBLISH`` (only when every event has an ORGANIZER).
+    """
     ics_calendar = Calendar(creator=PRODID)
     ics_calendar.scale = "GREGORIAN"
-    ics_calendar.method = "PUBLISH"
+    if publish:
+        ics_calendar.method = "PUBLISH"
     refresh = _duration(calendar.refresh)
     name = escape_string(_text(calendar.name))
     ics_calendar.extra.extend(
@@ -131,8 +179,13 @@ def _envelope(calendar: FeedCalendar) -> str:
     return "".join(_fold(line) + "\r\n" for line in ["BEGIN:VCALENDAR", *properties])
 
 
-def _vevent(meeting: FeedMeeting, uid: str, start: str, include_restricted: bool) -> str:
-    """One VEVENT, folded, each line ending in CRLF; ``start`` is its DTSTART value."""
+def _vevent(
+    meeting: FeedMeeting, uid: str, start: str, include_restricted: bool, stamp: str | None
+) -> tuple[str, bool]:
+    """One VEVENT, folded, each line ending in CRLF, and whether it has an ORGANIZER.
+
+    ``start`` is its DTSTART value; ``stamp`` its DTSTAMP (None: its LAST-MODIFIED).
+    """
     if meeting.status not in _STATUSES:
         raise ValueError(f"unknown meeting status {meeting.status!r}")
     if meeting.classification not in _CLASSES:
@@ -140,20 +193,21 @@ def _vevent(meeting: FeedMeeting, uid: str, start: str, include_restricted: bool
     if _aware(meeting.end_utc) < meeting.start_utc:
         raise ValueError("a meeting must not end before it starts")
     cancelled = meeting.status == "cancelled"
-    stamp = _utc(meeting.last_modified)
+    modified = _utc(meeting.last_modified)
     lines = [
         "BEGIN:VEVENT",
         _fold(f"UID:{uid}"),
-        f"DTSTAMP:{stamp}",
+        f"DTSTAMP:{stamp or modified}",
         f"CREATED:{_utc(meeting.created_at)}",
-        f"LAST-MODIFIED:{stamp}",
+        f"LAST-MODIFIED:{modified}",
         _fold(f"SEQUENCE:{meeting.sequence}"),
         "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
         f"DTSTART:{start}",
         f"DTEND:{_utc(meeting.end_utc)}",
     ]
-    if meeting.classification == "restricted" and not include_restricted:
-        lines.append(f"SUMMARY:{BUSY_SUMMARY}")
+    organizer = None
+    if not shows_details(meeting.classification, cleared=include_restricted):
+        lines.append(f"SUMMARY:{BUSY}")
     else:
         # Empty values are left out, as ics leaves them out.
         title = _text(meeting.title)
@@ -166,10 +220,33 @@ def _vevent(meeting: FeedMeeting, uid: str, start: str, include_restricted: bool
         if meeting.areas:
             areas = sorted({_text(area) for area in meeting.areas})
             lines.append(_fold("CATEGORIES:" + ",".join([escape_string(a) for a in areas])))
+        organizer = organizer_line(meeting)
+        if organizer is not None:
+            lines.append(_fold(organizer))
     lines.append(f"CLASS:{_CLASSES[meeting.classification]}")
     lines.append("TRANSP:TRANSPARENT" if cancelled else "TRANSP:OPAQUE")
     lines.append("END:VEVENT\r\n")
-    return "\r\n".join(lines)
+    return "\r\n".join(lines), organizer is not None
+
+
+def organizer_line(meeting: FeedMeeting) -> str | None:
+    """The unfolded ORGANIZER content line of the meeting's host (None: no address known).
+
+    The value is a ``mailto:`` URI (RFC 6068); ``CN`` is the host party's name (its id when
+    the name is unknown), quoted when it holds ``;``, ``:`` or ``,``, with line breaks and
+    other control characters and ``"`` (which no parameter value may hold) replaced.
+    """
+    if not meeting.host_email:
+        return None
+    address = "mailto:" + quote(meeting.host_email, safe=_MAILTO_SAFE)
+    name = _parameter(meeting.host_name or meeting.host or "")
+    return f"ORGANIZER;CN={name}:{address}" if name else f"ORGANIZER:{address}"
+
+
+def _parameter(value: str) -> str:
+    """A parameter value (RFC 5545 §3.1): no controls, no DQUOTE, quoted when it must be."""
+    text = " ".join(_CONTROLS.sub("", _LINE_BREAKS.sub(" ", value)).replace('"', "'").split())
+    return f'"{text}"' if _PARAM_SPECIAL.search(text) else text
 
 
 def _description(meeting: FeedMeeting) -> str:

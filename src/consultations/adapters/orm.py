@@ -105,6 +105,7 @@ parties = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("tz", sa.String(64), nullable=False),
     sa.Column("departments", sa.JSON, nullable=False),
+    sa.Column("email", sa.String(254), nullable=True),  # 0007
 )
 
 areas = sa.Table(

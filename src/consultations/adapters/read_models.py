@@ -102,9 +102,12 @@ class ReadModels:
         return self._rows(_schedule_query(where or ScheduleFilter()))
 
     def meeting(self, meeting_id: str) -> Row | None:
-        """One meeting's schedule row with its track's title and areas (None if unknown)."""
+        """One meeting's schedule row with its track's title and areas (None if unknown).
+
+        Also ``host_name`` and ``host_email``: the host party's, None without a host.
+        """
         rows = self._rows(
-            _schedule_query(ScheduleFilter()).where(schedule.c.meeting_id == meeting_id)
+            _with_host(_schedule_query(ScheduleFilter())).where(schedule.c.meeting_id == meeting_id)
         )
         if not rows:
             return None
@@ -118,7 +121,7 @@ class ReadModels:
         Only the columns the feed shows are read, straight into ``FeedMeeting`` (no row
         dictionaries: this is the bulk of a cold feed request); the renderer orders them.
         """
-        query = (
+        query = _with_host(
             _feed_query(where, window)
             .with_only_columns(*_FEED_COLUMNS, tracks.c.title.label("track_title"))
             .order_by(None)
@@ -133,12 +136,12 @@ class ReadModels:
                 meeting_id, title, status, start_utc, end_utc, start_local, end_local, tz,
                 venue, host, tuple(agenda), track_id, track_title,
                 areas.get(track_id, no_areas) if track_id else no_areas,
-                classification, sequence, created_at, last_modified,
+                classification, sequence, created_at, last_modified, host_name, host_email,
             )
             for (
                 meeting_id, title, status, start_utc, end_utc, start_local, end_local, tz,
                 venue, host, agenda, track_id, classification, sequence, created_at,
-                last_modified, track_title,
+                last_modified, track_title, host_name, host_email,
             ) in rows
         ]  # fmt: skip
 
@@ -236,6 +239,13 @@ def _schedule_query(where: ScheduleFilter) -> sa.Select[Any]:
         if value is not None:
             query = query.where(in_scope(kind, value))
     return query
+
+
+def _with_host(query: sa.Select[Any]) -> sa.Select[Any]:
+    """``query`` (on ``schedule``) with the host party's ``host_name`` and ``host_email``."""
+    return query.outerjoin(parties, parties.c.party_id == schedule.c.host).add_columns(
+        parties.c.name.label("host_name"), parties.c.email.label("host_email")
+    )
 
 
 def _feed_query(where: ScheduleFilter, window: FeedWindow) -> sa.Select[Any]:

@@ -18,6 +18,7 @@ class RegisterParty:
     name: str
     tz: str
     departments: tuple[str, ...] = ()
+    email: str | None = None  # the secretariat's address, e.g. "protocol@mfa.example"
 
 
 PartyCommand = RegisterParty

@@ -7,9 +7,19 @@ stored in their canonical text form so the stored payload stays readable. Dateti
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
+from typing import Final
+
+OMIT_WHEN_NONE: Final = "omit_when_none"
+"""Field metadata key: the stored payload leaves the field out while its value is None.
+
+For optional fields added to an event that was already being stored: an event without the
+value is stored exactly as before the field existed (same payload text, same hash), and a
+stored payload without the key reads back as None.
+"""
+_ADDED_OPTIONAL: Final = MappingProxyType({OMIT_WHEN_NONE: True})
 
 # --- parties -----------------------------------------------------------------------------
 
@@ -22,6 +32,9 @@ class PartyRegistered:
     name: str
     tz: str
     departments: tuple[str, ...]
+    # The secretariat's address (ORGANIZER of the meetings it hosts); added later, so a
+    # payload without it means "no address" and a None is not written.
+    email: str | None = field(default=None, metadata=_ADDED_OPTIONAL)
 
 
 PartyEvent = PartyRegistered

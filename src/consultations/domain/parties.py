@@ -7,7 +7,13 @@ from datetime import datetime
 from consultations.domain.commands import PartyCommand
 from consultations.domain.errors import InvalidInput, NotAllowed
 from consultations.domain.events import PartyEvent, PartyRegistered
-from consultations.domain.validation import require_aware, validate_id, validate_line
+from consultations.domain.optional import map_optional
+from consultations.domain.validation import (
+    require_aware,
+    validate_email,
+    validate_id,
+    validate_line,
+)
 from consultations.domain.wall_time import parse_zone
 
 
@@ -20,6 +26,7 @@ class Party:
     tz: str
     departments: tuple[str, ...]
     version: int
+    email: str | None = None
 
 
 def stream_id(party_id: str) -> str:
@@ -43,6 +50,7 @@ def decide(state: Party | None, command: PartyCommand, now: datetime) -> tuple[P
             name=validate_line(command.name, "name"),
             tz=command.tz,
             departments=departments,
+            email=map_optional(command.email, validate_email),
         ),
     )
 
@@ -51,7 +59,9 @@ def evolve(state: Party | None, event: PartyEvent) -> Party:
     """Apply one event to the state."""
     if state is not None:
         raise ValueError(f"party {event.party_id!r} registered twice in its stream")
-    return Party(event.party_id, event.name, event.tz, event.departments, version=1)
+    return Party(
+        event.party_id, event.name, event.tz, event.departments, version=1, email=event.email
+    )
 
 
 def fold(events: Iterable[PartyEvent]) -> Party | None:

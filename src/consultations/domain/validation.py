@@ -11,6 +11,12 @@ MAX_DATE = date(2200, 12, 31)
 MAX_TITLE_LENGTH = 200
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)
+# RFC 5322 dot-atom local part; a DNS host name of two or more labels (letters, digits, "-").
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@({_LABEL}(?:\.{_LABEL})+)", re.ASCII)
+MAX_EMAIL_LENGTH = 254  # RFC 5321: a forward path holds at most 254 octets of address
+MAX_LOCAL_PART_LENGTH = 64
 
 
 def validate_id(value: str, field: str = "id") -> str:
@@ -25,6 +31,31 @@ def validate_id(value: str, field: str = "id") -> str:
             "starting with a letter or digit",
         )
     return value
+
+
+def validate_email(value: str, field: str = "email") -> str:
+    """Return ``value`` stripped if it is a plain ASCII address such as ``protocol@mfa.example``.
+
+    A dot-atom local part (no quoted strings, comments or display names) at most 64
+    characters long, ``@``, and a domain of two or more DNS labels; 254 characters in all.
+    """
+    text = value.strip()
+    if not text:
+        raise InvalidInput(field, "must not be empty")
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise InvalidInput(
+            field, f"is {len(text)} characters long; at most {MAX_EMAIL_LENGTH} allowed"
+        )
+    found = _EMAIL.fullmatch(text)
+    if found is None:
+        raise InvalidInput(
+            field, f"{value!r} is not an e-mail address such as protocol@mfa.example"
+        )
+    if len(found.group(1)) > MAX_LOCAL_PART_LENGTH:
+        raise InvalidInput(
+            field, f"the part before '@' is longer than {MAX_LOCAL_PART_LENGTH} characters"
+        )
+    return text
 
 
 def validate_ids(values: tuple[str, ...], field: str) -> tuple[str, ...]:

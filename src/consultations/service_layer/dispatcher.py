@@ -163,7 +163,10 @@ class Dispatcher:
                 shown = meeting_for_channel(
                     {**row, "classification": meeting["classification"]}, cleared=cleared
                 )
-                calendar = meeting_calendar(feed_meeting(shown), include_restricted=cleared)
+                # Stamped now: an e-mailed object's DTSTAMP is when it was created (RFC 5545).
+                calendar = meeting_calendar(
+                    feed_meeting(shown), include_restricted=cleared, stamp=self.clock()
+                )
             return Notification(item.delivery_id, item.type, subject, body, subject_data, calendar)
         window = item.subject["window"]
         state = "at risk" if item.type == "cadence.at_risk" else "missed"

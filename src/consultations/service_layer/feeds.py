@@ -26,8 +26,9 @@ from consultations.adapters.read_models import FeedWindow, ReadModels, ScheduleF
 from consultations.domain.commands import CreateFeed
 from consultations.domain.feeds import Scope, parse_scope
 
-# Bump when render_calendar's output for the same rows changes (2: direct VEVENT writer).
-RENDERER_VERSION = "2"
+# Bump when render_calendar's output for the same rows changes (2: direct VEVENT writer;
+# 3: ORGANIZER from the host's address, METHOD only when every event has one).
+RENDERER_VERSION = "3"
 CANCELLED_KEPT = timedelta(days=30)
 TOKEN_BYTES = 32  # 256 bits of randomness
 
@@ -174,4 +175,6 @@ def feed_meeting(row: dict[str, Any]) -> FeedMeeting:
         sequence=row["sequence"],
         created_at=row["created_at"],
         last_modified=row["last_modified"],
+        host_name=row.get("host_name"),
+        host_email=row.get("host_email"),
     )

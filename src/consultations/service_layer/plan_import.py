@@ -44,7 +44,7 @@ from consultations.service_layer.unit_of_work import UnitOfWork
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 SECTIONS = ("parties", "areas", "tracks", "meetings")
-PARTY_KEYS = {"name", "tz", "departments"}
+PARTY_KEYS = {"name", "tz", "departments", "email"}
 AREA_KEYS = {"name"}
 TRACK_KEYS = {
     "title", "kind", "cadence", "required", "start", "tz", "parties", "areas", "priority",
@@ -318,7 +318,7 @@ def _describe(value: object) -> str:
 def _party(party_id: str, fields: _Fields) -> Builder:
     command = RegisterParty(
         party_id, fields.text("name", required=True) or "", fields.text("tz", required=True) or "",
-        fields.texts("departments") or (),
+        fields.texts("departments") or (), fields.text("email"),
     )  # fmt: skip
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
@@ -326,7 +326,9 @@ def _party(party_id: str, fields: _Fields) -> Builder:
         if current is None:
             return [command]
         (wanted,) = parties.decide(None, command, now)  # compared in their stored form
-        for name in ("name", "tz", "departments"):
+        # An e-mail left out of the file leaves the recorded one as it is.
+        compared = ("name", "tz", "departments") + (("email",) if command.email else ())
+        for name in compared:
             if getattr(current, name) != getattr(wanted, name):
                 raise _Unchangeable(name, getattr(current, name), "a party")
         return []

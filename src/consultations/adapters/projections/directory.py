@@ -25,7 +25,13 @@ class DirectoryProjection:
     ) -> None:
         """Insert newly registered parties and areas."""
         new_parties = [
-            {"party_id": e.party_id, "name": e.name, "tz": e.tz, "departments": list(e.departments)}
+            {
+                "party_id": e.party_id,
+                "name": e.name,
+                "tz": e.tz,
+                "departments": list(e.departments),
+                "email": e.email,
+            }
             for e in (r.event for r in batch)
             if isinstance(e, PartyRegistered)
         ]

@@ -21,15 +21,20 @@ def party() -> None:
 )
 @click.option("--tz", default="UTC", show_default=True, help="IANA time zone, e.g. Asia/Ashgabat.")
 @click.option("--department", "departments", multiple=True, help="A department (repeatable).")
+@click.option(
+    "--email",
+    metavar="ADDR",
+    help="The secretariat's e-mail address: ORGANIZER of the meetings the party hosts.",
+)
 @write_options
 @pass_context
 def add_party(
     context: CliContext, party_id: str, name: str, tz: str, departments: tuple[str, ...],
-    actor: str, reason: str | None, idempotency_key: str | None,
+    email: str | None, actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Register a party."""
     outcome = context.execute(
-        RegisterParty(party_id, name, tz, departments), actor, reason, idempotency_key
+        RegisterParty(party_id, name, tz, departments, email), actor, reason, idempotency_key
     )
     click.echo(outcome.aggregate_id)
 

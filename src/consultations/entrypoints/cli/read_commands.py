@@ -46,7 +46,7 @@ def list_parties(context: CliContext, output_format: str) -> None:
     with context.read_models() as read:
         render(
             read.parties(),
-            ("party_id", "name", "tz", "departments"),
+            ("party_id", "name", "tz", "departments", "email"),
             output_format,
             title="Parties",
         )
