@@ -6,13 +6,12 @@ given(*events).when(command).then_raises(NotAllowed, "id")
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from types import ModuleType
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 
-from consultations.domain import areas, meetings, parties, tracks
-from consultations.domain.commands import AreaCommand, MeetingCommand, PartyCommand, TrackCommand
+from consultations.domain import tracks
+from consultations.domain.aggregates import Aggregate, for_command
 from consultations.domain.errors import DomainError
 from consultations.domain.events import (
     ActionItem,
@@ -22,13 +21,6 @@ from consultations.domain.events import (
 )
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-
-_DECIDERS: dict[type, ModuleType] = {
-    **dict.fromkeys(get_args(MeetingCommand), meetings),
-    **dict.fromkeys(get_args(TrackCommand), tracks),
-    PartyCommand: parties,
-    AreaCommand: areas,
-}
 
 
 @dataclass(frozen=True)
@@ -41,19 +33,19 @@ class When:
     context: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def module(self) -> ModuleType:
-        return _DECIDERS[type(self.command)]
+    def aggregate(self) -> Aggregate[Any]:
+        return for_command(self.command)
 
     def decide(self) -> tuple[Any, ...]:
-        state = self.module.fold(self.history)
-        return tuple(self.module.decide(state, self.command, self.now, **self.context))
+        state = self.aggregate.fold(self.history)
+        return tuple(self.aggregate.decide(state, self.command, self.now, **self.context))
 
     def then(self, *expected: Any) -> Any:
         """Assert the decided events equal ``expected``; return the state after them."""
         produced = self.decide()
         assert produced == expected
         # The decided events must also apply cleanly to the stream.
-        return self.module.fold(self.history + produced)
+        return self.aggregate.fold(self.history + produced)
 
     def then_nothing(self) -> None:
         """Assert the command is accepted but changes nothing (no events)."""

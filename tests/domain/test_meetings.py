@@ -593,8 +593,7 @@ def test_next_host(rotation: tuple[str, ...], previous: str | None, expected: st
     assert meetings.next_host(rotation, previous) == expected
 
 
-def test_stream_ids() -> None:
-    assert meetings.stream_id("m1") == "meeting-m1"
+def test_action_item_ids() -> None:
     assert meetings.action_item_id("m1", 2) == "m1/2"
 
 

@@ -128,11 +128,6 @@ def test_register_area_with_bad_id() -> None:
     given().when(RegisterArea("energy & trade", "Energy")).then_raises(InvalidInput, "id")
 
 
-def test_stream_ids() -> None:
-    assert parties.stream_id("TM-MFA") == "party-TM-MFA"
-    assert areas.stream_id("energy") == "area-energy"
-
-
 def test_naive_now_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="aware"):
         areas.decide(None, RegisterArea("energy", "Energy"), datetime(2026, 1, 1))

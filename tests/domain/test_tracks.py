@@ -230,10 +230,6 @@ def test_retire_unknown_track() -> None:
     given().when(RetireTrack("nope", date(2027, 1, 1))).then_raises(NotFound, "id")
 
 
-def test_stream_id() -> None:
-    assert tracks.stream_id("pol-consult") == "track-pol-consult"
-
-
 def test_evolve_rejects_events_out_of_order() -> None:
     with pytest.raises(ValueError, match="before it was added"):
         tracks.fold([TrackRetired("x", date(2027, 1, 1))])

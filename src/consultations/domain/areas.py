@@ -19,11 +19,6 @@ class Area:
     version: int
 
 
-def stream_id(area_id: str) -> str:
-    """Event stream of an area: ``area-<id>``."""
-    return f"area-{area_id}"
-
-
 def decide(state: Area | None, command: AreaCommand, now: datetime) -> tuple[AreaEvent, ...]:
     """Decide the events for ``command`` against ``state`` (None = not registered yet)."""
     require_aware(now)

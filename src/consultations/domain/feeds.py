@@ -52,11 +52,6 @@ class Feed:
     version: int
 
 
-def stream_id(feed_id: str) -> str:
-    """Event stream of a feed: ``feed-<id>``."""
-    return f"feed-{feed_id}"
-
-
 def decide(state: Feed | None, command: FeedCommand, now: datetime) -> tuple[FeedEvent, ...]:
     """Decide the events for ``command`` against ``state`` (None = no such feed yet)."""
     require_aware(now)

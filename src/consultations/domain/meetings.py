@@ -121,11 +121,6 @@ class Meeting:
         return self.status in (MeetingStatus.HELD, MeetingStatus.CANCELLED)
 
 
-def stream_id(meeting_id: str) -> str:
-    """Event stream of a meeting: ``meeting-<id>``."""
-    return f"meeting-{meeting_id}"
-
-
 def action_item_id(meeting_id: str, number: int) -> str:
     """Id of the ``number``-th (1-based) action item of a meeting: ``<meeting-id>/<number>``."""
     return f"{meeting_id}/{number}"

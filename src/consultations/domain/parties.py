@@ -29,11 +29,6 @@ class Party:
     email: str | None = None
 
 
-def stream_id(party_id: str) -> str:
-    """Event stream of a party: ``party-<id>``."""
-    return f"party-{party_id}"
-
-
 def decide(state: Party | None, command: PartyCommand, now: datetime) -> tuple[PartyEvent, ...]:
     """Decide the events for ``command`` against ``state`` (None = not registered yet)."""
     require_aware(now)

@@ -46,11 +46,6 @@ class Track:
     version: int
 
 
-def stream_id(track_id: str) -> str:
-    """Event stream of a track: ``track-<id>``."""
-    return f"track-{track_id}"
-
-
 def decide(state: Track | None, command: TrackCommand, now: datetime) -> tuple[TrackEvent, ...]:
     """Decide the events for ``command`` against ``state`` (None = track does not exist)."""
     require_aware(now)

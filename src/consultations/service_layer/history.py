@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from consultations.adapters.event_mapper import from_stored
 from consultations.adapters.event_store import SqlEventStore, StoredEvent
-from consultations.domain import areas, feeds, meetings, parties, tracks
+from consultations.domain.aggregates import named
 from consultations.domain.errors import NotFound
 from consultations.domain.validation import validate_id
-
-_FOLDS: dict[str, Callable[[Iterable[Any]], Any]] = {
-    "party": parties.fold,
-    "area": areas.fold,
-    "track": tracks.fold,
-    "meeting": meetings.fold,
-    "feed": feeds.fold,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +23,9 @@ class AggregateHistory:
 def aggregate_history(store: SqlEventStore, noun: str, aggregate_id: str) -> AggregateHistory:
     """Load ``<noun>-<id>``; NotFound when the stream is empty."""
     validate_id(aggregate_id, noun)
-    stored = store.read_stream(f"{noun}-{aggregate_id}")
+    aggregate = named(noun)
+    stored = store.read_stream(aggregate.stream_id(aggregate_id))
     if not stored:
         raise NotFound(noun, f"no {noun} {aggregate_id!r}")
-    state = _FOLDS[noun](from_stored(event.event_type, event.payload) for event in stored)
+    state = aggregate.fold(from_stored(event.event_type, event.payload) for event in stored)
     return AggregateHistory(state, stored)

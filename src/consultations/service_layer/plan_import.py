@@ -21,7 +21,8 @@ from typing import Any, cast
 
 import tomli
 
-from consultations.domain import areas, meetings, parties, tracks
+from consultations.domain import meetings, tracks
+from consultations.domain.aggregates import AREA, MEETING, PARTY, TRACK, Aggregate
 from consultations.domain.commands import (
     AddTrack,
     AmendMeeting,
@@ -141,17 +142,17 @@ def _parse(content: bytes) -> Mapping[str, Any]:
     return document
 
 
-_STREAM_OF = {
-    "parties": parties.stream_id,
-    "areas": areas.stream_id,
-    "tracks": tracks.stream_id,
-    "meetings": meetings.stream_id,
+_AGGREGATE_OF: dict[str, Aggregate[Any]] = {
+    "parties": PARTY,
+    "areas": AREA,
+    "tracks": TRACK,
+    "meetings": MEETING,
 }
 
 
 def _streams_named(document: Mapping[str, Any]) -> Iterator[str]:
     """The streams of the plan's entries (those with valid ids: the others are problems)."""
-    for section, stream_of in _STREAM_OF.items():
+    for section, aggregate in _AGGREGATE_OF.items():
         table = document.get(section)
         if isinstance(table, dict):
             for key in table:
@@ -159,7 +160,7 @@ def _streams_named(document: Mapping[str, Any]) -> Iterator[str]:
                     validate_id(key)
                 except InvalidInput:
                     continue
-                yield stream_of(key)
+                yield aggregate.stream_id(key)
 
 
 # Returns the commands that bring the log in line with one entry; raises DomainError.
@@ -322,10 +323,10 @@ def _party(party_id: str, fields: _Fields) -> Builder:
     )  # fmt: skip
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
-        current = parties.fold(cast(Any, uow.events(parties.stream_id(party_id))))
+        current = uow.state(PARTY, party_id)
         if current is None:
             return [command]
-        (wanted,) = parties.decide(None, command, now)  # compared in their stored form
+        (wanted,) = PARTY.decide(None, command, now)  # compared in their stored form
         # An e-mail left out of the file leaves the recorded one as it is.
         compared = ("name", "tz", "departments") + (("email",) if command.email else ())
         for name in compared:
@@ -340,10 +341,10 @@ def _area(area_id: str, fields: _Fields) -> Builder:
     command = RegisterArea(area_id, fields.text("name", required=True) or "")
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
-        current = areas.fold(cast(Any, uow.events(areas.stream_id(area_id))))
+        current = uow.state(AREA, area_id)
         if current is None:
             return [command]
-        (wanted,) = areas.decide(None, command, now)
+        (wanted,) = AREA.decide(None, command, now)
         if current.name != wanted.name:
             raise _Unchangeable("name", current.name, "an area")
         return []
@@ -369,7 +370,7 @@ def _track(track_id: str, fields: _Fields) -> Builder:
     retired = fields.day("retired")
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
-        current = tracks.fold(cast(Any, uow.events(tracks.stream_id(track_id))))
+        current = uow.state(TRACK, track_id)
         given = cast(dict[str, Any], {k: v for k, v in values.items() if v is not None})
         if current is None:
             commands: list[DomainCommand] = [AddTrack(track_id, **given)]
@@ -395,7 +396,7 @@ def _track(track_id: str, fields: _Fields) -> Builder:
 def _require_unchanged(track: tracks.Track, amendment: AmendTrack, now: datetime) -> None:
     """A retired track cannot be amended: the file must still describe it as it is."""
     unretired = dataclasses.replace(track, retired_on=None)
-    for event in tracks.decide(unretired, amendment, now):  # the amendment it would be
+    for event in TRACK.decide(unretired, amendment, now):  # the amendment it would be
         name = next(
             f.name
             for f in dataclasses.fields(event)
@@ -417,7 +418,7 @@ class _MeetingSpec:
 
     def __call__(self, uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         plan = self.plan
-        current = meetings.fold(cast(Any, uow.events(meetings.stream_id(plan.meeting_id))))
+        current = uow.state(MEETING, plan.meeting_id)
         commands: list[DomainCommand] = []
         if current is None:
             commands.append(plan)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consultations.adapters.event_store import SqlEventStore
+from consultations.domain.aggregates import of_stream
 from consultations.domain.commands import DomainCommand
 from consultations.service_layer.handlers import MeetingDirectory, handle
 from consultations.service_layer.unit_of_work import UnitOfWork
@@ -83,4 +84,4 @@ class CommandService:
 
     def _aggregate_at(self, position: int) -> str:
         event = next(self.store.read_all(position - 1, batch_size=1))
-        return event.stream_id.split("-", 1)[1]
+        return of_stream(event.stream_id).id_of(event.stream_id)

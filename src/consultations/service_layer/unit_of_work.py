@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from consultations.adapters.event_mapper import from_stored, to_stored
 from consultations.adapters.event_store import Append, NewEvent, SqlEventStore, StoredEvent
+from consultations.domain.aggregates import Aggregate
 from consultations.domain.events import DomainEvent, MeetingHeld
 
 State = TypeVar("State")
@@ -70,6 +71,10 @@ class UnitOfWork:
             states[fold] = fold(self.events(stream_id))
         state: State = states[fold]
         return state
+
+    def state(self, aggregate: Aggregate[State], aggregate_id: str) -> State | None:
+        """The current state of one aggregate (None when it has no events), kept like ``folded``."""
+        return self.folded(aggregate.stream_id(aggregate_id), aggregate.fold)
 
     def exists(self, stream_id: str) -> bool:
         """True when the stream has any event, stored or pending."""

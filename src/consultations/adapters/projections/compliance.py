@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.orm import compliance_sessions, compliance_windows, schedule, tracks
 from consultations.adapters.projections.base import Recorded, chunks, replace_rows
+from consultations.domain.aggregates import MEETING
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.compliance import Session, TrackRules, Window, evaluate
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
@@ -66,11 +67,7 @@ class ComplianceProjection:
         }
         changes = _changes(
             connection,
-            {
-                r.stream_id.removeprefix("meeting-")
-                for r in batch
-                if r.stream_id.startswith("meeting-")
-            },
+            {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)},
         )
         partial = {t: c for t, c in changes.items() if t not in whole}
         whole.update(t for t, c in partial.items() if len(c) > FULL_RECOMPUTE_AT)

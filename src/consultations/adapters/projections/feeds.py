@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.orm import feeds, schedule
 from consultations.adapters.projections.base import Recorded, chunks
 from consultations.adapters.scopes import in_scope
+from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
     AreaRegistered,
     FeedCreated,
@@ -40,7 +41,6 @@ from consultations.domain.events import (
     PartyRegistered,
 )
 
-MEETING_STREAM = "meeting-"
 SCOPED_KINDS = ("track", "area", "party")  # any other scope (``all``) shows every meeting
 
 
@@ -141,10 +141,10 @@ def _sort_out(batch: Sequence[Recorded]) -> tuple[dict[str, Change], Change | No
         if isinstance(event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)
-        if not recorded.stream_id.startswith(MEETING_STREAM):
+        if not MEETING.owns(recorded.stream_id):
             every_feed = change
             continue
-        meetings[recorded.stream_id.removeprefix(MEETING_STREAM)] = change
+        meetings[MEETING.id_of(recorded.stream_id)] = change
         if isinstance(event, MeetingAmended) and event.host is not None:
             party_feeds = change
     return meetings, every_feed, party_feeds

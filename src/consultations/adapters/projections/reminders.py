@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.orm import reminders, schedule, tracks
 from consultations.adapters.projections.base import Recorded, chunks, replace_rows
+from consultations.domain.aggregates import MEETING
 from consultations.domain.durations import parse_duration
 from consultations.domain.events import TrackAmended
 from consultations.domain.vocabulary import MeetingStatus
@@ -41,11 +42,7 @@ class ReminderProjection:
         """Recompute the reminders of the meetings touched (directly or through their track)."""
         if replaying:
             return
-        meetings = {
-            r.stream_id.removeprefix("meeting-")
-            for r in batch
-            if r.stream_id.startswith("meeting-")
-        }
+        meetings = {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)}
         amended = {r.event.track_id for r in batch if isinstance(r.event, TrackAmended)}
         for chunk in chunks(amended):
             query = sa.select(schedule.c.meeting_id).where(schedule.c.track_id.in_(chunk))

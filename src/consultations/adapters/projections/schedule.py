@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.orm import action_items, schedule
 from consultations.adapters.projections.base import Recorded, existing, load_streams, replace_rows
 from consultations.domain import meetings as meeting_model
+from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
     MeetingAmended,
     MeetingCancelled,
@@ -87,7 +88,7 @@ class ScheduleProjection:
         """
         streams: dict[str, list[Recorded]] = {}
         for recorded in batch:
-            if recorded.stream_id.startswith("meeting-"):
+            if MEETING.owns(recorded.stream_id):
                 streams.setdefault(recorded.stream_id, []).append(recorded)
         if not streams:
             return
@@ -96,9 +97,9 @@ class ScheduleProjection:
         if replay is None:
             # Meetings that already have a row had events before this batch.
             with_rows = {
-                f"meeting-{m}"
+                MEETING.stream_id(m)
                 for m in existing(
-                    connection, schedule.c.meeting_id, [s.removeprefix("meeting-") for s in streams]
+                    connection, schedule.c.meeting_id, [MEETING.id_of(s) for s in streams]
                 )
             }
         else:
@@ -121,7 +122,7 @@ class ScheduleProjection:
             row, items = meeting_rows(meeting)
             rows.append(row)
             item_rows += items
-        stale = sorted(s.removeprefix("meeting-") for s in with_rows)
+        stale = sorted(MEETING.id_of(s) for s in with_rows)
         replace_rows(connection, schedule, schedule.c.meeting_id, stale, rows)
         replace_rows(connection, action_items, action_items.c.meeting_id, stale, item_rows)
 

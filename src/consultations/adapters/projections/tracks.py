@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.orm import track_areas, track_parties, tracks
 from consultations.adapters.projections.base import Recorded, load_streams, replace_rows
 from consultations.domain import tracks as track_model
+from consultations.domain.aggregates import TRACK
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
 
 
@@ -33,7 +34,7 @@ class TrackProjection:
         if not touched:
             return
         streams = load_streams(
-            connection, (track_model.stream_id(t) for t in touched), batch[-1].position
+            connection, (TRACK.stream_id(t) for t in touched), batch[-1].position
         )
         rows, area_rows, party_rows = [], [], []
         for recorded in streams.values():
