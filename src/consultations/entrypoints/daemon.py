@@ -35,13 +35,11 @@ from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-unt
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from sqlalchemy.exc import DBAPIError
 
-from consultations.adapters.channels import channels_from_settings, close_channels
+from consultations.adapters.channels import close_channels
 from consultations.adapters.database import database_unavailable, first_line
-from consultations.adapters.outbox import RetainingOutbox
 from consultations.bootstrap import Application
 from consultations.domain.disclosure import meeting_for_channel
-from consultations.service_layer.dispatcher import Dispatcher, SweepReport, is_cleared
-from consultations.service_layer.feed_files import FeedFiles
+from consultations.service_layer.dispatcher import SweepReport, is_cleared
 
 log = logging.getLogger("consultations.daemon")
 DEFAULT_POLL = timedelta(seconds=30)
@@ -119,21 +117,9 @@ class Daemon:
     ) -> None:
         self.app = app
         self.poll = poll
-        self.outbox = RetainingOutbox(app.engine, owner_id())
-        self.dispatcher = Dispatcher(
-            self.outbox,
-            app.read_models,
-            channels_from_settings(app.settings, console),
-            app.commands.clock,
-            lease=lease,
-        )
-        self.feed_files = (
-            None
-            if feeds_dir is None
-            else FeedFiles(
-                app.feeds, app.read_models, feeds_dir, cleared=app.settings.feeds_dir_restricted
-            )
-        )
+        self.outbox = app.daemon_outbox(owner_id())
+        self.dispatcher = app.dispatcher(self.outbox, lease=lease, console=console)
+        self.feed_files = None if feeds_dir is None else app.feed_files(feeds_dir)
         self.scheduler: BaseScheduler | None = None
         self.failures = 0  # sweeps in a row that found the database unavailable
         self.rng = random.Random()

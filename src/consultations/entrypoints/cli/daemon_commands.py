@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from consultations.adapters.outbox import STATUSES, SqlOutbox
+from consultations.adapters.outbox import STATUSES
 from consultations.domain.errors import NotAllowed, NotFound
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import default_actor
 from consultations.entrypoints.daemon import Daemon, owner_id, single_daemon
+from consultations.entrypoints.demo import ensure_demo
 from consultations.entrypoints.web import create_app
-from consultations.service_layer.demo import ensure_demo
 
 F = TypeVar("F", bound=Callable[..., Any])
 REMINDER_COLUMNS = (
@@ -148,7 +148,7 @@ def reminders() -> None:
 @pass_context
 def list_reminders(context: CliContext, status: str | None, output_format: str) -> None:
     """Deliveries and their state (dead ones can be re-driven with `reminders retry`)."""
-    outbox = SqlOutbox(context.app().engine, owner_id())
+    outbox = context.app().outbox(owner_id())
     columns = TABLE_REMINDER_COLUMNS if output_format == "table" else REMINDER_COLUMNS
     render(outbox.list(status), columns, output_format, title="Deliveries")
 
@@ -159,7 +159,7 @@ def list_reminders(context: CliContext, status: str | None, output_format: str) 
 def retry(context: CliContext, delivery_id: str) -> None:
     """Re-drive a failed or dead delivery at the next sweep."""
     app = context.app()
-    previous = SqlOutbox(app.engine, owner_id()).retry(delivery_id, app.commands.clock())
+    previous = app.outbox(owner_id()).retry(delivery_id, app.clock())
     if previous is None:
         raise NotFound("id", f"no delivery {delivery_id!r}")
     if previous not in {"failed", "dead"}:

@@ -6,7 +6,6 @@ import click
 
 from consultations.adapters import log_guards, migrations
 from consultations.adapters.database import write_transaction
-from consultations.adapters.event_store import SqlEventStore
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.events_commands import EXIT_CHAIN_BROKEN
 from consultations.entrypoints.cli.output import format_option, render
@@ -29,7 +28,7 @@ def upgrade(context: CliContext, revision: str, force: bool) -> None:
     """
     app = context.app(schema=False, projections=False)
     if migrations.current_revision(app.engine) is not None:
-        report = SqlEventStore(app.engine).verify_integrity()
+        report = app.store.verify_integrity()
         if not report.ok:
             problem = report.describe()
             if not force:
