@@ -8,10 +8,9 @@ from sqlalchemy.engine import Engine
 
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import EventMapper, SqlEventLog, UpcasterRegistry
 from consultations.adapters.projections import Projector
 from consultations.adapters.read_models import ReadModels
-from consultations.adapters.upcasting import upcasters
 from consultations.service_layer.feeds import FeedPublisher
 from consultations.service_layer.services import CommandService
 from consultations.settings import Settings
@@ -27,7 +26,7 @@ class Application:
 
     settings: Settings
     engine: Engine
-    store: SqlEventStore
+    store: SqlEventLog
     commands: CommandService
     projector: Projector
     read_models: ReadModels
@@ -47,11 +46,17 @@ class Application:
         self.engine.dispose()
 
 
+def upcasters() -> UpcasterRegistry:
+    """The application's upcasters: register one here when an event's stored shape changes."""
+    return UpcasterRegistry()
+
+
 def bootstrap(settings: Settings) -> Application:
     """Build the application for ``settings``."""
     engine = create_engine(settings.database_url)
-    projector = Projector()
-    store = SqlEventStore(engine, upcasters=upcasters, listeners=[projector])
+    mapper = EventMapper(upcasters())
+    projector = Projector(mapper=mapper)
+    store = SqlEventLog(engine, mapper=mapper, listeners=[projector])
     read_models = ReadModels(engine)
     commands = CommandService(store, read_models)
     publisher = FeedPublisher(read_models, commands.clock)

@@ -52,7 +52,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import SqlEventLog as SqlEventStore
 from consultations.adapters.orm import deliveries, events, idempotency_keys, reminders, schedule
 from consultations.adapters.outbox import SqlOutbox, delivery_id
 from consultations.adapters.projections import Projector

@@ -29,8 +29,9 @@ from typing import Any, ClassVar, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.database import chunks
+from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import feeds, schedule, track_areas, track_parties
-from consultations.adapters.projections.base import Recorded, chunks
 from consultations.domain.events import (
     AreaRegistered,
     FeedCreated,
@@ -63,7 +64,7 @@ class FeedProjection:
         self._party_feeds: Change | None = None
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Insert created feeds, stamp revoked ones, in log order; then raise content versions.
 
@@ -131,7 +132,9 @@ class FeedProjection:
         _raise_versions(connection, versions)
 
 
-def _sort_out(batch: Sequence[Recorded]) -> tuple[dict[str, Change], Change | None, Change | None]:
+def _sort_out(
+    batch: Sequence[RecordedEvent],
+) -> tuple[dict[str, Change], Change | None, Change | None]:
     """(each meeting's last event, the last event for every feed, the last host change)."""
     meetings: dict[str, Change] = {}
     every_feed: Change | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from consultations.adapters import migrations
-from consultations.adapters.event_store import SqlEventStore
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.events_commands import EXIT_CHAIN_BROKEN
 from consultations.entrypoints.cli.output import format_option, render
@@ -28,7 +27,7 @@ def upgrade(context: CliContext, revision: str, force: bool) -> None:
     """
     app = context.app(schema=False, projections=False)
     if migrations.current_revision(app.engine) is not None:
-        report = SqlEventStore(app.engine).verify()
+        report = app.store.verify()
         if not report.ok:
             problem = f"events: position {report.first_bad_position}: {report.problem}"
             if not force:
