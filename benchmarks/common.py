@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from consultations.adapters import migrations
-from consultations.adapters.event_store import SqlEventStore
-from consultations.adapters.upcasting import upcasters
+from consultations.adapters.eventlog import SqlEventLog
 from consultations.bootstrap import Application, bootstrap
 from consultations.settings import Settings
 
@@ -184,9 +183,9 @@ def new_app(url: str) -> Application:
     return app
 
 
-def bare_store(app: Application) -> SqlEventStore:
+def bare_store(app: Application) -> SqlEventLog:
     """The same log without the projection listener (to fill it fast, then rebuild)."""
-    return SqlEventStore(app.engine, upcasters=upcasters)
+    return SqlEventLog(app.engine, mapper=app.store.mapper)
 
 
 # -- raw sqlite3: the physical limit ---------------------------------------------------------

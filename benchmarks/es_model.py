@@ -25,7 +25,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from consultations.adapters.event_mapper import to_stored
+from consultations.adapters.eventlog.mapper import encode
 from consultations.domain.events import (
     AreaRegistered,
     DomainEvent,
@@ -244,7 +244,7 @@ def aggregates_from(
 
 
 def _fields(domain_event: DomainEvent) -> dict[str, Any]:
-    return to_stored(domain_event)[1]
+    return encode(domain_event)[1]
 
 
 # -- the peer's "rebuild": read every event, decode it, rebuild a schedule table -------------

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from consultations.adapters.event_mapper import to_stored
-from consultations.adapters.event_store import Append, NewEvent, SqlEventStore
+from consultations.adapters.eventlog import Append, SqlEventLog
 from consultations.domain.events import (
     AreaRegistered,
     DomainEvent,
@@ -145,7 +144,7 @@ def streams(
 
 
 def fill(
-    store: SqlEventStore,
+    store: SqlEventLog,
     total_events: int,
     *,
     first: date = date(2000, 1, 3),
@@ -166,16 +165,14 @@ def fill(
     def flush() -> None:
         nonlocal appends, pending, appended
         if appends:
-            appended += len(store.append_many(appends))
+            appended += len(store.append_many(appends, metadata=META))
         appends, pending = [], 0
 
     for stream_id, events in streams(
         total_events, first=first, every=every, held=held, meetings=meetings,
         first_number=first_number, setup=setup,
     ):  # fmt: skip
-        appends.append(
-            Append(stream_id, 0, [NewEvent(*to_stored(e), metadata=META) for e in events])
-        )
+        appends.append(Append(stream_id, 0, events))
         pending += len(events)
         if pending >= batch:
             flush()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import SqlEventLog
 from tests.support.libical import libical, libical_available
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
@@ -73,6 +73,6 @@ def migrated_engine(engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def store(migrated_engine: Engine) -> SqlEventStore:
-    """An event store on a migrated, empty database."""
-    return SqlEventStore(migrated_engine)
+def store(migrated_engine: Engine) -> SqlEventLog:
+    """An event log on a migrated, empty database."""
+    return SqlEventLog(migrated_engine)

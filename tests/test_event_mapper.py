@@ -8,13 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consultations.adapters.event_mapper import (
-    EVENT_TYPES,
-    UnknownEventType,
-    from_stored,
-    to_stored,
-)
-from consultations.adapters.hash_chain import canonical_json
+from consultations.adapters.eventlog import EventMapper, UpcasterRegistry
+from consultations.adapters.eventlog.hash_chain import canonical_json
+from consultations.adapters.eventlog.mapper import EVENT_TYPES, UnknownEventType
+from consultations.adapters.eventlog.mapper import decode as from_stored
 from consultations.domain import ALL_EVENTS, DomainEvent
 from consultations.domain import events as events_module
 from consultations.domain.events import (
@@ -25,6 +22,8 @@ from consultations.domain.events import (
     PartyRegistered,
     TrackAmended,
 )
+
+to_stored = EventMapper(UpcasterRegistry()).to_stored
 
 
 def strategy_for(hint: Any, name: str) -> st.SearchStrategy[Any]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from consultations.adapters import log_guards
+from consultations.adapters.eventlog import guards as log_guards
 
 revision: str = "0001"
 down_revision: str | None = None

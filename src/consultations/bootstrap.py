@@ -18,10 +18,9 @@ from sqlalchemy.engine import Engine
 
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import EventMapper, SqlEventLog, UpcasterRegistry
 from consultations.adapters.projections import Projector
 from consultations.adapters.read_models import ReadModels
-from consultations.adapters.upcasting import upcasters
 from consultations.service_layer.feeds import FeedPublisher
 from consultations.service_layer.services import CommandService
 from consultations.settings import Settings
@@ -43,7 +42,7 @@ class Application:
 
     settings: Settings
     engine: Engine
-    store: SqlEventStore
+    store: SqlEventLog
     commands: CommandService
     projector: Projector
     read_models: ReadModels
@@ -109,10 +108,15 @@ class Application:
         self.engine.dispose()
 
 
+def upcasters() -> UpcasterRegistry:
+    """The application's upcasters: register one here when an event's stored shape changes."""
+    return UpcasterRegistry()
+
+
 def bootstrap(
     settings: Settings,
     *,
-    log: SqlEventStore | None = None,
+    log: SqlEventLog | None = None,
     clock: Callable[[], datetime] | None = None,
     channels: Sequence[Channel] | None = None,
 ) -> Application:
@@ -123,8 +127,9 @@ def bootstrap(
     go (default: those the settings configure, built when first asked for).
     """
     engine = create_engine(settings.database_url)
-    projector = Projector()
-    store = log or SqlEventStore(engine, upcasters=upcasters, listeners=[projector])
+    mapper = EventMapper(upcasters())
+    projector = Projector(mapper=mapper)
+    store = log or SqlEventLog(engine, mapper=mapper, listeners=[projector])
     read_models = ReadModels(engine)
     commands = (
         CommandService(store, read_models)

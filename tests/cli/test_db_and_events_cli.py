@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_mapper import to_stored
-from consultations.adapters.event_store import NewEvent, SqlEventStore
+from consultations.adapters.eventlog import SqlEventLog
 from consultations.adapters.migrations import head_revision
 from consultations.domain.events import AreaRegistered
 from tests.cli.runner import run_cli
@@ -19,16 +18,12 @@ from tests.cli.runner import run_cli
 HEAD = head_revision()
 
 
-def seed(engine: Engine, count: int = 3) -> SqlEventStore:
+def seed(engine: Engine, count: int = 3) -> SqlEventLog:
     """Areas registered straight through the store (the CLI projects them on first use)."""
-    store = SqlEventStore(engine)
+    store = SqlEventLog(engine)
     for number in range(count):
-        event_type, payload, version = to_stored(
-            AreaRegistered(area_id=f"a{number}", name=f"Məsləhətləşmə {number}")
-        )
-        store.append(
-            f"area-a{number}", 0, [NewEvent(event_type, payload, version, {"actor": "az"})]
-        )
+        event = AreaRegistered(area_id=f"a{number}", name=f"Məsləhətləşmə {number}")
+        store.append(f"area-a{number}", 0, [event], metadata={"actor": "az"})
     return store
 
 

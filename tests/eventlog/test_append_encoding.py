@@ -9,31 +9,38 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_store import (
-    Append,
-    ConcurrencyConflict,
-    NewEvent,
-    SqlEventStore,
-    StoredEvent,
-)
-from consultations.adapters.hash_chain import (
+from consultations.adapters.eventlog import SqlEventLog
+from consultations.adapters.eventlog.hash_chain import (
     GENESIS_HASH,
     canonical_json,
     chained_hash,
     instant,
     row_hash,
 )
-from consultations.domain.events import AreaRegistered
+from consultations.adapters.projections import Projector
+from consultations.adapters.read_models import ReadModels
+from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
+from consultations.service_layer import services
+from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.services import CommandService, Provenance
+from tests.support.opaque import OpaqueMapper, opaque
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
+HEAD_WRITTEN_BEFORE = (87, "dc96436f335312d2b2ed3c2711733066d205c518f8bdab2978217904c3140ef9")
+"""The head after ``test_a_plan_and_commands_chain_to_the_same_head``'s writes, as the log
+wrote them before it became the ``adapters.eventlog`` package."""
 
 texts = st.text(max_size=20)  # any code point but lone surrogates (not UTF-8 encodable)
 scalars = (
@@ -132,16 +139,17 @@ _streams = itertools.count()
     )
 )
 def test_stored_text_and_hashes_are_those_of_the_old_computation(
-    store: SqlEventStore,
     migrated_engine: Engine,
     batches: list[tuple[list[dict[str, Any]], dict[str, Any], bool]],
 ) -> None:
+    store = SqlEventLog(migrated_engine, mapper=OpaqueMapper())
     for payload_list, metadata, business_time in batches:
         occurred = datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC) if business_time else None
         positions = store.append(
             f"s-{next(_streams)}",
             0,
-            [NewEvent("Any", p, 1, metadata, occurred) for p in payload_list],
+            [opaque("Any", p, occurred_at=occurred) for p in payload_list],
+            metadata=metadata,
         )
         query = sa.text(
             "SELECT position, stream_id, stream_version, event_type, schema_version, "
@@ -151,7 +159,9 @@ def test_stored_text_and_hashes_are_those_of_the_old_computation(
         )
         with migrated_engine.connect() as connection:
             rows = connection.execute(query, {"first": positions[0], "last": positions[-1]}).all()
-        stored = {event.position: event for event in store.read_all(positions[0] - 1)}
+        stored = {
+            event.position: event for batch in store.read(positions[0] - 1) for event in batch
+        }
         for row, payload in zip(rows, payload_list, strict=True):
             # The text SQLAlchemy writes for the values the old code stored.
             assert row.payload_text == json.dumps(old_native(payload))
@@ -172,38 +182,30 @@ def test_stored_text_and_hashes_are_those_of_the_old_computation(
     assert store.verify().ok
 
 
-def test_listeners_get_the_domain_event_the_appender_supplied(migrated_engine: Engine) -> None:
-    seen: list[StoredEvent] = []
-
-    def listener(_connection: Connection, stored: Sequence[StoredEvent]) -> None:
-        seen.extend(stored)
-
-    store = SqlEventStore(migrated_engine, listeners=[listener])
-    registered = AreaRegistered("energy", "Energy")
-    store.append(
-        "area-energy",
-        0,
-        [
-            NewEvent("AreaRegistered", {"area_id": "energy", "name": "Energy"}, event=registered),
-            NewEvent("Renamed", {"name": "Energy"}),
-        ],
+def test_a_plan_and_commands_chain_to_the_same_head(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = itertools.count()
+    monkeypatch.setattr(services.uuid, "uuid4", lambda: uuid.UUID(int=next(ids)))
+    ticks = itertools.count()
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    log = SqlEventLog(
+        migrated_engine,
+        clock=lambda: now + timedelta(seconds=next(ticks)),
+        listeners=[Projector()],
     )
+    service = CommandService(log, ReadModels(migrated_engine), clock=lambda: now)
+    provenance = Provenance(actor="tester", source="test")
+    import_plan(service, EXAMPLE.read_bytes(), provenance)
+    start = datetime(2026, 3, 2, 10, 0)
+    service.execute(
+        PlanMeeting(
+            "extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)
+        ),
+        provenance,
+    )
+    service.execute(RescheduleMeeting("extra", start + timedelta(days=1)), provenance)
+    service.execute(RecordMeetingHeld("extra", attendance=("TM-MFA",)), provenance)
 
-    assert [event.event for event in seen] == [registered, None]
-    assert seen[0].payload == {"area_id": "energy", "name": "Energy"}
-    (read_back, _) = store.read_stream("area-energy")
-    assert read_back.event is None  # read from the log: only the payload
-
-
-def test_on_an_empty_log_every_stream_is_at_version_zero(store: SqlEventStore) -> None:
-    with pytest.raises(ConcurrencyConflict) as raised:
-        store.append_many(
-            [
-                Append("s-a", 0, [NewEvent("Any", {})]),
-                Append("s-b", 1, [NewEvent("Any", {})]),
-            ]
-        )
-
-    assert (raised.value.stream_id, raised.value.expected, raised.value.actual) == ("s-b", 1, 0)
-    assert store.head()[0] == 0
-    assert store.append_many([Append("s-a", 0, [NewEvent("Any", {})])]) == [1]
+    assert log.head() == HEAD_WRITTEN_BEFORE
+    assert log.verify().ok

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import RecordedEvent, SqlEventLog
 from tests.support import workers
+from tests.support.opaque import Opaque, OpaqueMapper
 
 PROCESSES = 4
 pytestmark = pytest.mark.slow
@@ -43,8 +45,19 @@ def run_workers(target: Callable[..., None], url: str, *args: Any) -> list[tuple
     return collected
 
 
-def assert_log_is_whole(store: SqlEventStore, expected_events: int) -> list[Any]:
-    log = list(store.read_all(batch_size=50))
+@pytest.fixture
+def store(migrated_engine: Engine) -> SqlEventLog:
+    """The log the workers write to, reading their events back as they wrote them."""
+    return SqlEventLog(migrated_engine, mapper=OpaqueMapper())
+
+
+def opaque(event: RecordedEvent) -> Opaque:
+    assert isinstance(event.event, Opaque)
+    return event.event
+
+
+def assert_log_is_whole(store: SqlEventLog, expected_events: int) -> list[Any]:
+    log = [event for batch in store.read(batch_size=50) for event in batch]
     assert [event.position for event in log] == list(range(1, expected_events + 1))
     report = store.verify()
     assert report.ok, report
@@ -53,7 +66,7 @@ def assert_log_is_whole(store: SqlEventStore, expected_events: int) -> list[Any]
 
 
 def test_racing_on_one_stream_exactly_one_wins_each_round(
-    store: SqlEventStore, database_url: str
+    store: SqlEventLog, database_url: str
 ) -> None:
     rounds = 12
     results = run_workers(workers.race_same_version, database_url, rounds)
@@ -63,12 +76,12 @@ def test_racing_on_one_stream_exactly_one_wins_each_round(
         assert outcomes[("conflict", round_number)] == PROCESSES - 1
     log = assert_log_is_whole(store, rounds)
     winners = {(r, positions[0]) for kind, _, r, positions in results if kind == "won"}
-    assert winners == {(event.payload["round"], event.position) for event in log}
+    assert winners == {(opaque(event).payload["round"], event.position) for event in log}
     assert [event.stream_version for event in log] == list(range(1, rounds + 1))
 
 
 def test_appends_to_own_and_shared_streams_are_stored_exactly_once(
-    store: SqlEventStore, database_url: str
+    store: SqlEventLog, database_url: str
 ) -> None:
     count = 15
     results = run_workers(workers.append_with_retries, database_url, count)
@@ -78,18 +91,20 @@ def test_appends_to_own_and_shared_streams_are_stored_exactly_once(
     by_position = {event.position: event for event in log}
     for kind, worker, number, (position,) in accepted:
         event = by_position.pop(position)
-        assert (event.payload["w"], event.payload["n"]) == (worker, number)
-        assert event.event_type == ("Own" if kind == "own" else "Shared")
+        assert (opaque(event).payload["w"], opaque(event).payload["n"]) == (worker, number)
+        assert opaque(event).event_type == ("Own" if kind == "own" else "Shared")
     assert by_position == {}
     shared = [event for event in log if event.stream_id == "track-shared"]
     assert [event.stream_version for event in shared] == list(range(1, PROCESSES * count + 1))
     for worker in range(PROCESSES):
-        own = [event.payload["n"] for event in log if event.stream_id == f"meeting-{worker}"]
+        own = [
+            opaque(event).payload["n"] for event in log if event.stream_id == f"meeting-{worker}"
+        ]
         assert own == list(range(count))  # commit order follows each writer's order
 
 
 def test_concurrent_repeats_of_one_idempotent_command_append_once(
-    store: SqlEventStore, database_url: str
+    store: SqlEventLog, database_url: str
 ) -> None:
     results = run_workers(workers.append_same_key, database_url)
     assert {tuple(positions) for *_, positions in results} == {(1,)}

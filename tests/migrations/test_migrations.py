@@ -15,8 +15,10 @@ from pytest_alembic.tests import (
 )
 from sqlalchemy.engine import Engine
 
-from consultations.adapters import log_guards, migrations
-from consultations.adapters.event_store import NewEvent, SqlEventStore
+from consultations.adapters import migrations
+from consultations.adapters.eventlog import SqlEventLog
+from consultations.adapters.eventlog import guards as log_guards
+from consultations.domain.events import AreaRegistered
 
 __all__ = [
     "test_model_definitions_match_ddl",
@@ -60,8 +62,8 @@ def test_upgrade_downgrade_upgrade_restores_a_working_log(engine: Engine) -> Non
     assert sa.inspect(engine).get_view_names() == []
 
     migrations.upgrade(engine)
-    store = SqlEventStore(engine)
-    assert store.append("meeting-a", 0, [NewEvent("MeetingPlanned", {"title": "again"})]) == [1]
+    store = SqlEventLog(engine)
+    assert store.append("area-a", 0, [AreaRegistered("a", "again")]) == [1]
     # The triggers came back with the tables.
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM events"))

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import SqlEventLog
 from consultations.adapters.projections import Projector
 from consultations.adapters.read_models import ReadModels
 from consultations.service_layer.plan_import import import_plan
@@ -24,7 +24,7 @@ def wire(engine: Engine, clock: Callable[[], datetime] | None = None) -> Command
     """The write side with projections as listeners (what bootstrap does)."""
     projector = Projector()
     projector.ensure_current(engine)
-    store = SqlEventStore(engine, listeners=[projector], clock=clock or (lambda: datetime.now(UTC)))
+    store = SqlEventLog(engine, listeners=[projector], clock=clock or (lambda: datetime.now(UTC)))
     return CommandService(store, ReadModels(engine))
 
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import SqlEventLog
 from consultations.adapters.orm import compliance_sessions, compliance_windows
 from consultations.adapters.projections import Projector
 from consultations.adapters.projections.compliance import ComplianceProjection
@@ -71,7 +71,7 @@ def moment(day: date, hour: int = 10) -> datetime:
 def test_incremental_compliance_equals_a_full_evaluation(migrated_engine: Engine) -> None:
     projector = Projector()
     projector.ensure_current(migrated_engine)
-    store = SqlEventStore(migrated_engine, listeners=[projector])
+    store = SqlEventLog(migrated_engine, listeners=[projector])
     service = CommandService(store, ReadModels(migrated_engine), clock=lambda: NOW)
     examples = itertools.count(1)
 

@@ -52,7 +52,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import SqlEventLog
 from consultations.adapters.orm import deliveries, events, idempotency_keys, reminders, schedule
 from consultations.adapters.outbox import SqlOutbox, delivery_id
 from consultations.adapters.projections import Projector
@@ -231,7 +231,7 @@ class Chaos:
         assert not [p for p in self.processes.started if p.alive and p.name != "daemon"]
         if self.daemon is not None:
             assert self.daemon.process.alive, f"the daemon died:\n{self.daemon.process.describe()}"
-        report = SqlEventStore(self.engine).verify()
+        report = SqlEventLog(self.engine).verify()
         assert report.ok, f"events verify: {report}"
         self._rebuild_equals_incremental()
         # Order matters while the daemon runs: a request needs its row first (so requests

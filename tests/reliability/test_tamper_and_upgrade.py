@@ -22,7 +22,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from consultations.adapters import log_guards, migrations
+from consultations.adapters import migrations
+from consultations.adapters.eventlog import guards as log_guards
 from consultations.bootstrap import bootstrap
 from consultations.entrypoints.web import create_app
 from consultations.settings import Settings

@@ -13,10 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from consultations.adapters.event_mapper import from_stored
-from consultations.adapters.event_store import SqlEventStore, StoredEvent
+from consultations.adapters.eventlog import RecordedEvent, SqlEventLog
 from consultations.adapters.projections import Projector
-from consultations.adapters.upcasting import upcasters
 from consultations.bootstrap import bootstrap
 from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
 from consultations.service_layer.plan_import import import_plan
@@ -31,13 +29,14 @@ PROVENANCE = Provenance(actor="tester", source="test")
 def test_carried_events_are_what_decoding_their_payloads_gives(
     database_url: str, migrated_engine: Engine
 ) -> None:
-    seen: list[StoredEvent] = []
+    seen: list[RecordedEvent] = []
 
-    def keep(_connection: Connection, stored: Sequence[StoredEvent]) -> None:
+    def keep(_connection: Connection, stored: Sequence[RecordedEvent]) -> None:
         seen.extend(stored)
 
     app = bootstrap(Settings(database_url))
-    store = SqlEventStore(migrated_engine, upcasters=upcasters, listeners=[Projector(), keep])
+    mapper = app.store.mapper
+    store = SqlEventLog(migrated_engine, mapper=mapper, listeners=[Projector(mapper=mapper), keep])
     service = CommandService(store, app.read_models, clock=lambda: NOW)
     import_plan(service, EXAMPLE.read_bytes(), PROVENANCE)
     start = datetime(2026, 3, 2, 10, 0)
@@ -52,9 +51,11 @@ def test_carried_events_are_what_decoding_their_payloads_gives(
     app.close()
 
     assert len(seen) == 84 + 3
-    for event in seen:
-        assert event.event is not None
-        assert repr(from_stored(event.event_type, event.payload)) == repr(event.event)
+    read_back = [event for batch in store.read() for event in batch]
+    assert [event.position for event in read_back] == [event.position for event in seen]
+    for carried, decoded in zip(seen, read_back, strict=True):
+        assert repr(decoded.event) == repr(carried.event)
+        assert decoded == carried
 
 
 def test_an_import_reads_the_log_in_a_few_queries_not_one_per_entry(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import tomli_w
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.eventlog.mapper import encode
 from consultations.bootstrap import bootstrap
 from consultations.service_layer.plan_import import (
     MAX_FILE_BYTES,
@@ -79,9 +80,7 @@ class Log:
             return Counter(row[0] for row in connection.execute(query, {"after": after}))
 
     def payloads(self, stream_id: str) -> list[tuple[str, dict[str, Any]]]:
-        return [
-            (event.event_type, event.payload) for event in self.service.store.read_stream(stream_id)
-        ]
+        return [encode(event.event) for event in self.service.store.read_stream(stream_id)]
 
 
 @pytest.fixture
@@ -657,7 +656,9 @@ def test_events_carry_who_imported_and_from_which_file(
     )
 
     metadata = {
-        event.metadata["correlation_id"]: event.metadata for event in log.service.store.read_all()
+        event.metadata["correlation_id"]: event.metadata
+        for batch in log.service.store.read()
+        for event in batch
     }
     assert len(metadata) == 1  # one batch, one correlation id
     (only,) = metadata.values()

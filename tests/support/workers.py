@@ -6,11 +6,12 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from consultations.adapters.database import create_engine
-from consultations.adapters.event_store import ConcurrencyConflict, NewEvent, SqlEventStore
+from consultations.adapters.eventlog import ConcurrencyConflict, SqlEventLog
+from tests.support.opaque import OpaqueMapper, opaque
 
 
-def _store(url: str) -> SqlEventStore:
-    return SqlEventStore(create_engine(url))
+def _store(url: str) -> SqlEventLog:
+    return SqlEventLog(create_engine(url), mapper=OpaqueMapper())
 
 
 def race_same_version(url: str, worker: int, rounds: int, barrier: Barrier, results: Any) -> None:
@@ -18,7 +19,7 @@ def race_same_version(url: str, worker: int, rounds: int, barrier: Barrier, resu
     store = _store(url)
     for round_number in range(rounds):
         barrier.wait()
-        event = NewEvent("Tick", {"worker": worker, "round": round_number})
+        event = opaque("Tick", {"worker": worker, "round": round_number})
         try:
             positions = store.append("track-shared", round_number, [event])
             results.put(("won", worker, round_number, positions))
@@ -32,15 +33,13 @@ def append_with_retries(url: str, worker: int, count: int, barrier: Barrier, res
     store = _store(url)
     barrier.wait()
     for number in range(count):
-        own = store.append(
-            f"meeting-{worker}", number, [NewEvent("Own", {"w": worker, "n": number})]
-        )
+        own = store.append(f"meeting-{worker}", number, [opaque("Own", {"w": worker, "n": number})])
         results.put(("own", worker, number, own))
         while True:
             version = store.stream_version("track-shared")
             try:
                 shared = store.append(
-                    "track-shared", version, [NewEvent("Shared", {"w": worker, "n": number})]
+                    "track-shared", version, [opaque("Shared", {"w": worker, "n": number})]
                 )
             except ConcurrencyConflict:
                 results.put(("conflict", worker, number, []))
@@ -55,7 +54,7 @@ def append_same_key(url: str, worker: int, barrier: Barrier, results: Any) -> No
     store = _store(url)
     barrier.wait()
     positions = store.append(
-        "meeting-once", 0, [NewEvent("Planned", {"by": worker})], idempotency_key="plan-once"
+        "meeting-once", 0, [opaque("Planned", {"by": worker})], idempotency_key="plan-once"
     )
     results.put(("done", worker, 0, positions))
     store.engine.dispose()

@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from consultations.adapters.database import chunks
 from consultations.adapters.orm import compliance_sessions, compliance_windows, schedule, tracks
-from consultations.adapters.projections.base import chunks
 from consultations.domain.compliance import Period
 
 

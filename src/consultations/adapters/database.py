@@ -7,7 +7,7 @@ PostgreSQL: psycopg 3; writers serialise on the log-head row (``SELECT … FOR U
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,3 +111,13 @@ def first_line(error: BaseException) -> str:
     """The driver's message, first line only (what a log line or an error line can show)."""
     lines = str(getattr(error, "orig", None) or error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+IN_CLAUSE_CHUNK = 500
+
+
+def chunks(values: Iterable[str], size: int = IN_CLAUSE_CHUNK) -> Iterator[list[str]]:
+    """Distinct ids, sorted, in lists small enough for an IN clause."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]

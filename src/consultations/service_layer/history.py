@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consultations.adapters.event_mapper import from_stored
-from consultations.adapters.event_store import SqlEventStore, StoredEvent
+from consultations.adapters.eventlog import EventLog, RecordedEvent
 from consultations.domain.aggregates import named
 from consultations.domain.errors import NotFound
 from consultations.domain.validation import validate_id
@@ -17,15 +16,15 @@ class AggregateHistory:
     """The folded state (a domain dataclass) and the stored events it came from."""
 
     state: Any
-    events: list[StoredEvent]
+    events: list[RecordedEvent]
 
 
-def aggregate_history(store: SqlEventStore, noun: str, aggregate_id: str) -> AggregateHistory:
+def aggregate_history(store: EventLog, noun: str, aggregate_id: str) -> AggregateHistory:
     """Load ``<noun>-<id>``; NotFound when the stream is empty."""
     validate_id(aggregate_id, noun)
     aggregate = named(noun)
     stored = store.read_stream(aggregate.stream_id(aggregate_id))
     if not stored:
         raise NotFound(noun, f"no {noun} {aggregate_id!r}")
-    state = aggregate.fold(from_stored(event.event_type, event.payload) for event in stored)
+    state = aggregate.fold(event.event for event in stored)
     return AggregateHistory(state, stored)

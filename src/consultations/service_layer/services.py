@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from consultations.adapters.event_store import SqlEventStore
+from consultations.adapters.eventlog import EventLog
 from consultations.domain.aggregates import of_stream
 from consultations.domain.commands import DomainCommand
 from consultations.service_layer.handlers import MeetingDirectory, handle
@@ -54,7 +54,7 @@ class CommandService:
 
     def __init__(
         self,
-        store: SqlEventStore,
+        store: EventLog,
         directory: MeetingDirectory,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
@@ -83,5 +83,5 @@ class CommandService:
         return UnitOfWork(self.store)
 
     def _aggregate_at(self, position: int) -> str:
-        event = next(self.store.read_all(position - 1, batch_size=1))
+        (event,) = next(self.store.read(position - 1, batch_size=1))
         return of_stream(event.stream_id).id_of(event.stream_id)

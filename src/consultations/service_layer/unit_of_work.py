@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from consultations.adapters.event_mapper import from_stored, to_stored
-from consultations.adapters.event_store import Append, NewEvent, SqlEventStore, StoredEvent
+from consultations.adapters.eventlog import Append, EventLog, RecordedEvent
 from consultations.domain.aggregates import Aggregate
-from consultations.domain.events import DomainEvent, MeetingHeld
+from consultations.domain.events import DomainEvent
 
 State = TypeVar("State")
 
@@ -20,25 +19,18 @@ class UnitOfWork:
     writer makes the whole commit fail with ``ConcurrencyConflict`` rather than interleave.
     """
 
-    def __init__(self, store: SqlEventStore) -> None:
+    def __init__(self, store: EventLog) -> None:
         self.store = store
         self._versions: dict[str, int] = {}  # of each stream read, as read
-        # Decoded when first asked for: telling that a stream exists needs no decoding.
-        self._undecoded: dict[str, Sequence[StoredEvent]] = {}
-        self._decoded: dict[str, list[DomainEvent]] = {}
+        self._stored: dict[str, list[DomainEvent]] = {}  # of each stream read, as read
         self._pending: dict[str, list[DomainEvent]] = {}
         self._states: dict[str, dict[Callable[..., Any], Any]] = {}
 
     def events(self, stream_id: str) -> list[DomainEvent]:
         """The stream's events: those in the log, then those recorded in this unit of work."""
-        decoded = self._decoded.get(stream_id)
-        if decoded is None:
-            if stream_id not in self._versions:
-                self._remember(stream_id, self.store.read_stream(stream_id))
-            stored = self._undecoded.pop(stream_id)
-            decoded = [from_stored(event.event_type, event.payload) for event in stored]
-            self._decoded[stream_id] = decoded
-        return [*decoded, *self._pending.get(stream_id, [])]
+        if stream_id not in self._versions:
+            self._remember(stream_id, self.store.read_stream(stream_id))
+        return [*self._stored[stream_id], *self._pending.get(stream_id, [])]
 
     def has_read(self, stream_id: str) -> bool:
         """True once the stream was read (or preloaded): ``events`` will not query for it."""
@@ -56,9 +48,9 @@ class UnitOfWork:
         for stream_id in missing:
             self._remember(stream_id, found.get(stream_id, []))
 
-    def _remember(self, stream_id: str, stored: Sequence[StoredEvent]) -> None:
+    def _remember(self, stream_id: str, stored: Sequence[RecordedEvent]) -> None:
         self._versions[stream_id] = stored[-1].stream_version if stored else 0
-        self._undecoded[stream_id] = stored
+        self._stored[stream_id] = [recorded.event for recorded in stored]
 
     def folded(self, stream_id: str, fold: Callable[[Iterable[Any]], State]) -> State:
         """``fold`` of the stream's events, kept until events are recorded to the stream.
@@ -98,20 +90,16 @@ class UnitOfWork:
     def commit(self, metadata: Mapping[str, Any], idempotency_key: str | None = None) -> list[int]:
         """Append every pending event in one transaction; return their positions."""
         appends = [
-            Append(stream_id, self._versions[stream_id], [_new(e, metadata) for e in new_events])
+            Append(stream_id, self._versions[stream_id], new_events)
             for stream_id, new_events in self._pending.items()
         ]
-        positions = self.store.append_many(appends, idempotency_key) if appends else []
+        positions = (
+            self.store.append_many(appends, metadata=metadata, idempotency_key=idempotency_key)
+            if appends
+            else []
+        )
         self._versions.clear()
-        self._undecoded.clear()
-        self._decoded.clear()
+        self._stored.clear()
         self._pending.clear()
         self._states.clear()
         return positions
-
-
-def _new(event: DomainEvent, metadata: Mapping[str, Any]) -> NewEvent:
-    event_type, payload, schema_version = to_stored(event)
-    # Business time: a meeting was held when it took place; anything else when recorded.
-    occurred_at = event.start_utc if isinstance(event, MeetingHeld) else None
-    return NewEvent(event_type, payload, schema_version, metadata, occurred_at, event)

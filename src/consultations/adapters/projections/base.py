@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from consultations.adapters.event_mapper import from_stored
-from consultations.adapters.orm import events as events_table
-from consultations.adapters.upcasting import upcasters
-from consultations.domain.events import DomainEvent
-
-IN_CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """A domain event with where and when it was recorded."""
-
-    position: int
-    stream_id: str
-    recorded_at: datetime
-    event: DomainEvent
+from consultations.adapters.database import chunks
+from consultations.adapters.eventlog import EventMapper, RecordedEvent, SqlEventLog
 
 
 class Projection(Protocol):
@@ -36,7 +20,7 @@ class Projection(Protocol):
     tables: ClassVar[tuple[sa.Table, ...]]
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Bring the tables up to date with ``batch`` (events in position order).
 
@@ -48,13 +32,6 @@ class Projection(Protocol):
         """Complete a rebuild after the last batch."""
 
 
-def chunks(values: Iterable[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
-    """Split ids into lists small enough for an IN clause."""
-    ordered = sorted(set(values))
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
 def existing(connection: Connection, key: sa.Column[Any], ids: Sequence[str]) -> list[str]:
     """Those of ``ids`` that already have a row (``key`` is the table's id column)."""
     found: list[str] = []
@@ -64,37 +41,14 @@ def existing(connection: Connection, key: sa.Column[Any], ids: Sequence[str]) ->
 
 
 def load_streams(
-    connection: Connection, stream_ids: Iterable[str], up_to: int
-) -> dict[str, list[Recorded]]:
-    """Every event (at or before ``up_to``) of the given streams, decoded, by stream."""
-    loaded: dict[str, list[Recorded]] = {}
-    for chunk in chunks(stream_ids):
-        query = (
-            sa.select(
-                events_table.c.position,
-                events_table.c.stream_id,
-                events_table.c.recorded_at,
-                events_table.c.event_type,
-                events_table.c.schema_version,
-                events_table.c.payload,
-            )
-            .where(events_table.c.stream_id.in_(chunk), events_table.c.position <= up_to)
-            .order_by(events_table.c.position)
-        )
-        for row in connection.execute(query):
-            loaded.setdefault(row.stream_id, []).append(decode(row._mapping))
-    return loaded
+    connection: Connection, mapper: EventMapper, stream_ids: Iterable[str], up_to: int
+) -> dict[str, list[RecordedEvent]]:
+    """Every event (at or before ``up_to``) of the given streams, decoded, by stream.
 
-
-def decode(row: Any) -> Recorded:
-    """Turn a stored row into a ``Recorded`` domain event (upcast first)."""
-    _, payload = upcasters.upcast(row["event_type"], row["schema_version"], row["payload"])
-    return Recorded(
-        row["position"],
-        row["stream_id"],
-        row["recorded_at"],
-        from_stored(row["event_type"], payload),
-    )
+    Read on ``connection``: inside the append or rebuild transaction being projected.
+    """
+    log = SqlEventLog(connection.engine, mapper=mapper)
+    return log.read_streams(stream_ids, up_to=up_to, connection=connection)
 
 
 def replace_rows(

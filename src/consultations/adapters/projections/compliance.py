@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.database import chunks
+from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import compliance_sessions, compliance_windows, schedule, tracks
-from consultations.adapters.projections.base import Recorded, chunks, replace_rows
+from consultations.adapters.projections.base import replace_rows
 from consultations.domain.aggregates import MEETING
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.compliance import Session, TrackRules, Window, evaluate
@@ -55,7 +57,7 @@ class ComplianceProjection:
     tables: ClassVar[tuple[sa.Table, ...]] = (compliance_windows, compliance_sessions)
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Bring the windows of the affected tracks up to date (all at once in a rebuild)."""
         if replaying:

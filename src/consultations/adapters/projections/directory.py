@@ -8,8 +8,8 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import areas, parties
-from consultations.adapters.projections.base import Recorded
 from consultations.domain.events import AreaRegistered, PartyRegistered
 
 
@@ -21,7 +21,7 @@ class DirectoryProjection:
     tables: ClassVar[tuple[sa.Table, ...]] = (parties, areas)
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Insert newly registered parties and areas."""
         new_parties = [

@@ -29,8 +29,9 @@ from typing import Any, ClassVar, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.database import chunks
+from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import feeds, schedule
-from consultations.adapters.projections.base import Recorded, chunks
 from consultations.adapters.scopes import in_scope
 from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
@@ -64,7 +65,7 @@ class FeedProjection:
         self._party_feeds: Change | None = None
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Insert created feeds, stamp revoked ones, in log order; then raise content versions.
 
@@ -131,7 +132,9 @@ class FeedProjection:
         _raise_versions(connection, versions)
 
 
-def _sort_out(batch: Sequence[Recorded]) -> tuple[dict[str, Change], Change | None, Change | None]:
+def _sort_out(
+    batch: Sequence[RecordedEvent],
+) -> tuple[dict[str, Change], Change | None, Change | None]:
     """(each meeting's last event, the last event for every feed, the last host change)."""
     meetings: dict[str, Change] = {}
     every_feed: Change | None = None

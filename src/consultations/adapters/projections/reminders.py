@@ -9,8 +9,10 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.database import chunks
+from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import reminders, schedule, tracks
-from consultations.adapters.projections.base import Recorded, chunks, replace_rows
+from consultations.adapters.projections.base import replace_rows
 from consultations.domain.aggregates import MEETING
 from consultations.domain.durations import parse_duration
 from consultations.domain.events import TrackAmended
@@ -37,7 +39,7 @@ class ReminderProjection:
     tables: ClassVar[tuple[sa.Table, ...]] = (reminders,)
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Recompute the reminders of the meetings touched (directly or through their track)."""
         if replaying:

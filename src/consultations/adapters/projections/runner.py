@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from consultations.adapters.database import write_transaction
-from consultations.adapters.event_mapper import from_stored
-from consultations.adapters.event_store import StoredEvent
-from consultations.adapters.orm import event_log_head, events, projection_checkpoints
-from consultations.adapters.projections.base import Projection, Recorded, decode
+from consultations.adapters.eventlog import (
+    EventMapper,
+    RecordedEvent,
+    SqlEventLog,
+    UpcasterRegistry,
+)
+from consultations.adapters.orm import projection_checkpoints
+from consultations.adapters.projections.base import Projection
 from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.directory import DirectoryProjection
 from consultations.adapters.projections.feeds import FeedProjection
@@ -25,12 +29,15 @@ Progress = Callable[[int, int], None]
 """Called with (events replayed so far, events in total) during a rebuild."""
 
 
-def default_projections() -> list[Projection]:
-    """The application's projections, in the order they must run (later ones read earlier ones)."""
+def default_projections(mapper: EventMapper) -> list[Projection]:
+    """The application's projections, in the order they must run (later ones read earlier ones).
+
+    ``mapper`` decodes the streams that some of them read back from the log.
+    """
     return [
         DirectoryProjection(),
-        TrackProjection(),
-        ScheduleProjection(),
+        TrackProjection(mapper),
+        ScheduleProjection(mapper),
         ComplianceProjection(),
         FeedProjection(),
         ReminderProjection(),
@@ -61,26 +68,23 @@ class ProjectionStatus:
 class Projector:
     """Feeds events to every projection and keeps their checkpoints, in the caller's transaction."""
 
-    def __init__(self, projections: Sequence[Projection] | None = None) -> None:
-        self.projections = list(projections) if projections is not None else default_projections()
+    def __init__(
+        self,
+        projections: Sequence[Projection] | None = None,
+        *,
+        mapper: EventMapper | None = None,
+    ) -> None:
+        """``mapper`` decodes what is read back from the log (default: without upcasters)."""
+        self.mapper = mapper or EventMapper(UpcasterRegistry())
+        self.projections = (
+            list(projections) if projections is not None else default_projections(self.mapper)
+        )
 
-    def __call__(self, connection: Connection, stored: Sequence[StoredEvent]) -> None:
-        """Event-store listener: project the events just appended, in the same transaction.
-
-        Events appended with their domain event are not decoded again from their payload.
-        """
-        batch = [
-            Recorded(
-                e.position,
-                e.stream_id,
-                e.recorded_at,
-                e.event if e.event is not None else from_stored(e.event_type, e.payload),
-            )
-            for e in stored
-        ]
+    def __call__(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
+        """Event-log listener: project the events just appended, in the same transaction."""
         self.apply(connection, batch)
 
-    def apply(self, connection: Connection, batch: Sequence[Recorded]) -> None:
+    def apply(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Project a batch and move every checkpoint to its last position."""
         if not batch:
             return
@@ -94,8 +98,9 @@ class Projector:
 
     def status(self, engine: Engine) -> list[ProjectionStatus]:
         """Each projection's stored version and position against the code and the log head."""
+        log = SqlEventLog(engine, mapper=self.mapper)
         with engine.connect() as connection:
-            head = connection.execute(sa.select(event_log_head.c.position)).scalar_one()
+            head = log.head(connection)[0]
             stored = {
                 row.name: row for row in connection.execute(sa.select(projection_checkpoints))
             }
@@ -132,16 +137,15 @@ class Projector:
         writers wait for the lock.
         """
         projections = self.projections[start:]
+        log = SqlEventLog(engine, mapper=self.mapper)
         with write_transaction(engine) as connection:
             # The head row is locked first, like an append, so no append interleaves.
-            head = connection.execute(
-                sa.select(event_log_head.c.position).with_for_update()
-            ).scalar_one()
+            head = log.lock_head(connection)
             for projection in reversed(projections):
                 for table in reversed(projection.tables):
                     connection.execute(table.delete())
             done = 0
-            for batch in _batches(connection, head):
+            for batch in log.read(up_to=head, batch_size=REBUILD_BATCH, connection=connection):
                 for projection in projections:
                     projection.handle(connection, batch, replaying=True)
                 done += len(batch)
@@ -158,26 +162,3 @@ class Projector:
                 [{"name": p.name, "version": p.version, "position": head} for p in projections],
             )
             return done
-
-
-def _batches(connection: Connection, head: int) -> Iterator[list[Recorded]]:
-    after = 0
-    while after < head:
-        query = (
-            sa.select(
-                events.c.position,
-                events.c.stream_id,
-                events.c.recorded_at,
-                events.c.event_type,
-                events.c.schema_version,
-                events.c.payload,
-            )
-            .where(events.c.position > after, events.c.position <= head)
-            .order_by(events.c.position)
-            .limit(REBUILD_BATCH)
-        )
-        batch = [decode(row._mapping) for row in connection.execute(query)]
-        if not batch:
-            return
-        yield batch
-        after = batch[-1].position

@@ -10,8 +10,9 @@ from typing import Any, ClassVar, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.adapters.orm import action_items, schedule
-from consultations.adapters.projections.base import Recorded, existing, load_streams, replace_rows
+from consultations.adapters.projections.base import existing, load_streams, replace_rows
 from consultations.domain import meetings as meeting_model
 from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
@@ -36,7 +37,7 @@ class Folded:
     sequence: int
 
     @classmethod
-    def of(cls, stream: Sequence[Recorded]) -> Folded:
+    def of(cls, stream: Sequence[RecordedEvent]) -> Folded:
         """Fold a whole stream (its first event plans the meeting)."""
         first = stream[0]
         state = meeting_model.evolve(None, cast(MeetingEvent, first.event))
@@ -45,7 +46,7 @@ class Folded:
             folded.advance(recorded)
         return folded
 
-    def advance(self, recorded: Recorded) -> None:
+    def advance(self, recorded: RecordedEvent) -> None:
         """Apply the stream's next event."""
         event = cast(MeetingEvent, recorded.event)
         self.state = meeting_model.evolve(self.state, event)
@@ -75,18 +76,19 @@ class ScheduleProjection:
     version: ClassVar[int] = 2  # 2: the meeting's own reminder offsets
     tables: ClassVar[tuple[sa.Table, ...]] = (schedule, action_items)
 
-    def __init__(self) -> None:
+    def __init__(self, mapper: EventMapper) -> None:
+        self._mapper = mapper  # to decode the earlier events of a meeting it reloads
         self._replay: _Replay | None = None
 
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Fold each meeting touched by the batch further and replace its rows.
 
         During a rebuild the folded meetings stay in memory (up to ``REPLAY_CACHE``), so
         only a meeting whose stream spans far apart in the log is reloaded.
         """
-        streams: dict[str, list[Recorded]] = {}
+        streams: dict[str, list[RecordedEvent]] = {}
         for recorded in batch:
             if MEETING.owns(recorded.stream_id):
                 streams.setdefault(recorded.stream_id, []).append(recorded)
@@ -106,7 +108,9 @@ class ScheduleProjection:
             folded = {s: replay.folded[s] for s in streams if s in replay.folded}
             with_rows = {s for s in streams if s in replay.written}
         to_load = with_rows - folded.keys()
-        for stream_id, before in load_streams(connection, to_load, batch[0].position - 1).items():
+        before_batch = batch[0].position - 1
+        loaded = load_streams(connection, self._mapper, to_load, before_batch)
+        for stream_id, before in loaded.items():
             folded[stream_id] = Folded.of(before)
         rows, item_rows = [], []
         for stream_id, new in streams.items():

@@ -8,8 +8,9 @@ from typing import Any, ClassVar, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.adapters.orm import track_areas, track_parties, tracks
-from consultations.adapters.projections.base import Recorded, load_streams, replace_rows
+from consultations.adapters.projections.base import load_streams, replace_rows
 from consultations.domain import tracks as track_model
 from consultations.domain.aggregates import TRACK
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
@@ -22,8 +23,11 @@ class TrackProjection:
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (tracks, track_areas, track_parties)
 
+    def __init__(self, mapper: EventMapper) -> None:
+        self._mapper = mapper  # to decode the streams of the tracks it re-folds
+
     def handle(
-        self, connection: Connection, batch: Sequence[Recorded], *, replaying: bool = False
+        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
     ) -> None:
         """Re-fold each track touched by the batch and replace its rows."""
         touched = {
@@ -34,7 +38,10 @@ class TrackProjection:
         if not touched:
             return
         streams = load_streams(
-            connection, (TRACK.stream_id(t) for t in touched), batch[-1].position
+            connection,
+            self._mapper,
+            (TRACK.stream_id(t) for t in touched),
+            batch[-1].position,
         )
         rows, area_rows, party_rows = [], [], []
         for recorded in streams.values():

@@ -14,7 +14,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from consultations.adapters.database import DatabaseUrlError, first_line
-from consultations.adapters.event_store import ConcurrencyConflict
+from consultations.adapters.eventlog import ConcurrencyConflict
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from consultations.entrypoints.cli.context import CliContext

@@ -50,7 +50,7 @@ class CliContext:
         if known_at is None:
             yield app.read_models
             return
-        with read_models_known_at(app.engine, known_at) as then:
+        with read_models_known_at(app.store, known_at) as then:
             yield then
 
     def execute(

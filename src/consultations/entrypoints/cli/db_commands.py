@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from consultations.adapters import log_guards, migrations
+from consultations.adapters import migrations
 from consultations.adapters.database import write_transaction
+from consultations.adapters.eventlog import guards as log_guards
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.events_commands import EXIT_CHAIN_BROKEN
 from consultations.entrypoints.cli.output import format_option, render

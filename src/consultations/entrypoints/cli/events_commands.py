@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from consultations.adapters.event_store import StoredEvent
+from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 
@@ -37,17 +37,18 @@ def events() -> None:
     """Read and verify the append-only event log."""
 
 
-def _row(event: StoredEvent) -> dict[str, object]:
+def _row(mapper: EventMapper, event: RecordedEvent) -> dict[str, object]:
+    event_type, payload, schema_version = mapper.to_stored(event.event)
     return {
         "position": event.position,
         "stream_id": event.stream_id,
         "stream_version": event.stream_version,
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
+        "event_type": event_type,
+        "schema_version": schema_version,
         "occurred_at": event.occurred_at,
         "recorded_at": event.recorded_at,
         "actor": event.metadata.get("actor"),
-        "payload": dict(event.payload),
+        "payload": payload,
         "metadata": dict(event.metadata),
     }
 
@@ -62,7 +63,11 @@ def _row(event: StoredEvent) -> dict[str, object]:
 def log(context: CliContext, stream: str | None, after: int, output_format: str) -> None:
     """Print events in position order (streamed, never the whole log in memory)."""
     store = context.app(projections=False).store
-    rows = (_row(event) for event in store.read_all(after, stream_id=stream))
+    rows = (
+        _row(store.mapper, event)
+        for batch in store.read(after, stream_id=stream)
+        for event in batch
+    )
     columns = TABLE_COLUMNS if output_format == "table" else LOG_COLUMNS
     render(rows, columns, output_format, title="Event log")
 

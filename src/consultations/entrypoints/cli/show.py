@@ -16,7 +16,8 @@ HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "c
 
 def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_format: str) -> None:
     """Print the state (key/value) and the history of ``<noun>-<id>``."""
-    found = aggregate_history(context.app(projections=False).store, noun, aggregate_id)
+    store = context.app(projections=False).store
+    found = aggregate_history(store, noun, aggregate_id)
     state = dataclasses.asdict(found.state)
     history = [
         {
@@ -28,7 +29,9 @@ def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_for
             "actor": event.metadata.get("actor"),
             "reason": event.metadata.get("reason"),
             "source": event.metadata.get("source"),
-            "changes": {k: v for k, v in event.payload.items() if v is not None},
+            "changes": {
+                k: v for k, v in store.mapper.to_stored(event.event)[1].items() if v is not None
+            },
         }
         for event in found.events
     ]

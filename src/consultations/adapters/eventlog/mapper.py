@@ -5,7 +5,8 @@ datetimes as ISO 8601 UTC with ``Z``, naive local wall times as ``YYYY-MM-DDTHH:
 tuples as lists, nested dataclasses as objects, None kept, except in fields marked
 ``OMIT_WHEN_NONE`` (optional fields added to an event type later), which are left out while
 None so that such events are stored exactly as before. Decoding is driven by the field type
-hints (compiled once per class), so adding a field to an event needs no change here.
+hints (compiled once per class), so adding a field to an event needs no change here. Schema
+versions and upcasting come from the registry an :class:`EventMapper` is given.
 """
 
 import dataclasses
@@ -14,8 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeAlias, Union, get_args, get_origin, get_type_hints
 
-from consultations.adapters.upcasting import upcasters
-from consultations.domain.events import ALL_EVENTS, OMIT_WHEN_NONE, DomainEvent
+from consultations.adapters.eventlog.upcasting import UpcasterRegistry
+from consultations.domain.events import ALL_EVENTS, OMIT_WHEN_NONE, DomainEvent, MeetingHeld
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
@@ -34,16 +35,39 @@ class UnknownEventType(KeyError):
         return f"unknown event type {self.event_type!r}"
 
 
-def to_stored(event: DomainEvent) -> tuple[str, dict[str, JSONValue], int]:
-    """Return ``(event_type, JSON-native payload, schema_version)`` for ``event``."""
+class EventMapper:
+    """Domain events to stored rows and back, with the upcasters it was given."""
+
+    def __init__(self, upcasters: UpcasterRegistry) -> None:
+        self.upcasters = upcasters
+
+    def to_stored(self, event: DomainEvent) -> tuple[str, dict[str, JSONValue], int]:
+        """Return ``(event_type, JSON-native payload, schema_version)`` for ``event``."""
+        event_type, payload = encode(event)
+        return event_type, payload, self.upcasters.current_version(event_type)
+
+    def occurred_at(self, event: DomainEvent) -> datetime | None:
+        """When the event happened, if not when it is recorded: a meeting was held at its start."""
+        return event.start_utc if isinstance(event, MeetingHeld) else None
+
+    def from_stored(
+        self, event_type: str, schema_version: int, payload: Mapping[str, Any]
+    ) -> DomainEvent:
+        """Upcast a stored payload to the current shape and decode it (see :func:`decode`)."""
+        _, current = self.upcasters.upcast(event_type, schema_version, payload)
+        return decode(event_type, current)
+
+
+def encode(event: DomainEvent) -> tuple[str, dict[str, JSONValue]]:
+    """Return ``(event_type, JSON-native payload)`` for ``event``, in the current shape."""
     event_type = type(event).__name__
     if EVENT_TYPES.get(event_type) is not type(event):
         raise UnknownEventType(event_type)
-    return event_type, _encode_fields(event), upcasters.current_version(event_type)
+    return event_type, _encode_fields(event)
 
 
-def from_stored(event_type: str, payload: Mapping[str, Any]) -> DomainEvent:
-    """Rebuild the domain event from its stored type name and (upcast) payload.
+def decode(event_type: str, payload: Mapping[str, Any]) -> DomainEvent:
+    """Rebuild the domain event from its stored type name and payload in the current shape.
 
     Raises UnknownEventType for an unknown type and ValueError for a payload that does not
     fit the event's fields.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from consultations.adapters.hash_chain import ChainReport
+from consultations.adapters.eventlog.hash_chain import ChainReport
 
 APPEND_ONLY_TABLES = ("events", "idempotency_keys")
 REJECT_FUNCTION = "consultations_reject_change"

@@ -43,7 +43,3 @@ class UpcasterRegistry:
             result = upcaster(result)
             version += 1
         return version, result
-
-
-upcasters = UpcasterRegistry()
-"""The application's registry; modules that change an event's shape register here."""

@@ -1,0 +1,118 @@
+"""The event log as the rest of the application sees it: one envelope, one protocol.
+
+Writers hand the log domain events; readers get them back decoded, inside a
+:class:`RecordedEvent` that says where, when and by whom each was recorded. How events are
+stored (payload JSON, schema versions, upcasting, the hash chain) stays inside the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from consultations.adapters.eventlog.hash_chain import ChainReport
+from consultations.domain.events import DomainEvent
+
+
+class ConcurrencyConflict(Exception):
+    """A stream moved on since the caller read it: the append was refused, nothing was written."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"{stream_id}: expected version {expected}, but the stream is at version {actual}"
+        )
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """New events for one stream, expected to be at ``expected_version`` (0 = new stream)."""
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[DomainEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """A domain event as recorded in the log: where, when, with what metadata and hash."""
+
+    position: int
+    stream_id: str
+    stream_version: int
+    event: DomainEvent
+    metadata: Mapping[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    hash: str
+
+    @property
+    def event_type(self) -> str:
+        """The stored name of the event's type (its class name)."""
+        return type(self.event).__name__
+
+
+class EventLog(Protocol):
+    """An append-only log of streams, positions gap-free and in commit order."""
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[int]:
+        """Append to one stream; return the new positions (a repeated key: the first result)."""
+        ...
+
+    def append_many(
+        self,
+        appends: Sequence[Append],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[int]:
+        """Append to several streams at once: each expected version holds, or nothing is written.
+
+        Raises ConcurrencyConflict when a stream is not at its expected version.
+        """
+        ...
+
+    def read(
+        self,
+        after: int = 0,
+        *,
+        up_to: int | None = None,
+        stream_id: str | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[list[RecordedEvent]]:
+        """The log in position order after ``after`` (to ``up_to``), one batch at a time."""
+        ...
+
+    def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        """All events of one stream after ``after_version``, oldest first."""
+        ...
+
+    def read_streams(self, stream_ids: Iterable[str]) -> dict[str, list[RecordedEvent]]:
+        """Every event of each given stream, oldest first; streams without events left out."""
+        ...
+
+    def stream_version(self, stream_id: str) -> int:
+        """The number of events in a stream (0 when it does not exist)."""
+        ...
+
+    def recorded_result(self, idempotency_key: str) -> list[int] | None:
+        """Positions appended by the first command with this key, or None if it is new."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """The position and hash of the last event (0 and the genesis hash for an empty log)."""
+        ...
+
+    def verify(self) -> ChainReport:
+        """Check the stored log (hash chain and head); name the first bad position."""
+        ...
