@@ -8,12 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
 from consultations.adapters.event_store import SqlEventStore
 from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+# No hypothesis deadline anywhere: a deadline is a timed assertion, and on a loaded CI machine
+# even a pure function can take longer than 200 ms once in a while (DeadlineExceeded, or Flaky
+# when the rerun is fast). Tests still set their own example counts; none may set a deadline.
+settings.register_profile("suite", deadline=None, print_blob=True)
+settings.load_profile("suite")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
