@@ -161,7 +161,7 @@ def server(database_url: str, migrated_engine: Engine) -> Iterator[Server]:
     uvicorn_server = uvicorn.Server(config)
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a generous bound for a loaded CI machine
     while not uvicorn_server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert uvicorn_server.started
