@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 
 from consultations.adapters import migrations
@@ -17,6 +18,12 @@ from tests.support.libical import libical, libical_available
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 __all__ = ["libical", "libical_available"]  # fixtures for every test directory
+
+# No hypothesis deadline anywhere: a deadline is a timed assertion, and on a loaded CI machine
+# even a pure function can take longer than 200 ms once in a while (DeadlineExceeded, or Flaky
+# when the rerun is fast). Tests still set their own example counts; none may set a deadline.
+settings.register_profile("suite", deadline=None, print_blob=True)
+settings.load_profile("suite")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

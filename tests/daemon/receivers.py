@@ -61,6 +61,8 @@ def _wait(condition: Callable[[], T | None], timeout: float, what: str) -> T:
 
 # --------------------------------------------------------------------------- webhook
 
+HOLD_LIMIT = 300.0  # seconds a held request waits for release() at most
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -99,7 +101,9 @@ class WebhookReceiver:
 
     A request whose signature does not verify is answered 401. Otherwise the next scripted
     :class:`Reply` (see :meth:`script`) is used, else the default (200 unless
-    :meth:`set_default` changed it). :meth:`set_delay` makes every answer slow.
+    :meth:`set_default` changed it). :meth:`set_delay` makes every answer slow;
+    :meth:`hold` keeps every answer back until :meth:`release` (a test decides when a request
+    stops being "in flight" from what it observed, not from a fixed delay).
     """
 
     def __init__(self, secret: str | None = None, *, port: int = 0) -> None:
@@ -111,6 +115,8 @@ class WebhookReceiver:
         self._script: deque[Reply] = deque()
         self._default = Reply(200, {}, b"ok")
         self._delay = 0.0
+        self._released = threading.Event()
+        self._released.set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +144,7 @@ class WebhookReceiver:
 
     def stop(self) -> None:
         """Stop listening; what was recorded stays readable."""
+        self._released.set()  # no handler thread is left waiting
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -178,6 +185,14 @@ class WebhookReceiver:
     def set_delay(self, seconds: float) -> None:
         """Wait this long before answering each request."""
         self._delay = seconds
+
+    def hold(self) -> None:
+        """Record each request, then answer nothing until :meth:`release` (5 minutes at most)."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Answer the held requests (and the next ones at once)."""
+        self._released.set()
 
     # queries
 
@@ -267,6 +282,7 @@ class WebhookReceiver:
             )
         if self._delay:
             time.sleep(self._delay)
+        self._released.wait(HOLD_LIMIT)
         try:
             request.send_response(reply.status)
             for name, value in reply.headers.items():

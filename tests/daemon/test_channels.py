@@ -46,7 +46,10 @@ SECRET = "whsec_" + base64.b64encode(b"consultations-test-secret-32byte").decode
 OTHER_SECRET = "whsec_" + base64.b64encode(b"somebody-else-s-secret-32-bytes!").decode()
 SENDER = "reminders@mfa.example"
 RECIPIENTS = ("desk-az@mfa.example", "desk-tm@mfa.example")
-TIMEOUT = 3.0
+# A bound for local servers to answer and mail to arrive, not a speed requirement: generous,
+# since CI shares a loaded machine. Tests about timeouts use their own short ones and decide
+# from the failure's cause, not from a stopwatch.
+TIMEOUT = 30.0
 
 TURKMEN_SUBJECT = "Ýatlatma: Aşgabat — Bakı syýasy maslahatlaşmalary ertir sagat 10:00-da başlanýar"
 AZERBAIJANI_SUBJECT = (
@@ -355,11 +358,11 @@ def test_email_display_names_in_headers_bare_addresses_in_envelope(smtp: SmtpRec
 
 
 def test_email_server_down_is_transient() -> None:
-    started = time.monotonic()
     with pytest.raises(DeliveryFailed) as failure:
         email_channel(f"smtp://127.0.0.1:{dead_port()}").send(reminder())
     assert not failure.value.permanent
-    assert time.monotonic() - started < TIMEOUT
+    # Refused at once, not waited out: the cause is the refusal, not a timeout.
+    assert isinstance(failure.value.__cause__, ConnectionRefusedError), failure.value
 
 
 def test_email_server_that_never_greets_times_out_transiently() -> None:
@@ -372,7 +375,8 @@ def test_email_server_that_never_greets_times_out_transiently() -> None:
         with pytest.raises(DeliveryFailed) as failure:
             channel.send(reminder())
     assert not failure.value.permanent
-    assert time.monotonic() - started < TIMEOUT
+    assert "timed out" in str(failure.value)  # it gave up waiting for the greeting
+    assert time.monotonic() - started < TIMEOUT  # a bound against hanging, not a speed test
 
 
 # --------------------------------------------------------------------------- webhook
@@ -382,14 +386,16 @@ def test_webhook_delivers_a_verified_signed_body(
     hooks: WebhookReceiver, webhook: WebhookChannel
 ) -> None:
     notification = reminder()
+    before = int(time.time())
     webhook.send(notification)
+    after = int(time.time())
     (delivery,) = hooks.deliveries()
     assert delivery.verified is True
     assert delivery.status == 200
     assert delivery.webhook_id == notification.idempotency_key
     assert delivery.headers["content-type"] == "application/json"
     assert delivery.headers["webhook-signature"].startswith("v1,")
-    assert abs(int(delivery.headers["webhook-timestamp"]) - time.time()) < 60
+    assert before <= int(delivery.headers["webhook-timestamp"]) <= after  # when it was sent
     assert delivery.json() == {
         "type": "reminder.due",
         "idempotency_key": notification.idempotency_key,
@@ -462,11 +468,15 @@ def test_webhook_429_with_retry_after_seconds(
 def test_webhook_503_with_http_date(hooks: WebhookReceiver, webhook: WebhookChannel) -> None:
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=120)
     hooks.script(Reply(503, {"Retry-After": format_datetime(until, usegmt=True)}))
+    before = datetime.now(UTC)
     with pytest.raises(DeliveryFailed) as failure:
         webhook.send(reminder())
+    after = datetime.now(UTC)
     assert not failure.value.permanent
     assert failure.value.retry_after is not None
-    assert 110 <= failure.value.retry_after <= 120
+    # The seconds from the answer to that date: bracketed by the moments around the send.
+    bounds = ((until - after).total_seconds(), (until - before).total_seconds())
+    assert bounds[0] <= failure.value.retry_after <= bounds[1]
 
 
 @pytest.mark.parametrize("header", [None, "soon", "-5", "1.5"])
@@ -536,15 +546,20 @@ def test_webhook_connection_refused_is_transient() -> None:
 
 
 def test_webhook_slow_receiver_times_out_transiently(hooks: WebhookReceiver) -> None:
-    hooks.set_delay(2.0)
+    hooks.hold()  # the receiver answers only once the sender has given up
     started = time.monotonic()
-    with (
-        WebhookChannel(hooks.url, SECRET, timeout=0.3) as channel,
-        pytest.raises(DeliveryFailed) as failure,
-    ):
-        channel.send(reminder())
+    try:
+        with (
+            WebhookChannel(hooks.url, SECRET, timeout=0.3) as channel,
+            pytest.raises(DeliveryFailed) as failure,
+        ):
+            channel.send(reminder())
+    finally:
+        hooks.release()
     assert not failure.value.permanent
-    assert time.monotonic() - started < 1.5
+    assert isinstance(failure.value.__cause__, httpx.TimeoutException), failure.value
+    assert len(hooks.deliveries()) == 1  # it got there, and was never answered in time
+    assert time.monotonic() - started < TIMEOUT  # a bound against hanging, not a speed test
 
 
 def test_webhook_uses_a_client_passed_in_and_leaves_it_open(hooks: WebhookReceiver) -> None:

@@ -57,7 +57,7 @@ def served(database_url: str, migrated_engine: Engine) -> Iterator[Served]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a generous bound for a loaded CI machine
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started
