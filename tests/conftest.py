@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
 from consultations.adapters.eventlog import SqlEventLog
+from tests.daemon.processes import Processes
+from tests.daemon.receivers import SmtpReceiver
 from tests.support.libical import libical, libical_available
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
@@ -83,3 +85,20 @@ def migrated_engine(engine: Engine) -> Engine:
 def store(migrated_engine: Engine) -> SqlEventLog:
     """An event log on a migrated, empty database."""
     return SqlEventLog(migrated_engine)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    """``python -m consultations …`` processes, logs in files, killed when the test ends."""
+    started = Processes(tmp_path / "logs", tmp_path / "work")
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    """An SMTP server on loopback that keeps every message it accepts."""
+    with SmtpReceiver() as receiver:
+        yield receiver

@@ -124,12 +124,6 @@ def at_risk(key: str = "cad-trk-political-2026H1-at-risk") -> Notification:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 def hooks() -> Iterator[WebhookReceiver]:
     with WebhookReceiver(secret=SECRET) as receiver:
         yield receiver

@@ -63,15 +63,6 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield hooks
 
 
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path / "logs", tmp_path / "work")
-    try:
-        yield started
-    finally:
-        started.close()
-
-
 Databases = Callable[[], tuple[str, Engine]]
 
 

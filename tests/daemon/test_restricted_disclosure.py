@@ -44,24 +44,9 @@ SETTINGS = ("CONSOLE_RESTRICTED", "SMTP_RESTRICTED", "WEBHOOK_RESTRICTED", "FEED
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 def hooks() -> Iterator[WebhookReceiver]:
     with WebhookReceiver(secret=SECRET) as receiver:
         yield receiver
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path / "logs", tmp_path / "work")
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 def plan_restricted_meeting(engine: Engine) -> None:

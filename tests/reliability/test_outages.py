@@ -53,15 +53,6 @@ STARTUP = 60.0  # seconds a process may take to start and answer (a loaded CI ma
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path / "logs", tmp_path / "work")
-    try:
-        yield started
-    finally:
-        started.close()
-
-
-@pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A throwaway server for this test alone: it is stopped and started mid-test."""
     try:

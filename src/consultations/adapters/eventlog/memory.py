@@ -14,7 +14,7 @@ from typing import Any
 
 from consultations.adapters.eventlog.hash_chain import GENESIS_HASH, ChainReport
 from consultations.adapters.eventlog.mapper import EventMapper
-from consultations.adapters.eventlog.port import Append, RecordedEvent
+from consultations.adapters.eventlog.port import Append, EventLog, RecordedEvent
 from consultations.adapters.eventlog.records import (
     Row,
     chained_rows,
@@ -23,7 +23,6 @@ from consultations.adapters.eventlog.records import (
     verify_rows,
 )
 from consultations.adapters.eventlog.upcasting import UpcasterRegistry
-from consultations.domain.events import DomainEvent
 
 MemoryListener = Callable[[Sequence[RecordedEvent]], None]
 """Called with the events just appended, before they are kept: raising discards them."""
@@ -33,7 +32,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class InMemoryEventLog:
+class InMemoryEventLog(EventLog):
     """An event log held in lists and dicts (see the module docstring)."""
 
     def __init__(
@@ -50,22 +49,6 @@ class InMemoryEventLog:
         self._streams: dict[str, list[int]] = {}  # positions, by stream
         self._keys: dict[str, list[int]] = {}
         self._head: tuple[int, str, datetime | None] = (0, GENESIS_HASH, None)
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[DomainEvent],
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> list[int]:
-        """Append to one stream; return the new positions (a repeated key: the first result)."""
-        return self.append_many(
-            [Append(stream_id, expected_version, events)],
-            metadata=metadata,
-            idempotency_key=idempotency_key,
-        )
 
     def append_many(
         self,

@@ -67,7 +67,11 @@ class EventLog(Protocol):
         idempotency_key: str | None = None,
     ) -> list[int]:
         """Append to one stream; return the new positions (a repeated key: the first result)."""
-        ...
+        return self.append_many(
+            [Append(stream_id, expected_version, events)],
+            metadata=metadata,
+            idempotency_key=idempotency_key,
+        )
 
     def append_many(
         self,

@@ -19,7 +19,7 @@ from consultations.adapters.database import IN_CLAUSE_CHUNK, chunks, write_trans
 from consultations.adapters.eventlog.guards import IntegrityReport, integrity_report
 from consultations.adapters.eventlog.hash_chain import ChainReport
 from consultations.adapters.eventlog.mapper import EventMapper
-from consultations.adapters.eventlog.port import Append, RecordedEvent
+from consultations.adapters.eventlog.port import Append, EventLog, RecordedEvent
 from consultations.adapters.eventlog.records import (
     chained_rows,
     check_appends,
@@ -28,7 +28,6 @@ from consultations.adapters.eventlog.records import (
 )
 from consultations.adapters.eventlog.upcasting import UpcasterRegistry
 from consultations.adapters.orm import event_log_head, events, idempotency_keys
-from consultations.domain.events import DomainEvent
 
 # Statements built once: constructing a query costs more than running a cached one.
 _LOCK_HEAD = sa.select(event_log_head).where(event_log_head.c.id == 1).with_for_update()
@@ -80,7 +79,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlEventLog:
+class SqlEventLog(EventLog):
     """The event log over an engine whose schema was created by the Alembic migrations."""
 
     def __init__(
@@ -97,22 +96,6 @@ class SqlEventLog:
         self.listeners = list(listeners)
 
     # -- writing -------------------------------------------------------------------------
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[DomainEvent],
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> list[int]:
-        """Append to one stream; return the new positions (a repeated key: the first result)."""
-        return self.append_many(
-            [Append(stream_id, expected_version, events)],
-            metadata=metadata,
-            idempotency_key=idempotency_key,
-        )
 
     def append_many(
         self,
