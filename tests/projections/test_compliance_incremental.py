@@ -58,7 +58,7 @@ def kept_and_full(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:
     """The rows as kept, and as a full evaluation writes them (rolled back afterwards)."""
     with engine.connect() as connection, connection.begin() as transaction:
         kept = rows(connection)
-        ComplianceProjection().finish_replay(connection)
+        ComplianceProjection().replay(connection).finish()
         full = rows(connection)
         transaction.rollback()
     return kept, full

@@ -127,15 +127,15 @@ def test_only_the_stale_projection_and_those_after_it_are_rebuilt(
     projector = Projector()
     replayed: list[str] = []
 
-    def recording(name: str, handle: Callable[..., None]) -> Callable[..., None]:
-        def wrapped(*args: Any, **kwargs: Any) -> None:
+    def recording(name: str, replay: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             replayed.append(name)
-            handle(*args, **kwargs)
+            return replay(*args, **kwargs)
 
         return wrapped
 
     for projection in projector.projections:
-        monkeypatch.setattr(projection, "handle", recording(projection.name, projection.handle))
+        monkeypatch.setattr(projection, "replay", recording(projection.name, projection.replay))
     assert projector.ensure_current(migrated_engine) is True
     assert set(replayed) == {"compliance", "feeds", "reminders"}
     assert all(s.current for s in projector.status(migrated_engine))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
@@ -12,6 +13,20 @@ from consultations.adapters.database import chunks
 from consultations.adapters.eventlog import EventMapper, RecordedEvent, SqlEventLog
 
 
+class Replay(Protocol):
+    """One rebuild in progress: fed the whole log, batch after batch, then finished.
+
+    Whatever a rebuild keeps between batches lives here, not in the projection, so a
+    projection holds no state across calls.
+    """
+
+    def feed(self, batch: Sequence[RecordedEvent]) -> None:
+        """Take the next batch of the log (events in position order)."""
+
+    def finish(self) -> None:
+        """Complete the tables after the last batch."""
+
+
 class Projection(Protocol):
     """A read model. ``version`` changes whenever its rows would come out differently."""
 
@@ -19,17 +34,40 @@ class Projection(Protocol):
     version: ClassVar[int]
     tables: ClassVar[tuple[sa.Table, ...]]
 
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
-        """Bring the tables up to date with ``batch`` (events in position order).
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
+        """Bring the tables up to date with ``batch``, events appended after the last one seen."""
 
-        ``replaying`` is set during a rebuild: work that only the final state needs may wait
-        for :meth:`finish_replay`.
-        """
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild of the (emptied) tables from the whole log, on ``connection``."""
 
-    def finish_replay(self, connection: Connection) -> None:
-        """Complete a rebuild after the last batch."""
+
+@dataclass(frozen=True, slots=True)
+class BatchByBatch:
+    """A rebuild that is the incremental update, batch after batch."""
+
+    projection: Projection
+    connection: Connection
+
+    def feed(self, batch: Sequence[RecordedEvent]) -> None:
+        """Handle the batch as if it had just been appended."""
+        self.projection.handle(self.connection, batch)
+
+    def finish(self) -> None:
+        """Nothing waits for the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class AtTheEnd:
+    """A rebuild computed once from the final state of the tables it reads."""
+
+    compute: Callable[[], None]
+
+    def feed(self, batch: Sequence[RecordedEvent]) -> None:
+        """Nothing to do until the other projections have seen the whole log."""
+
+    def finish(self) -> None:
+        """Compute everything once."""
+        self.compute()
 
 
 def existing(connection: Connection, key: sa.Column[Any], ids: Sequence[str]) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.database import chunks
 from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import compliance_sessions, compliance_windows, schedule, tracks
-from consultations.adapters.projections.base import replace_rows
+from consultations.adapters.projections.base import AtTheEnd, Replay, replace_rows
 from consultations.domain.aggregates import MEETING
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.compliance import Session, TrackRules, Window, evaluate
@@ -56,12 +56,8 @@ class ComplianceProjection:
     version: ClassVar[int] = 2  # 2: windows run two years past the last session
     tables: ClassVar[tuple[sa.Table, ...]] = (compliance_windows, compliance_sessions)
 
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
-        """Bring the windows of the affected tracks up to date (all at once in a rebuild)."""
-        if replaying:
-            return
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
+        """Bring the windows of the affected tracks up to date."""
         whole = {
             r.event.track_id
             for r in batch
@@ -80,9 +76,14 @@ class ComplianceProjection:
                 whole.add(track["track_id"])
         _recompute(connection, whole)
 
-    def finish_replay(self, connection: Connection) -> None:
-        """Compute every track once, from the final schedule."""
-        _recompute(connection, set(connection.execute(sa.select(tracks.c.track_id)).scalars()))
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild computes every track once, from the final schedule."""
+        return AtTheEnd(lambda: recompute_all(connection))
+
+
+def recompute_all(connection: Connection) -> None:
+    """Replace the windows and sessions of every track."""
+    _recompute(connection, set(connection.execute(sa.select(tracks.c.track_id)).scalars()))
 
 
 TRACKS_AT_ONCE = 8

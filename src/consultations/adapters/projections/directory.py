@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import areas, parties
+from consultations.adapters.projections.base import BatchByBatch, Replay
 from consultations.domain.events import AreaRegistered, PartyRegistered
 
 
@@ -20,9 +21,7 @@ class DirectoryProjection:
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (parties, areas)
 
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Insert newly registered parties and areas."""
         new_parties = [
             {
@@ -45,5 +44,6 @@ class DirectoryProjection:
         if new_areas:
             connection.execute(areas.insert(), new_areas)
 
-    def finish_replay(self, connection: Connection) -> None:
-        """Nothing is deferred during a rebuild."""
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild handles the log batch after batch."""
+        return BatchByBatch(self, connection)

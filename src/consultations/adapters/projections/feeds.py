@@ -23,6 +23,7 @@ download.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.database import chunks
 from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import feeds, schedule
+from consultations.adapters.projections.base import Replay
 from consultations.adapters.scopes import in_scope
 from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
@@ -59,48 +61,10 @@ class FeedProjection:
     version: ClassVar[int] = 2  # 2: content_position and content_changed_at
     tables: ClassVar[tuple[sa.Table, ...]] = (feeds,)
 
-    def __init__(self) -> None:
-        # During a rebuild: the last event for every feed and the last host change so far.
-        self._every_feed: Change | None = None
-        self._party_feeds: Change | None = None
-
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
-        """Insert created feeds, stamp revoked ones, in log order; then raise content versions.
-
-        During a rebuild the versions wait for :meth:`finish_replay`, which reads the final
-        schedule instead of the schedule after each batch.
-        """
-        for recorded in batch:
-            event = recorded.event
-            if isinstance(event, FeedCreated):
-                connection.execute(
-                    feeds.insert().values(
-                        feed_id=event.feed_id,
-                        name=event.name,
-                        scope=event.scope,
-                        include_restricted=event.include_restricted,
-                        days_back=event.days_back,
-                        days_ahead=event.days_ahead,
-                        token_sha256=event.token_sha256,
-                        created_at=recorded.recorded_at,
-                        # Everything logged so far is in the feed from the start.
-                        content_position=recorded.position,
-                        content_changed_at=recorded.recorded_at,
-                    )
-                )
-            elif isinstance(event, FeedRevoked):
-                connection.execute(
-                    feeds.update()
-                    .where(feeds.c.feed_id == event.feed_id)
-                    .values(revoked_at=recorded.recorded_at)
-                )
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
+        """Insert created feeds, stamp revoked ones, in log order; then raise content versions."""
+        _write_definitions(connection, batch)
         meetings, every_feed, party_feeds = _sort_out(batch)
-        if replaying:
-            self._every_feed = _later(self._every_feed, every_feed)
-            self._party_feeds = _later(self._party_feeds, party_feeds)
-            return
         if not meetings and every_feed is None:
             return
         rows = connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
@@ -118,18 +82,70 @@ class FeedProjection:
             versions[feed_id] = _latest(every_feed, party_feeds, scope, counted)
         _raise_versions(connection, versions)
 
-    def finish_replay(self, connection: Connection) -> None:
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild writes definitions as it goes and raises versions once, at the end.
+
+        The end reads the final schedule instead of the schedule after each batch.
+        """
+        return _Replay(connection)
+
+
+@dataclass
+class _Replay:
+    """A rebuild in progress: the last event for every feed and the last host change so far."""
+
+    connection: Connection
+    every_feed: Change | None = None
+    party_feeds: Change | None = None
+
+    def feed(self, batch: Sequence[RecordedEvent]) -> None:
+        """Write the batch's feed definitions; remember what counts for every (party) feed."""
+        _write_definitions(self.connection, batch)
+        _, every_feed, party_feeds = _sort_out(batch)
+        self.every_feed = _later(self.every_feed, every_feed)
+        self.party_feeds = _later(self.party_feeds, party_feeds)
+
+    def finish(self) -> None:
         """Raise every feed's version as one batch of the whole log would."""
-        every_feed, party_feeds = self._every_feed, self._party_feeds
-        self._every_feed = self._party_feeds = None
-        rows = connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
+        rows = self.connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
         versions = {
             feed_id: _latest(
-                every_feed, party_feeds, scope, [_last_meeting_change(connection, scope)]
+                self.every_feed,
+                self.party_feeds,
+                scope,
+                [_last_meeting_change(self.connection, scope)],
             )
             for feed_id, scope in rows
         }
-        _raise_versions(connection, versions)
+        _raise_versions(self.connection, versions)
+
+
+def _write_definitions(connection: Connection, batch: Sequence[RecordedEvent]) -> None:
+    """Insert created feeds and stamp revoked ones, in log order."""
+    for recorded in batch:
+        event = recorded.event
+        if isinstance(event, FeedCreated):
+            connection.execute(
+                feeds.insert().values(
+                    feed_id=event.feed_id,
+                    name=event.name,
+                    scope=event.scope,
+                    include_restricted=event.include_restricted,
+                    days_back=event.days_back,
+                    days_ahead=event.days_ahead,
+                    token_sha256=event.token_sha256,
+                    created_at=recorded.recorded_at,
+                    # Everything logged so far is in the feed from the start.
+                    content_position=recorded.position,
+                    content_changed_at=recorded.recorded_at,
+                )
+            )
+        elif isinstance(event, FeedRevoked):
+            connection.execute(
+                feeds.update()
+                .where(feeds.c.feed_id == event.feed_id)
+                .values(revoked_at=recorded.recorded_at)
+            )
 
 
 def _sort_out(

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from consultations.adapters.database import chunks
 from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import reminders, schedule, tracks
-from consultations.adapters.projections.base import replace_rows
+from consultations.adapters.projections.base import AtTheEnd, Replay, replace_rows
 from consultations.domain.aggregates import MEETING
 from consultations.domain.durations import parse_duration
 from consultations.domain.events import TrackAmended
@@ -38,12 +38,8 @@ class ReminderProjection:
     version: ClassVar[int] = 2  # 2: a meeting's own offsets win over its track's
     tables: ClassVar[tuple[sa.Table, ...]] = (reminders,)
 
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Recompute the reminders of the meetings touched (directly or through their track)."""
-        if replaying:
-            return
         meetings = {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)}
         amended = {r.event.track_id for r in batch if isinstance(r.event, TrackAmended)}
         for chunk in chunks(amended):
@@ -51,10 +47,12 @@ class ReminderProjection:
             meetings.update(connection.execute(query).scalars())
         self._recompute(connection, sorted(meetings))
 
-    def finish_replay(self, connection: Connection) -> None:
-        """Compute every meeting's reminders once, from the final schedule."""
-        self._recompute(
-            connection, list(connection.execute(sa.select(schedule.c.meeting_id)).scalars())
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild computes every meeting's reminders once, from the final schedule."""
+        return AtTheEnd(
+            lambda: self._recompute(
+                connection, list(connection.execute(sa.select(schedule.c.meeting_id)).scalars())
+            )
         )
 
     @staticmethod

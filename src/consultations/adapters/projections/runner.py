@@ -144,15 +144,16 @@ class Projector:
             for projection in reversed(projections):
                 for table in reversed(projection.tables):
                     connection.execute(table.delete())
+            replays = [projection.replay(connection) for projection in projections]
             done = 0
             for batch in log.read(up_to=head, batch_size=REBUILD_BATCH, connection=connection):
-                for projection in projections:
-                    projection.handle(connection, batch, replaying=True)
+                for replay in replays:
+                    replay.feed(batch)
                 done += len(batch)
                 if progress is not None:
                     progress(done, head)
-            for projection in projections:
-                projection.finish_replay(connection)
+            for replay in replays:
+                replay.finish()
             names = [p.name for p in projections]
             connection.execute(
                 projection_checkpoints.delete().where(projection_checkpoints.c.name.in_(names))

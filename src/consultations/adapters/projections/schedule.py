@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.adapters.orm import action_items, schedule
-from consultations.adapters.projections.base import existing, load_streams, replace_rows
+from consultations.adapters.projections.base import Replay, existing, load_streams, replace_rows
 from consultations.domain import meetings as meeting_model
 from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
@@ -58,9 +58,17 @@ class Folded:
 class _Replay:
     """A rebuild in progress: recently folded meetings, and which ones have rows already."""
 
+    projection: ScheduleProjection
     connection: Connection
     folded: dict[str, Folded] = field(default_factory=dict)
     written: set[str] = field(default_factory=set)
+
+    def feed(self, batch: Sequence[RecordedEvent]) -> None:
+        """Fold the batch's meetings further, from memory where they are."""
+        self.projection.project(self.connection, batch, self)
+
+    def finish(self) -> None:
+        """The rows are written batch by batch: nothing is left."""
 
     def remember(self, stream_id: str, folded: Folded) -> None:
         self.folded.pop(stream_id, None)
@@ -78,23 +86,28 @@ class ScheduleProjection:
 
     def __init__(self, mapper: EventMapper) -> None:
         self._mapper = mapper  # to decode the earlier events of a meeting it reloads
-        self._replay: _Replay | None = None
 
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
-        """Fold each meeting touched by the batch further and replace its rows.
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
+        """Fold each meeting touched by the batch further and replace its rows."""
+        self.project(connection, batch, None)
 
-        During a rebuild the folded meetings stay in memory (up to ``REPLAY_CACHE``), so
-        only a meeting whose stream spans far apart in the log is reloaded.
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild keeps the meetings it folded in memory (up to ``REPLAY_CACHE``).
+
+        Only a meeting whose stream spans far apart in the log is reloaded.
         """
+        return _Replay(self, connection)
+
+    def project(
+        self, connection: Connection, batch: Sequence[RecordedEvent], replay: _Replay | None
+    ) -> None:
+        """Fold the batch's meetings further (from ``replay``'s memory in a rebuild)."""
         streams: dict[str, list[RecordedEvent]] = {}
         for recorded in batch:
             if MEETING.owns(recorded.stream_id):
                 streams.setdefault(recorded.stream_id, []).append(recorded)
         if not streams:
             return
-        replay = self._replay_on(connection) if replaying else None
         folded: dict[str, Folded] = {}
         if replay is None:
             # Meetings that already have a row had events before this batch.
@@ -129,16 +142,6 @@ class ScheduleProjection:
         stale = sorted(MEETING.id_of(s) for s in with_rows)
         replace_rows(connection, schedule, schedule.c.meeting_id, stale, rows)
         replace_rows(connection, action_items, action_items.c.meeting_id, stale, item_rows)
-
-    def finish_replay(self, connection: Connection) -> None:
-        """Forget the rebuild's meetings."""
-        self._replay = None
-
-    def _replay_on(self, connection: Connection) -> _Replay:
-        # A rebuild is one transaction on one connection: a new connection is a new rebuild.
-        if self._replay is None or self._replay.connection is not connection:
-            self._replay = _Replay(connection)
-        return self._replay
 
 
 def is_significant(event: MeetingEvent) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.adapters.orm import track_areas, track_parties, tracks
-from consultations.adapters.projections.base import load_streams, replace_rows
+from consultations.adapters.projections.base import BatchByBatch, Replay, load_streams, replace_rows
 from consultations.domain import tracks as track_model
 from consultations.domain.aggregates import TRACK
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
@@ -26,9 +26,7 @@ class TrackProjection:
     def __init__(self, mapper: EventMapper) -> None:
         self._mapper = mapper  # to decode the streams of the tracks it re-folds
 
-    def handle(
-        self, connection: Connection, batch: Sequence[RecordedEvent], *, replaying: bool = False
-    ) -> None:
+    def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Re-fold each track touched by the batch and replace its rows."""
         touched = {
             r.event.track_id
@@ -55,8 +53,9 @@ class TrackProjection:
         replace_rows(connection, track_areas, track_areas.c.track_id, ids, area_rows)
         replace_rows(connection, track_parties, track_parties.c.track_id, ids, party_rows)
 
-    def finish_replay(self, connection: Connection) -> None:
-        """Nothing is deferred during a rebuild."""
+    def replay(self, connection: Connection) -> Replay:
+        """A rebuild handles the log batch after batch."""
+        return BatchByBatch(self, connection)
 
 
 def track_row(state: track_model.Track) -> dict[str, Any]:
