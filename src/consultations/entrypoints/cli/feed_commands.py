@@ -11,9 +11,9 @@ from consultations.adapters.atomic_file import write_atomically
 from consultations.domain.commands import RevokeFeed
 from consultations.domain.feeds import parse_scope
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.daemon_commands import configure_logging
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import write_options
+from consultations.entrypoints.cli.server_commands import configure_logging
 from consultations.entrypoints.web import create_app
 from consultations.service_layer.feeds import FeedSpec, new_feed
 
