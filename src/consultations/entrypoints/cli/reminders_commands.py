@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from consultations.adapters.outbox import STATUSES, SqlOutbox
+from consultations.adapters.outbox import REDRIVABLE, SqlOutbox
 from consultations.domain.errors import NotAllowed, NotFound
+from consultations.domain.vocabulary import DeliveryStatus
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.daemon import owner_id
 
+STATUSES = [status.value for status in DeliveryStatus]
 REMINDER_COLUMNS = (
     "delivery_id",
     "type",
@@ -45,8 +47,9 @@ def reminders() -> None:
 def list_reminders(context: CliContext, status: str | None, output_format: str) -> None:
     """Deliveries and their state (dead ones can be re-driven with `reminders retry`)."""
     outbox = SqlOutbox(context.app().engine, owner_id())
+    wanted = None if status is None else DeliveryStatus(status)
     columns = TABLE_REMINDER_COLUMNS if output_format == "table" else REMINDER_COLUMNS
-    render(outbox.list(status), columns, output_format, title="Deliveries")
+    render(outbox.list(wanted), columns, output_format, title="Deliveries")
 
 
 @reminders.command("retry")
@@ -58,7 +61,7 @@ def retry(context: CliContext, delivery_id: str) -> None:
     previous = SqlOutbox(app.engine, owner_id()).retry(delivery_id, app.commands.clock())
     if previous is None:
         raise NotFound("id", f"no delivery {delivery_id!r}")
-    if previous not in {"failed", "dead"}:
+    if previous not in REDRIVABLE:
         raise NotAllowed(
             "id", f"delivery {delivery_id!r} is {previous}; only failed or dead ones are retried"
         )
