@@ -24,7 +24,6 @@ from consultations.adapters.channels import (
     Channel,
     DeliveryFailed,
     Notification,
-    backoff,
     meeting_calendar,
 )
 from consultations.adapters.outbox import Claimed, SqlOutbox, delivery_id
@@ -33,6 +32,7 @@ from consultations.domain.disclosure import RESTRICTED, for_channel, meeting_for
 from consultations.domain.vocabulary import DeliveryKind, DeliveryStatus
 from consultations.service_layer.feeds import feed_meeting
 from consultations.service_layer.reports import compliance_report
+from consultations.service_layer.retry import backoff
 
 log = logging.getLogger("consultations.daemon")
 
