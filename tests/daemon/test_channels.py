@@ -32,13 +32,13 @@ from consultations.adapters.channels import (
     EmailChannel,
     Notification,
     WebhookChannel,
-    backoff,
     channels_from_settings,
     close_channels,
     meeting_calendar,
     retry_after_seconds,
 )
 from consultations.adapters.ical_feed import FeedMeeting
+from consultations.service_layer.retry import backoff
 from consultations.settings import Settings, SettingsError
 from tests.daemon.receivers import Reply, SmtpReceiver, WebhookReceiver, free_port
 

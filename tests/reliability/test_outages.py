@@ -35,9 +35,10 @@ from consultations.adapters.database import create_engine
 from consultations.adapters.orm import deliveries, reminders
 from consultations.adapters.outbox import delivery_id
 from consultations.domain.commands import AddTrack, DomainCommand, PlanMeeting, RegisterParty
-from consultations.entrypoints.daemon import OUTAGE_RETRY_CAP, outage_delay
+from consultations.entrypoints.daemon import OUTAGE_RETRY_BASE, OUTAGE_RETRY_CAP
 from consultations.service_layer.feeds import new_feed
 from consultations.service_layer.handlers import handle
+from consultations.service_layer.retry import backoff
 from tests.daemon.processes import Process, Processes, wait_until
 from tests.daemon.receivers import WebhookReceiver, free_port
 from tests.projections.support import ANALYST, EXAMPLE, wire
@@ -448,6 +449,11 @@ def test_a_full_disk_on_sqlite_is_one_clear_error_and_the_log_stays_valid(
 
 
 # --------------------------------------------------------------------------- backoff
+
+
+def outage_delay(failures: int, rng: random.Random) -> float:
+    """The daemon's delay after ``failures`` failed sweeps in a row."""
+    return backoff(failures, base=OUTAGE_RETRY_BASE, cap=OUTAGE_RETRY_CAP, jitter="equal", rng=rng)
 
 
 def test_the_outage_backoff_doubles_with_jitter_up_to_the_cap() -> None:

@@ -4,8 +4,8 @@ Every channel takes one :class:`Notification` and either returns (delivered) or 
 :class:`DeliveryFailed`, which says whether a retry can help (``permanent``) and how long the
 receiver asked to wait (``retry_after``). Delivery is at-least-once: the notification's
 idempotency key travels with it (email ``Message-ID``, webhook ``webhook-id``) so receivers can
-drop duplicates. Retry timing is :func:`backoff`; the daemon owns the retry loop and the dead
-letter state.
+drop duplicates. Retry timing is :func:`~consultations.service_layer.retry.backoff`; the daemon
+owns the retry loop and the dead letter state.
 
 Channels are built from :class:`~consultations.settings.Settings` by
 :func:`channels_from_settings`, which rejects unusable settings with a
@@ -19,7 +19,6 @@ import binascii
 import json
 import logging
 import math
-import random
 import re
 import smtplib
 import sys
@@ -64,7 +63,6 @@ _WHITESPACE = re.compile(r"\s+")
 _NOT_SPACE = re.compile(r"[^\S ]+")  # whitespace other than the plain space
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _DELTA_SECONDS = re.compile(r"\d+")
-_MAX_EXPONENT: Final = 1000  # 2.0**1000 is finite; attempts beyond it are capped anyway
 _MAX_DISPLAY_NAME: Final = 100  # characters; keeps an address line far below SMTP's 998 octets
 _UTF8: Final = Charset("utf-8")
 _HEADER_LINE: Final = 76  # RFC 2047's limit for a line holding encoded words
@@ -153,23 +151,6 @@ class Channel(Protocol):
     def send(self, notification: Notification) -> None:
         """Deliver the notification or raise :class:`DeliveryFailed`."""
         ...
-
-
-def backoff(
-    attempt: int, *, base: float = 30.0, cap: float = 3600.0, rng: random.Random | None = None
-) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): exponential, jittered, capped.
-
-    The delay is uniform in ``[0, min(cap, base * 2 ** (attempt - 1))]`` ("full jitter"), so
-    daemons that failed together do not retry together. Pass a seeded ``rng`` for determinism.
-    """
-    if attempt < 1:
-        raise ValueError(f"attempt must be 1 or more, got {attempt}")
-    if base <= 0 or cap < 0:
-        raise ValueError(f"base must be positive and cap not negative, got {base}, {cap}")
-    ceiling = min(cap, base * 2.0 ** min(attempt - 1, _MAX_EXPONENT))
-    source = rng if rng is not None else random
-    return min(ceiling, max(0.0, source.uniform(0.0, ceiling)))
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

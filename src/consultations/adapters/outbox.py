@@ -10,6 +10,9 @@ same ``delivery_id`` for the receiver to deduplicate.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +25,10 @@ from sqlalchemy.exc import DBAPIError
 
 from consultations.adapters.database import database_unavailable, write_transaction
 from consultations.adapters.orm import deliveries, reminders, schedule, tracks
+from consultations.domain.vocabulary import DeliveryKind, DeliveryStatus
 
-RETRYABLE = ("pending", "failed")
-STATUSES = ("pending", "sent", "failed", "dead", "skipped", "superseded")
+RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+REDRIVABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.DEAD})
 
 
 def delivery_id(source_id: str, channel: str) -> str:
@@ -44,6 +48,11 @@ class Claimed:
     subject: dict[str, Any]
     attempts: int
     due_at: datetime
+
+
+def owner_id() -> str:
+    """Who holds a lease: host, process and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class SqlOutbox:
@@ -81,7 +90,7 @@ class SqlOutbox:
             .where(
                 ~sa.exists().where(
                     deliveries.c.source_id == reminders.c.reminder_id,
-                    deliveries.c.status != "superseded",
+                    deliveries.c.status != DeliveryStatus.SUPERSEDED,
                 )
             )
         )
@@ -90,12 +99,14 @@ class SqlOutbox:
         rows = [
             {
                 "delivery_id": delivery_id(row["reminder_id"], channel),
-                "kind": "reminder",
+                "kind": DeliveryKind.REMINDER,
                 "source_id": row["reminder_id"],
                 "channel": channel,
                 "type": "reminder.due",
                 "subject": {"meeting": _meeting_subject(row)},
-                "status": "skipped" if row["start_utc"] <= now else "pending",
+                "status": (
+                    DeliveryStatus.SKIPPED if row["start_utc"] <= now else DeliveryStatus.PENDING
+                ),
                 "attempts": 0,
                 "due_at": row["due_at"],
                 "next_attempt_at": row["due_at"],
@@ -128,7 +139,7 @@ class SqlOutbox:
                     "lease_until": None,
                     "last_error": None,
                 },
-                where=deliveries.c.status == "superseded",
+                where=deliveries.c.status == DeliveryStatus.SUPERSEDED,
             )
         with write_transaction(self.engine) as connection:
             result = connection.execute(statement, list(rows))
@@ -199,7 +210,7 @@ class SqlOutbox:
 
     def still_wanted(self, claimed: Claimed) -> bool:
         """False when the reminder was superseded (rescheduled) or its meeting held or cancelled."""
-        if claimed.kind != "reminder":
+        if claimed.kind != DeliveryKind.REMINDER:
             return True
         query = sa.select(reminders.c.reminder_id).where(
             reminders.c.reminder_id == claimed.source_id
@@ -210,7 +221,7 @@ class SqlOutbox:
     def record(
         self,
         claimed: Claimed,
-        status: str,
+        status: DeliveryStatus,
         now: datetime,
         *,
         error: str | None = None,
@@ -218,7 +229,7 @@ class SqlOutbox:
     ) -> bool:
         """Record the outcome, if this daemon still holds the lease; True if recorded."""
         values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
-        if status == "sent":
+        if status == DeliveryStatus.SENT:
             values["sent_at"] = now
         if error is not None:
             values["last_error"] = error[:2000]
@@ -272,7 +283,7 @@ class SqlOutbox:
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+    def list(self, status: DeliveryStatus | None = None) -> list[dict[str, Any]]:
         """Deliveries, newest due first, optionally of one status."""
         query = sa.select(deliveries).order_by(deliveries.c.due_at.desc(), deliveries.c.delivery_id)
         if status is not None:
@@ -286,12 +297,12 @@ class SqlOutbox:
             status = connection.execute(
                 sa.select(deliveries.c.status).where(deliveries.c.delivery_id == delivery)
             ).scalar()
-            if status in {"failed", "dead"}:
+            if status in REDRIVABLE:
                 connection.execute(
                     deliveries.update()
                     .where(deliveries.c.delivery_id == delivery)
                     .values(
-                        status="pending",
+                        status=DeliveryStatus.PENDING,
                         attempts=0,
                         next_attempt_at=now,
                         lease_owner=None,
@@ -329,12 +340,14 @@ class RetainingOutbox(SqlOutbox):
 
     def __init__(self, engine: Engine, owner: str) -> None:
         super().__init__(engine, owner)
-        self.unrecorded: list[tuple[Claimed, str, datetime, str | None, datetime | None]] = []
+        self.unrecorded: list[
+            tuple[Claimed, DeliveryStatus, datetime, str | None, datetime | None]
+        ] = []
 
     def record(
         self,
         claimed: Claimed,
-        status: str,
+        status: DeliveryStatus,
         now: datetime,
         *,
         error: str | None = None,

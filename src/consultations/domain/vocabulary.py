@@ -1,4 +1,8 @@
-"""Closed vocabularies of the domain (kinds, priorities, classifications, statuses)."""
+"""Closed vocabularies of the domain (kinds, priorities, classifications, statuses).
+
+The delivery terms are here too: the outbox (adapters) stores them and the dispatcher
+(service layer) decides them, and adapters never import the service layer.
+"""
 
 from enum import StrEnum
 from typing import TypeVar
@@ -49,6 +53,24 @@ class ActionStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
     DROPPED = "dropped"
+
+
+class DeliveryStatus(StrEnum):
+    """State of one notification on one channel in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+    SUPERSEDED = "superseded"
+
+
+class DeliveryKind(StrEnum):
+    """What a delivery is about: a meeting's reminder or a track's cadence alert."""
+
+    REMINDER = "reminder"
+    CADENCE = "cadence"
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -19,8 +19,6 @@ import logging
 import os
 import random
 import signal
-import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -37,9 +35,11 @@ from sqlalchemy.exc import DBAPIError
 
 from consultations.adapters.channels import close_channels
 from consultations.adapters.database import database_unavailable, first_line
+from consultations.adapters.outbox import owner_id
 from consultations.bootstrap import Application
 from consultations.domain.disclosure import meeting_for_channel
 from consultations.service_layer.dispatcher import SweepReport, is_cleared
+from consultations.service_layer.retry import backoff
 
 log = logging.getLogger("consultations.daemon")
 DEFAULT_POLL = timedelta(seconds=30)
@@ -79,28 +79,6 @@ def single_daemon(app: Application) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def owner_id() -> str:
-    """Who holds a lease: host, process and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def outage_delay(
-    failures: int,
-    *,
-    base: float = OUTAGE_RETRY_BASE,
-    cap: float = OUTAGE_RETRY_CAP,
-    rng: random.Random | None = None,
-) -> float:
-    """Seconds before the next attempt after ``failures`` failed sweeps in a row.
-
-    Doubles from ``base`` up to ``cap``, then keeps a random half to all of it ("equal
-    jitter"): the wait keeps growing, yet daemons that lost the database together do not all
-    come back in the same instant.
-    """
-    ceiling = min(cap, base * 2.0 ** min(max(failures, 1) - 1, 32))
-    return ceiling * (rng or random).uniform(0.5, 1.0)
 
 
 class Daemon:
@@ -186,7 +164,13 @@ class Daemon:
     def _back_off(self, error: DBAPIError) -> None:
         """Log one line and push the next sweep back; the delay grows with each failure."""
         self.failures += 1
-        delay = outage_delay(self.failures, rng=self.rng)
+        delay = backoff(
+            self.failures,
+            base=OUTAGE_RETRY_BASE,
+            cap=OUTAGE_RETRY_CAP,
+            jitter="equal",
+            rng=self.rng,
+        )
         log.warning("database unavailable: %s; retrying in %.1fs", first_line(error), delay)
         # See _plan_wake_up: never touch the jobs while stopping.
         if self.scheduler is None or self.dispatcher.stopping.is_set():

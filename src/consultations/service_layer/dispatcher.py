@@ -24,14 +24,15 @@ from consultations.adapters.channels import (
     Channel,
     DeliveryFailed,
     Notification,
-    backoff,
     meeting_calendar,
 )
 from consultations.adapters.outbox import Claimed, SqlOutbox, delivery_id
 from consultations.adapters.read_models import ReadModels
 from consultations.domain.disclosure import RESTRICTED, for_channel, meeting_for_channel
+from consultations.domain.vocabulary import DeliveryKind, DeliveryStatus
 from consultations.service_layer.feeds import feed_meeting
 from consultations.service_layer.reports import compliance_report
+from consultations.service_layer.retry import backoff
 
 log = logging.getLogger("consultations.daemon")
 
@@ -44,9 +45,9 @@ class SweepReport:
     """What one sweep did."""
 
     claimed: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[DeliveryStatus, int] = field(default_factory=dict)
 
-    def count(self, status: str) -> None:
+    def count(self, status: DeliveryStatus) -> None:
         """Add one outcome."""
         self.outcomes[status] = self.outcomes.get(status, 0) + 1
 
@@ -95,31 +96,31 @@ class Dispatcher:
                 report.count(self.deliver(item))
         return report
 
-    def deliver(self, item: Claimed) -> str:
+    def deliver(self, item: Claimed) -> DeliveryStatus:
         """Send one claimed delivery and record the outcome; return its new status."""
         now = self.clock()
         if not self.outbox.still_wanted(item):
-            self.outbox.record(item, "superseded", now)
-            return "superseded"
+            self.outbox.record(item, DeliveryStatus.SUPERSEDED, now)
+            return DeliveryStatus.SUPERSEDED
         channel = self.channels.get(item.channel)
         if channel is None:
             self.outbox.record(
-                item, "dead", now, error=f"channel {item.channel!r} is not configured"
+                item, DeliveryStatus.DEAD, now, error=f"channel {item.channel!r} is not configured"
             )
-            return "dead"
+            return DeliveryStatus.DEAD
         try:
             channel.send(self.notification(item, cleared=is_cleared(channel)))
         except DeliveryFailed as failure:
             return self._failed(item, failure)
-        self.outbox.record(item, "sent", self.clock())
-        return "sent"
+        self.outbox.record(item, DeliveryStatus.SENT, self.clock())
+        return DeliveryStatus.SENT
 
-    def _failed(self, item: Claimed, failure: DeliveryFailed) -> str:
+    def _failed(self, item: Claimed, failure: DeliveryFailed) -> DeliveryStatus:
         now = self.clock()
         if failure.permanent or item.attempts >= self.max_attempts:
             log.warning("delivery %s on %s is dead: %s", item.delivery_id, item.channel, failure)
-            self.outbox.record(item, "dead", now, error=str(failure))
-            return "dead"
+            self.outbox.record(item, DeliveryStatus.DEAD, now, error=str(failure))
+            return DeliveryStatus.DEAD
         wait = max(backoff(item.attempts, rng=self.rng), failure.retry_after or 0.0)
         log.info(
             "delivery %s on %s failed, retry in %.0fs: %s",
@@ -129,9 +130,13 @@ class Dispatcher:
             failure,
         )
         self.outbox.record(
-            item, "failed", now, error=str(failure), retry_at=now + timedelta(seconds=wait)
+            item,
+            DeliveryStatus.FAILED,
+            now,
+            error=str(failure),
+            retry_at=now + timedelta(seconds=wait),
         )
-        return "failed"
+        return DeliveryStatus.FAILED
 
     def notification(self, item: Claimed, *, cleared: bool = False) -> Notification:
         """The message for a delivery, from what was recorded when it fell due.
@@ -139,7 +144,7 @@ class Dispatcher:
         ``cleared``: whether the channel may see restricted meetings' details; if not, a
         restricted meeting is described as a busy block (see ``domain/disclosure.py``).
         """
-        if item.kind == "reminder":
+        if item.kind == DeliveryKind.REMINDER:
             row = self.read_models.meeting(item.subject["meeting"]["meeting_id"])
             subject_data = for_channel(_classified(item.subject, row), cleared=cleared)
             meeting = subject_data["meeting"]
@@ -195,12 +200,12 @@ class Dispatcher:
             rows += [
                 {
                     "delivery_id": delivery_id(source, channel),
-                    "kind": "cadence",
+                    "kind": DeliveryKind.CADENCE,
                     "source_id": source,
                     "channel": channel,
                     "type": alert,
                     "subject": subject,
-                    "status": "pending",
+                    "status": DeliveryStatus.PENDING,
                     "attempts": 0,
                     "due_at": now,
                     "next_attempt_at": now,

@@ -17,15 +17,19 @@ from consultations.adapters.database import DatabaseUrlError, first_line
 from consultations.adapters.eventlog import ConcurrencyConflict
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from consultations.entrypoints.cli.area_commands import area
 from consultations.entrypoints.cli.context import CliContext
-from consultations.entrypoints.cli.daemon_commands import daemon, reminders, run
 from consultations.entrypoints.cli.db_commands import db
 from consultations.entrypoints.cli.events_commands import events
-from consultations.entrypoints.cli.feed_commands import feed, serve
+from consultations.entrypoints.cli.feed_commands import feed
 from consultations.entrypoints.cli.meeting_commands import meeting
-from consultations.entrypoints.cli.party_commands import area, party
+from consultations.entrypoints.cli.party_commands import party
 from consultations.entrypoints.cli.plan_commands import plan
-from consultations.entrypoints.cli.read_commands import projections, report, schedule
+from consultations.entrypoints.cli.projections_commands import projections
+from consultations.entrypoints.cli.reminders_commands import reminders
+from consultations.entrypoints.cli.report_commands import report
+from consultations.entrypoints.cli.schedule_commands import schedule
+from consultations.entrypoints.cli.server_commands import daemon, run, serve
 from consultations.entrypoints.cli.track_commands import track
 from consultations.entrypoints.daemon import DaemonAlreadyRunning
 from consultations.service_layer.plan_import import PlanProblems

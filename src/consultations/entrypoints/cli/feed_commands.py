@@ -1,20 +1,17 @@
-"""`consultations feed …` and `consultations serve`: calendar subscriptions."""
+"""`consultations feed …`: calendar subscriptions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-import uvicorn
 
 from consultations.adapters.atomic_file import write_atomically
 from consultations.domain.commands import RevokeFeed
 from consultations.domain.feeds import parse_scope
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.daemon_commands import configure_logging
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import write_options
-from consultations.entrypoints.web import create_app
 from consultations.service_layer.feeds import FeedSpec, new_feed
 
 SCOPE_HELP = "all | track:ID | area:ID | party:ID"
@@ -81,13 +78,3 @@ def export(
     spec = FeedSpec("export", name or f"Consultations: {parsed}", parsed, include_restricted)
     write_atomically(output, context.app().feeds.render(spec))
     click.echo(f"wrote {output}")
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@pass_context
-def serve(context: CliContext, host: str, port: int) -> None:
-    """Serve the feeds over HTTP (and /healthz); the event log is verified at start."""
-    configure_logging()
-    uvicorn.run(create_app(context.app()), host=host, port=port, log_level="info")

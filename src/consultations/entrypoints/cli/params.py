@@ -1,4 +1,4 @@
-"""Parameter types and options shared by the write commands."""
+"""Parameter types and options shared by the commands."""
 
 from __future__ import annotations
 
@@ -103,6 +103,11 @@ LOCAL_TIME = LocalDateTime()
 KNOWN_AT = KnownAt()
 DAY = Day()
 ACTION_ITEM = ActionItemParam()
+KNOWN_AT_OPTION = click.option(
+    "--known-at",
+    type=KNOWN_AT,
+    help="Answer from the events recorded by then (a date: its end, UTC).",
+)
 
 
 def comma_list(value: str | None) -> tuple[str, ...] | None:

@@ -1,11 +1,12 @@
-"""`consultations party …` and `consultations area …`."""
+"""`consultations party …`: participating institutions."""
 
 from __future__ import annotations
 
 import click
 
-from consultations.domain.commands import RegisterArea, RegisterParty
+from consultations.domain.commands import RegisterParty
 from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import write_options
 
 
@@ -39,20 +40,15 @@ def add_party(
     click.echo(outcome.aggregate_id)
 
 
-@click.group("area")
-def area() -> None:
-    """Cooperation areas, e.g. energy, security, culture."""
-
-
-@area.command("add")
-@click.argument("area_id", metavar="ID")
-@click.option("--name", required=True, help="Display name, e.g. 'Energy'.")
-@write_options
+@party.command("list")
+@format_option
 @pass_context
-def add_area(
-    context: CliContext, area_id: str, name: str,
-    actor: str, reason: str | None, idempotency_key: str | None,
-) -> None:  # fmt: skip
-    """Register a cooperation area."""
-    outcome = context.execute(RegisterArea(area_id, name), actor, reason, idempotency_key)
-    click.echo(outcome.aggregate_id)
+def list_parties(context: CliContext, output_format: str) -> None:
+    """List the parties."""
+    with context.read_models() as read:
+        render(
+            read.parties(),
+            ("party_id", "name", "tz", "departments", "email"),
+            output_format,
+            title="Parties",
+        )

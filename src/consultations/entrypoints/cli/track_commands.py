@@ -11,13 +11,17 @@ import click
 from consultations.domain.commands import AddTrack, AmendTrack, RetireTrack
 from consultations.domain.vocabulary import Kind, Priority
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.output import format_option
+from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import DAY, comma_list, write_options
 from consultations.entrypoints.cli.show import show_aggregate
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = [kind.value for kind in Kind]
 PRIORITIES = [priority.value for priority in Priority]
+TRACK_COLUMNS = (
+    "track_id", "title", "kind", "cadence", "required", "priority", "areas", "parties",
+    "start_date", "retired_on", "tz", "default_duration", "reminders", "host_rotation",
+)  # fmt: skip
 
 
 @click.group("track")
@@ -113,3 +117,14 @@ def retire_track(
 def show_track(context: CliContext, track_id: str, output_format: str) -> None:
     """Show a track's current state and its full history."""
     show_aggregate(context, "track", track_id, output_format)
+
+
+@track.command("list")
+@click.option("--area", "area_id", help="Only tracks in this area.")
+@format_option
+@pass_context
+def list_tracks(context: CliContext, area_id: str | None, output_format: str) -> None:
+    """List the tracks."""
+    columns = TRACK_COLUMNS[:9] if output_format == "table" else TRACK_COLUMNS
+    with context.read_models() as read:
+        render(read.tracks(area_id=area_id), columns, output_format, title="Tracks")

@@ -1,4 +1,4 @@
-"""`consultations daemon`, `consultations run` and `consultations reminders …`."""
+"""`consultations serve`, `daemon` and `run`: the long-running processes."""
 
 from __future__ import annotations
 
@@ -11,37 +11,13 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from consultations.adapters.outbox import STATUSES
-from consultations.domain.errors import NotAllowed, NotFound
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import default_actor
-from consultations.entrypoints.daemon import Daemon, owner_id, single_daemon
+from consultations.entrypoints.daemon import Daemon, single_daemon
 from consultations.entrypoints.demo import ensure_demo
 from consultations.entrypoints.web import create_app
 
 F = TypeVar("F", bound=Callable[..., Any])
-REMINDER_COLUMNS = (
-    "delivery_id",
-    "type",
-    "channel",
-    "status",
-    "attempts",
-    "due_at",
-    "next_attempt_at",
-    "sent_at",
-    "last_error",
-    "subject",
-)
-TABLE_REMINDER_COLUMNS = (
-    "delivery_id",
-    "type",
-    "channel",
-    "status",
-    "attempts",
-    "due_at",
-    "last_error",
-)
 
 
 def configure_logging() -> None:
@@ -74,6 +50,16 @@ def _daemon_options(function: F) -> F:
         show_default=True,
         help="Seconds a claimed delivery stays ours.",
     )(function)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@pass_context
+def serve(context: CliContext, host: str, port: int) -> None:
+    """Serve the feeds over HTTP (and /healthz); the event log is verified at start."""
+    configure_logging()
+    uvicorn.run(create_app(context.app()), host=host, port=port, log_level="info")
 
 
 @click.command("daemon")
@@ -135,35 +121,3 @@ def run(
             uvicorn.run(create_app(app, check_log=False), host=host, port=port, log_level="info")
         finally:
             worker.stop()
-
-
-@click.group("reminders")
-def reminders() -> None:
-    """The delivery outbox: reminders and cadence alerts."""
-
-
-@reminders.command("list")
-@click.option("--status", type=click.Choice(STATUSES))
-@format_option
-@pass_context
-def list_reminders(context: CliContext, status: str | None, output_format: str) -> None:
-    """Deliveries and their state (dead ones can be re-driven with `reminders retry`)."""
-    outbox = context.app().outbox(owner_id())
-    columns = TABLE_REMINDER_COLUMNS if output_format == "table" else REMINDER_COLUMNS
-    render(outbox.list(status), columns, output_format, title="Deliveries")
-
-
-@reminders.command("retry")
-@click.argument("delivery_id", metavar="ID")
-@pass_context
-def retry(context: CliContext, delivery_id: str) -> None:
-    """Re-drive a failed or dead delivery at the next sweep."""
-    app = context.app()
-    previous = app.outbox(owner_id()).retry(delivery_id, app.clock())
-    if previous is None:
-        raise NotFound("id", f"no delivery {delivery_id!r}")
-    if previous not in {"failed", "dead"}:
-        raise NotAllowed(
-            "id", f"delivery {delivery_id!r} is {previous}; only failed or dead ones are retried"
-        )
-    click.echo(f"{delivery_id}: will be retried at the next sweep (was {previous})")

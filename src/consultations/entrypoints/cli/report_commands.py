@@ -1,0 +1,86 @@
+"""`consultations report …`: compliance and action-item reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.html_report import write_compliance_html
+from consultations.entrypoints.cli.output import FORMATS, format_option, render
+from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
+from consultations.service_layer.reports import (
+    ACTION_COLUMNS,
+    COMPLIANCE_COLUMNS,
+    action_report,
+    compliance_report,
+)
+
+
+@click.group("report")
+def report() -> None:
+    """Compliance and action-item reports."""
+
+
+@report.command("compliance")
+@click.option(
+    "--as-of", type=DAY, help="Evaluate on this date (default: today in each track's zone)."
+)
+@click.option("--from", "since", type=DAY, help="Windows from the one containing this date.")
+@click.option("--to", "until", type=DAY, help="Windows up to the one containing this date.")
+@click.option("--track", "track_id")
+@click.option("--area", "area_id")
+@KNOWN_AT_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice((*FORMATS, "html")),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
+)
+@pass_context
+def compliance(
+    context: CliContext, as_of: date | None, since: date | None, until: date | None,
+    track_id: str | None, area_id: str | None, known_at: datetime | None, output_format: str,
+    output: Path | None,
+) -> None:  # fmt: skip
+    """Did we keep our commitments? One row per track and window, with its status."""
+    with context.read_models(known_at) as read:
+        rows = compliance_report(
+            read, as_of=as_of, since=since, until=until, track_id=track_id, area_id=area_id
+        )
+    if output_format == "html":
+        write_compliance_html(rows, as_of, output)
+        return
+    columns: tuple[str, ...] = COMPLIANCE_COLUMNS
+    if output_format == "table":
+        columns = tuple(c for c in columns if c not in {"title", "priority", "areas", "meetings"})
+    if output is None:
+        render(rows, columns, output_format, title="Compliance")
+        return
+    with output.open("w", encoding="utf-8", newline="") as stream:
+        render(rows, columns, output_format, title="Compliance", stream=stream)
+
+
+@report.command("actions")
+@click.option("--as-of", type=DAY, help="Judge overdue items on this date (default: today, UTC).")
+@click.option("--status", type=click.Choice(["open", "overdue", "done"]))
+@KNOWN_AT_OPTION
+@format_option
+@pass_context
+def actions(
+    context: CliContext,
+    as_of: date | None,
+    status: str | None,
+    known_at: datetime | None,
+    output_format: str,
+) -> None:
+    """Action items from held meetings: who owes what, by when."""
+    with context.read_models(known_at) as read:
+        rows = action_report(read, as_of=as_of, status=status)
+    render(rows, ACTION_COLUMNS, output_format, title="Action items")

@@ -1,0 +1,38 @@
+"""`consultations schedule`: every meeting in start order."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from consultations.adapters.read_models import ScheduleFilter
+from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.output import format_option, render
+from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
+
+SCHEDULE_COLUMNS = (
+    "meeting_id", "start_local", "end_local", "tz", "title", "track_id", "status", "host",
+    "venue", "classification", "start_utc", "end_utc", "sequence",
+)  # fmt: skip
+TABLE_SCHEDULE_COLUMNS = ("meeting_id", "start_local", "tz", "title", "status", "host", "venue")
+
+
+@click.command("schedule")
+@click.option("--from", "date_from", type=DAY, help="First local date (inclusive).")
+@click.option("--to", "date_to", type=DAY, help="Last local date (inclusive).")
+@click.option("--track", "track_id")
+@click.option("--area", "area_id")
+@click.option("--party", "party_id", help="Meetings hosted by this party or in its tracks.")
+@KNOWN_AT_OPTION
+@format_option
+@pass_context
+def schedule(
+    context: CliContext, date_from: date | None, date_to: date | None, track_id: str | None,
+    area_id: str | None, party_id: str | None, known_at: datetime | None, output_format: str,
+) -> None:  # fmt: skip
+    """The schedule: every meeting in start order, with its current state."""
+    where = ScheduleFilter(date_from, date_to, track_id, area_id, party_id)
+    columns = TABLE_SCHEDULE_COLUMNS if output_format == "table" else SCHEDULE_COLUMNS
+    with context.read_models(known_at) as read:
+        render(read.schedule(where), columns, output_format, title="Schedule")
