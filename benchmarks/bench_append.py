@@ -49,17 +49,20 @@ def ours_cycle(service: CommandService, prefix: str, cycles: int) -> int:
         start = datetime(2020, 1, 6, 10) + timedelta(days=number)
         service.execute(
             PlanMeeting(
-                meeting_id, f"Session {number}", start, track_id=f"t{number % 40}",
+                meeting_id=meeting_id, title=f"Session {number}", start=start, track_id=f"t{number % 40}",
                 venue="Baku", participants=ATTENDANCE, agenda=("Review",),
             ),
             PROVENANCE,
         )  # fmt: skip
         service.execute(
-            RescheduleMeeting(meeting_id, start + timedelta(days=1), reason="agenda clash"),
+            RescheduleMeeting(
+                meeting_id=meeting_id, start=start + timedelta(days=1), reason="agenda clash"
+            ),
             PROVENANCE,
         )
         service.execute(
-            RecordMeetingHeld(meeting_id, attendance=ATTENDANCE, outcomes=OUTCOMES), PROVENANCE
+            RecordMeetingHeld(meeting_id=meeting_id, attendance=ATTENDANCE, outcomes=OUTCOMES),
+            PROVENANCE,
         )
     return 3 * cycles
 

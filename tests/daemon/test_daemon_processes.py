@@ -134,15 +134,17 @@ def plan(
     """Tracks (id -> reminder offsets) and meetings (id -> track, UTC start), one commit."""
     service = wire(engine)
     now = datetime.now(UTC)
-    commands: list[DomainCommand] = [RegisterParty("AZ-MFA", "MFA of Azerbaijan", "UTC")]
+    commands: list[DomainCommand] = [
+        RegisterParty(party_id="AZ-MFA", name="MFA of Azerbaijan", tz="UTC")
+    ]
     commands += [
-        AddTrack(track_id, f"Track {track_id}", "consultation", "quarter", now.date(), "UTC",
+        AddTrack(track_id=track_id, title=f"Track {track_id}", kind="consultation", cadence="quarter", start=now.date(), tz="UTC",
                  parties=("AZ-MFA",), reminders=tuple(offsets))
         for track_id, offsets in tracks.items()
     ]  # fmt: skip
     commands += [
-        PlanMeeting(meeting_id, f"Consultations {meeting_id}",
-                    start.astimezone(UTC).replace(tzinfo=None, microsecond=0), track_id)
+        PlanMeeting(meeting_id=meeting_id, title=f"Consultations {meeting_id}",
+                    start=start.astimezone(UTC).replace(tzinfo=None, microsecond=0), track_id=track_id)
         for meeting_id, (track_id, start) in meetings.items()
     ]  # fmt: skip
     uow = service.new_unit_of_work()

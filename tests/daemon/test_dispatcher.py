@@ -82,16 +82,27 @@ def world(migrated_engine: Engine) -> World:
     service = wire(migrated_engine, clock=clock)
     service.clock = clock
     service.execute(
-        RegisterParty("AZ-MFA", "MFA of Azerbaijan", "Asia/Baku", email="protocol@mfa.example"),
+        RegisterParty(
+            party_id="AZ-MFA",
+            name="MFA of Azerbaijan",
+            tz="Asia/Baku",
+            email="protocol@mfa.example",
+        ),
         ANALYST,
     )
     service.execute(
-        AddTrack("pc", "Political consultations", "consultation", "quarter", date(2027, 1, 1),
-                 "Asia/Baku", parties=("AZ-MFA",), reminders=("P1D", "PT1H")),
+        AddTrack(track_id="pc", title="Political consultations", kind="consultation", cadence="quarter", start=date(2027, 1, 1),
+                 tz="Asia/Baku", parties=("AZ-MFA",), reminders=("P1D", "PT1H")),
         ANALYST,
     )  # fmt: skip
     service.execute(
-        PlanMeeting("pc-1", "Consultations", datetime(2027, 3, 10, 13), "pc", host="AZ-MFA"),
+        PlanMeeting(
+            meeting_id="pc-1",
+            title="Consultations",
+            start=datetime(2027, 3, 10, 13),
+            track_id="pc",
+            host="AZ-MFA",
+        ),
         ANALYST,
     )
     channel = Recorder()
@@ -148,7 +159,9 @@ def test_a_retried_reminder_gets_a_new_stamp(world: World) -> None:
 
 def test_a_reschedule_supersedes_pending_reminders(world: World) -> None:
     world.clock.now = START - 3 * DAY
-    world.service.execute(RescheduleMeeting("pc-1", datetime(2027, 3, 17, 13)), ANALYST)
+    world.service.execute(
+        RescheduleMeeting(meeting_id="pc-1", start=datetime(2027, 3, 17, 13)), ANALYST
+    )
     assert world.at(START - DAY) == []  # the old day-before reminder is gone
     sent = world.at(START + 6 * DAY)
     assert len(sent) == 1
@@ -158,14 +171,14 @@ def test_a_reschedule_supersedes_pending_reminders(world: World) -> None:
 def test_a_reminder_claimed_then_superseded_is_not_sent(world: World) -> None:
     world.clock.now = START - DAY
     world.dispatcher.outbox.materialize_reminders(world.clock.now, ["webhook"])
-    world.service.execute(CancelMeeting("pc-1", "postponed"), ANALYST)
+    world.service.execute(CancelMeeting(meeting_id="pc-1", reason="postponed"), ANALYST)
     assert world.at(START - DAY) == []
     assert [row["status"] for row in world.reminder_rows()] == ["superseded"]
 
 
 def test_a_cancelled_meeting_sends_nothing(world: World) -> None:
     world.clock.now = START - 3 * DAY
-    world.service.execute(CancelMeeting("pc-1", "postponed"), ANALYST)
+    world.service.execute(CancelMeeting(meeting_id="pc-1", reason="postponed"), ANALYST)
     assert world.at(START) == []
     assert world.reminder_rows() == []
 
@@ -209,7 +222,7 @@ def test_too_many_failures_end_dead(world: World) -> None:
 
 def test_cadence_alerts_once_per_window(world: World) -> None:
     world.clock.now = START - 3 * DAY
-    world.service.execute(CancelMeeting("pc-1", "postponed"), ANALYST)
+    world.service.execute(CancelMeeting(meeting_id="pc-1", reason="postponed"), ANALYST)
     # 2027-Q1 has no session: at risk from 60 days before its end, missed after it.
     at_risk = world.at(datetime(2027, 3, 20, tzinfo=UTC), "cadence.at_risk")
     assert [n.type for n in world.channel.sent] == ["cadence.at_risk"]
@@ -231,9 +244,11 @@ def test_feed_files_are_rewritten_only_when_changed(world: World, tmp_path: Path
     assert files.refresh() == [command.feed_id]
     first = path.read_bytes()
     assert files.refresh() == []
-    world.service.execute(RescheduleMeeting("pc-1", datetime(2027, 3, 11, 13)), ANALYST)
+    world.service.execute(
+        RescheduleMeeting(meeting_id="pc-1", start=datetime(2027, 3, 11, 13)), ANALYST
+    )
     assert files.refresh() == [command.feed_id]
     assert path.read_bytes() != first
-    world.service.execute(RevokeFeed(command.feed_id), ANALYST)
+    world.service.execute(RevokeFeed(feed_id=command.feed_id), ANALYST)
     files.refresh()
     assert not path.exists()

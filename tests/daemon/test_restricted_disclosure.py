@@ -53,15 +53,15 @@ def plan_restricted_meeting(engine: Engine) -> None:
     """A restricted meeting 30 minutes from now, its one-hour reminder due; a full feed."""
     service = wire(engine)
     now = datetime.now(UTC)
-    service.execute(RegisterParty("AZ-MFA", "MFA of Azerbaijan", "UTC"), ANALYST)
+    service.execute(RegisterParty(party_id="AZ-MFA", name="MFA of Azerbaijan", tz="UTC"), ANALYST)
     service.execute(
-        AddTrack("sec", "Track sec", "consultation", "quarter", now.date(), "UTC",
+        AddTrack(track_id="sec", title="Track sec", kind="consultation", cadence="quarter", start=now.date(), tz="UTC",
                  parties=("AZ-MFA",), reminders=("PT1H",)),
         ANALYST,
     )  # fmt: skip
     start = (now + timedelta(minutes=30)).replace(tzinfo=None, second=0, microsecond=0)
     service.execute(
-        PlanMeeting("m-secret", TITLE, start, "sec", venue=VENUE, agenda=AGENDA,
+        PlanMeeting(meeting_id="m-secret", title=TITLE, start=start, track_id="sec", venue=VENUE, agenda=AGENDA,
                     classification="restricted"),
         ANALYST,
     )  # fmt: skip

@@ -41,9 +41,11 @@ def test_every_command_has_exactly_one_aggregate() -> None:
 
 def test_commands_name_their_target() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    party = RegisterParty("TM-MFA", "MFA of Turkmenistan", "Asia/Ashgabat")
-    retire = RetireTrack("pc", date(2027, 1, 1))
-    plan = PlanMeeting("m1", "Consultations", datetime(2026, 3, 1, 10), "pc")
+    party = RegisterParty(party_id="TM-MFA", name="MFA of Turkmenistan", tz="Asia/Ashgabat")
+    retire = RetireTrack(track_id="pc", on=date(2027, 1, 1))
+    plan = PlanMeeting(
+        meeting_id="m1", title="Consultations", start=datetime(2026, 3, 1, 10), track_id="pc"
+    )
     assert aggregates.for_command(party) is PARTY
     assert aggregates.for_command(party).target(party) == "TM-MFA"
     assert aggregates.for_command(retire).target(retire) == "pc"

@@ -279,7 +279,11 @@ def test_now_must_be_aware() -> None:
 def test_reschedule_keeps_the_length_and_zone() -> None:
     state = (
         given(meeting_planned())
-        .when(RescheduleMeeting("m1", start=datetime(2026, 9, 22, 9, 0), reason="Visa delays"))
+        .when(
+            RescheduleMeeting(
+                meeting_id="m1", start=datetime(2026, 9, 22, 9, 0), reason="Visa delays"
+            )
+        )
         .then(
             MeetingRescheduled(
                 meeting_id="m1",
@@ -300,24 +304,26 @@ def test_reschedule_keeps_the_length_and_zone() -> None:
 
 def test_reschedule_to_the_same_time_changes_nothing() -> None:
     given(meeting_planned()).when(
-        RescheduleMeeting("m1", start=datetime(2026, 9, 15, 10, 0))
+        RescheduleMeeting(meeting_id="m1", start=datetime(2026, 9, 15, 10, 0))
     ).then_nothing()
 
 
 def test_reschedule_into_a_dst_gap_is_rejected() -> None:
     given(meeting_planned()).when(
-        RescheduleMeeting("m1", start=datetime(2026, 3, 29, 2, 0), tz="Europe/Berlin")
+        RescheduleMeeting(meeting_id="m1", start=datetime(2026, 3, 29, 2, 0), tz="Europe/Berlin")
     ).then_raises(InvalidInput, "start", "does not exist")
 
 
 def test_reschedule_with_end_before_start() -> None:
     given(meeting_planned()).when(
-        RescheduleMeeting("m1", start=datetime(2026, 9, 22, 9, 0), end=datetime(2026, 9, 22, 8))
+        RescheduleMeeting(
+            meeting_id="m1", start=datetime(2026, 9, 22, 9, 0), end=datetime(2026, 9, 22, 8)
+        )
     ).then_raises(InvalidInput, "end")
 
 
 def test_reschedule_unknown_meeting() -> None:
-    given().when(RescheduleMeeting("m1", start=datetime(2026, 9, 22, 9))).then_raises(
+    given().when(RescheduleMeeting(meeting_id="m1", start=datetime(2026, 9, 22, 9))).then_raises(
         NotFound, "id"
     )
 
@@ -325,10 +331,10 @@ def test_reschedule_unknown_meeting() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        RescheduleMeeting("m1", start=datetime(2026, 9, 22, 9, 0)),
-        AmendMeeting("m1", venue="Ashgabat"),
-        CancelMeeting("m1", reason="again"),
-        RecordMeetingHeld("m1"),
+        RescheduleMeeting(meeting_id="m1", start=datetime(2026, 9, 22, 9, 0)),
+        AmendMeeting(meeting_id="m1", venue="Ashgabat"),
+        CancelMeeting(meeting_id="m1", reason="again"),
+        RecordMeetingHeld(meeting_id="m1"),
     ],
     ids=["reschedule", "amend", "cancel", "hold"],
 )
@@ -341,10 +347,10 @@ def test_nothing_changes_a_cancelled_meeting(command: object) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        RescheduleMeeting("m1", start=datetime(2026, 9, 22, 9, 0)),
-        AmendMeeting("m1", venue="Ashgabat"),
-        CancelMeeting("m1", reason="too late"),
-        RecordMeetingHeld("m1"),
+        RescheduleMeeting(meeting_id="m1", start=datetime(2026, 9, 22, 9, 0)),
+        AmendMeeting(meeting_id="m1", venue="Ashgabat"),
+        CancelMeeting(meeting_id="m1", reason="too late"),
+        RecordMeetingHeld(meeting_id="m1"),
     ],
     ids=["reschedule", "amend", "cancel", "hold-twice"],
 )
@@ -362,7 +368,7 @@ def test_amend_records_only_what_changed() -> None:
         given(meeting_planned())
         .when(
             AmendMeeting(
-                "m1",
+                meeting_id="m1",
                 title="Strategy workshop, autumn 2026",  # unchanged
                 venue="Ashgabat",
                 agenda=("Energy corridor", "Culture"),
@@ -377,25 +383,29 @@ def test_amend_records_only_what_changed() -> None:
 
 def test_amend_that_changes_nothing_produces_no_event() -> None:
     given(meeting_planned()).when(
-        AmendMeeting("m1", venue="Baku", host="AZ-MFA", participants=("TM-MFA", "AZ-MFA"))
+        AmendMeeting(
+            meeting_id="m1", venue="Baku", host="AZ-MFA", participants=("TM-MFA", "AZ-MFA")
+        )
     ).then_nothing()
 
 
 def test_amend_with_empty_venue_clears_it() -> None:
     state = (
         given(meeting_planned())
-        .when(AmendMeeting("m1", venue=""))
+        .when(AmendMeeting(meeting_id="m1", venue=""))
         .then(MeetingAmended("m1", venue=""))
     )
     assert state.venue is None
 
 
 def test_amend_with_blank_title_is_rejected() -> None:
-    given(meeting_planned()).when(AmendMeeting("m1", title=" ")).then_raises(InvalidInput, "title")
+    given(meeting_planned()).when(AmendMeeting(meeting_id="m1", title=" ")).then_raises(
+        InvalidInput, "title"
+    )
 
 
 def test_amend_with_unknown_classification_is_rejected() -> None:
-    given(meeting_planned()).when(AmendMeeting("m1", classification="top")).then_raises(
+    given(meeting_planned()).when(AmendMeeting(meeting_id="m1", classification="top")).then_raises(
         InvalidInput, "classification"
     )
 
@@ -406,7 +416,7 @@ def test_amend_with_unknown_classification_is_rejected() -> None:
 def test_cancel() -> None:
     state = (
         given(meeting_planned())
-        .when(CancelMeeting("m1", reason="  Postponed by mutual agreement "))
+        .when(CancelMeeting(meeting_id="m1", reason="  Postponed by mutual agreement "))
         .then(MeetingCancelled("m1", "Postponed by mutual agreement"))
     )
     assert state.status is MeetingStatus.CANCELLED
@@ -415,7 +425,7 @@ def test_cancel() -> None:
 
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_cancel_needs_a_reason(reason: str) -> None:
-    given(meeting_planned()).when(CancelMeeting("m1", reason=reason)).then_raises(
+    given(meeting_planned()).when(CancelMeeting(meeting_id="m1", reason=reason)).then_raises(
         InvalidInput, "reason"
     )
 
@@ -432,9 +442,9 @@ def test_cancel_a_rescheduled_meeting() -> None:
         datetime(2026, 9, 22, 8, tzinfo=UTC),
         None,
     )
-    given(meeting_planned(), rescheduled).when(CancelMeeting("m1", "No quorum")).then(
-        MeetingCancelled("m1", "No quorum")
-    )
+    given(meeting_planned(), rescheduled).when(
+        CancelMeeting(meeting_id="m1", reason="No quorum")
+    ).then(MeetingCancelled("m1", "No quorum"))
 
 
 # --- held --------------------------------------------------------------------------------
@@ -445,13 +455,15 @@ def test_record_held_as_planned_with_action_items() -> None:
         given(meeting_planned())
         .when(
             RecordMeetingHeld(
-                "m1",
+                meeting_id="m1",
                 attendance=("TM-MFA", "AZ-MFA"),
                 outcomes=("Joint statement agreed",),
                 action_items=(
-                    NewActionItem("Draft the memorandum", "TM-MFA", date(2026, 10, 1)),
+                    NewActionItem(
+                        text="Draft the memorandum", owner="TM-MFA", due=date(2026, 10, 1)
+                    ),
                     # A due date before the meeting is allowed (e.g. recorded late).
-                    NewActionItem("Share minutes", "AZ-MFA", date(2026, 9, 1)),
+                    NewActionItem(text="Share minutes", owner="AZ-MFA", due=date(2026, 9, 1)),
                 ),
             ),
             now=AFTER_MEETING,
@@ -471,7 +483,9 @@ def test_record_held_as_planned_with_action_items() -> None:
 
 def test_record_held_at_another_time_without_attendance() -> None:
     given(meeting_planned()).when(
-        RecordMeetingHeld("m1", on=datetime(2026, 9, 15, 11, 0), end=datetime(2026, 9, 15, 14, 30)),
+        RecordMeetingHeld(
+            meeting_id="m1", on=datetime(2026, 9, 15, 11, 0), end=datetime(2026, 9, 15, 14, 30)
+        ),
         now=AFTER_MEETING,
     ).then(
         MeetingHeld(
@@ -491,34 +505,37 @@ def test_record_held_at_another_time_without_attendance() -> None:
 
 def test_record_held_more_than_a_day_ahead_is_rejected() -> None:
     just_over_a_day_before = datetime(2026, 9, 14, 5, 59, tzinfo=UTC)
-    given(meeting_planned()).when(RecordMeetingHeld("m1"), now=just_over_a_day_before).then_raises(
-        InvalidInput, "on", "future"
-    )
+    given(meeting_planned()).when(
+        RecordMeetingHeld(meeting_id="m1"), now=just_over_a_day_before
+    ).then_raises(InvalidInput, "on", "future")
 
 
 def test_record_held_up_to_a_day_ahead_is_accepted() -> None:
     exactly_a_day_before = datetime(2026, 9, 14, 6, 0, tzinfo=UTC)
     given(meeting_planned()).when(
-        RecordMeetingHeld("m1", attendance=("TM-MFA", "AZ-MFA"), outcomes=("ok",)),
+        RecordMeetingHeld(meeting_id="m1", attendance=("TM-MFA", "AZ-MFA"), outcomes=("ok",)),
         now=exactly_a_day_before,
     ).then(meeting_held(outcomes=("ok",), action_items=()))
 
 
 def test_record_held_with_explicit_future_date_is_rejected() -> None:
     given(meeting_planned()).when(
-        RecordMeetingHeld("m1", on=datetime(2026, 9, 25, 10, 0)), now=AFTER_MEETING
+        RecordMeetingHeld(meeting_id="m1", on=datetime(2026, 9, 25, 10, 0)), now=AFTER_MEETING
     ).then_raises(InvalidInput, "on")
 
 
 def test_record_held_with_bad_action_owner() -> None:
     given(meeting_planned()).when(
-        RecordMeetingHeld("m1", action_items=(NewActionItem("x", "not an id", date(2026, 10, 1)),)),
+        RecordMeetingHeld(
+            meeting_id="m1",
+            action_items=(NewActionItem(text="x", owner="not an id", due=date(2026, 10, 1)),),
+        ),
         now=AFTER_MEETING,
     ).then_raises(InvalidInput, "action")
 
 
 def test_record_held_unknown_meeting() -> None:
-    given().when(RecordMeetingHeld("m1")).then_raises(NotFound, "id")
+    given().when(RecordMeetingHeld(meeting_id="m1")).then_raises(NotFound, "id")
 
 
 # --- action items ------------------------------------------------------------------------
@@ -528,7 +545,9 @@ def test_complete_action_item_defaults_to_today_in_the_meeting_zone() -> None:
     late_evening_utc = datetime(2026, 9, 20, 21, 0, tzinfo=UTC)  # already the 21st in Baku
     state = (
         given(meeting_planned(), meeting_held())
-        .when(CompleteActionItem("m1", "m1/1", note="Sent"), now=late_evening_utc)
+        .when(
+            CompleteActionItem(meeting_id="m1", item_id="m1/1", note="Sent"), now=late_evening_utc
+        )
         .then(ActionItemCompleted("m1", "m1/1", date(2026, 9, 21), "Sent"))
     )
     (item,) = state.action_items
@@ -540,7 +559,9 @@ def test_drop_action_item() -> None:
     state = (
         given(meeting_planned(), meeting_held())
         .when(
-            DropActionItem("m1", "m1/1", on=date(2026, 9, 20), reason="Overtaken"),
+            DropActionItem(
+                meeting_id="m1", item_id="m1/1", on=date(2026, 9, 20), reason="Overtaken"
+            ),
             now=datetime(2026, 9, 21, 8, 0, tzinfo=UTC),
         )
         .then(ActionItemDropped("m1", "m1/1", date(2026, 9, 20), "Overtaken"))
@@ -553,7 +574,10 @@ def test_drop_action_item() -> None:
 )
 @pytest.mark.parametrize(
     "command",
-    [CompleteActionItem("m1", "m1/1"), DropActionItem("m1", "m1/1")],
+    [
+        CompleteActionItem(meeting_id="m1", item_id="m1/1"),
+        DropActionItem(meeting_id="m1", item_id="m1/1"),
+    ],
     ids=["complete", "drop"],
 )
 def test_closed_action_item_cannot_be_closed_again(closed: object, command: object) -> None:
@@ -563,14 +587,14 @@ def test_closed_action_item_cannot_be_closed_again(closed: object, command: obje
 
 
 def test_unknown_action_item() -> None:
-    given(meeting_planned(), meeting_held()).when(CompleteActionItem("m1", "m1/7")).then_raises(
-        NotFound, "action", "m1/7"
-    )
+    given(meeting_planned(), meeting_held()).when(
+        CompleteActionItem(meeting_id="m1", item_id="m1/7")
+    ).then_raises(NotFound, "action", "m1/7")
 
 
 def test_action_item_completed_in_the_future_is_rejected() -> None:
     given(meeting_planned(), meeting_held()).when(
-        CompleteActionItem("m1", "m1/1", on=date(2026, 12, 1)), now=AFTER_MEETING
+        CompleteActionItem(meeting_id="m1", item_id="m1/1", on=date(2026, 12, 1)), now=AFTER_MEETING
     ).then_raises(InvalidInput, "on")
 
 
@@ -620,10 +644,10 @@ def test_plan_with_a_bad_reminder_offset_is_rejected() -> None:
 def test_amend_reminders_records_the_change_once() -> None:
     state = (
         given(meeting_planned())
-        .when(AmendMeeting("m1", reminders=()))
+        .when(AmendMeeting(meeting_id="m1", reminders=()))
         .then(MeetingAmended("m1", reminders=()))
     )
     assert state.reminders == ()
     given(meeting_planned(reminders=("P1D",))).when(
-        AmendMeeting("m1", reminders=("P1D",))
+        AmendMeeting(meeting_id="m1", reminders=("P1D",))
     ).then_nothing()

@@ -16,7 +16,14 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 def test_register_party() -> None:
     state = (
         given()
-        .when(RegisterParty("AZ-MFA", " MFA of Azerbaijan ", "Asia/Baku", ("Protocol", "Legal")))
+        .when(
+            RegisterParty(
+                party_id="AZ-MFA",
+                name=" MFA of Azerbaijan ",
+                tz="Asia/Baku",
+                departments=("Protocol", "Legal"),
+            )
+        )
         .then(PartyRegistered("AZ-MFA", "MFA of Azerbaijan", "Asia/Baku", ("Protocol", "Legal")))
     )
     assert state == parties.Party(
@@ -27,7 +34,11 @@ def test_register_party() -> None:
 def test_register_party_with_an_email() -> None:
     state = (
         given()
-        .when(RegisterParty("AZ-MFA", "MFA", "Asia/Baku", email=" protocol@mfa.example "))
+        .when(
+            RegisterParty(
+                party_id="AZ-MFA", name="MFA", tz="Asia/Baku", email=" protocol@mfa.example "
+            )
+        )
         .then(PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", (), email="protocol@mfa.example"))
     )
     assert state is not None
@@ -37,7 +48,7 @@ def test_register_party_with_an_email() -> None:
 def test_a_party_without_an_email_has_none() -> None:
     state = (
         given()
-        .when(RegisterParty("AZ-MFA", "MFA", "Asia/Baku"))
+        .when(RegisterParty(party_id="AZ-MFA", name="MFA", tz="Asia/Baku"))
         .then(PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", ()))
     )
     assert state is not None
@@ -54,7 +65,9 @@ def test_a_party_without_an_email_has_none() -> None:
     ],
 )
 def test_valid_emails_are_accepted(email: str) -> None:
-    (event,) = parties.decide(None, RegisterParty("X", "X", "UTC", email=email), NOW)
+    (event,) = parties.decide(
+        None, RegisterParty(party_id="X", name="X", tz="UTC", email=email), NOW
+    )
     assert event.email == email
 
 
@@ -89,11 +102,13 @@ def test_valid_emails_are_accepted(email: str) -> None:
     ],
 )
 def test_invalid_emails_are_rejected_naming_the_field(email: str) -> None:
-    given().when(RegisterParty("X", "X", "UTC", email=email)).then_raises(InvalidInput, "email")
+    given().when(RegisterParty(party_id="X", name="X", tz="UTC", email=email)).then_raises(
+        InvalidInput, "email"
+    )
 
 
 def test_register_party_twice_is_a_duplicate() -> None:
-    given(TM).when(RegisterParty("TM-MFA", "Again", "Asia/Ashgabat")).then_raises(
+    given(TM).when(RegisterParty(party_id="TM-MFA", name="Again", tz="Asia/Ashgabat")).then_raises(
         NotAllowed, "id", "TM-MFA"
     )
 
@@ -101,12 +116,20 @@ def test_register_party_twice_is_a_duplicate() -> None:
 @pytest.mark.parametrize(
     ("command", "field"),
     [
-        (RegisterParty("TM MFA", "MFA", "Asia/Ashgabat"), "id"),
-        (RegisterParty("TM-MFA", "", "Asia/Ashgabat"), "name"),
-        (RegisterParty("TM-MFA", "MFA", "Europe/Atlantis"), "tz"),
-        (RegisterParty("TM-MFA", "MFA", "localtime"), "tz"),
-        (RegisterParty("TM-MFA", "MFA", "Asia/Ashgabat", ("Legal", "Legal")), "departments"),
-        (RegisterParty("TM-MFA", "MFA", "Asia/Ashgabat", (" ",)), "departments"),
+        (RegisterParty(party_id="TM MFA", name="MFA", tz="Asia/Ashgabat"), "id"),
+        (RegisterParty(party_id="TM-MFA", name="", tz="Asia/Ashgabat"), "name"),
+        (RegisterParty(party_id="TM-MFA", name="MFA", tz="Europe/Atlantis"), "tz"),
+        (RegisterParty(party_id="TM-MFA", name="MFA", tz="localtime"), "tz"),
+        (
+            RegisterParty(
+                party_id="TM-MFA", name="MFA", tz="Asia/Ashgabat", departments=("Legal", "Legal")
+            ),
+            "departments",
+        ),
+        (
+            RegisterParty(party_id="TM-MFA", name="MFA", tz="Asia/Ashgabat", departments=(" ",)),
+            "departments",
+        ),
     ],
 )
 def test_register_party_rejects_invalid_input(command: RegisterParty, field: str) -> None:
@@ -114,20 +137,26 @@ def test_register_party_rejects_invalid_input(command: RegisterParty, field: str
 
 
 def test_register_area() -> None:
-    state = given().when(RegisterArea("energy", "Energy")).then(AreaRegistered("energy", "Energy"))
+    state = (
+        given()
+        .when(RegisterArea(area_id="energy", name="Energy"))
+        .then(AreaRegistered("energy", "Energy"))
+    )
     assert state == areas.Area("energy", "Energy", version=1)
 
 
 def test_register_area_twice_is_a_duplicate() -> None:
-    given(AreaRegistered("energy", "Energy")).when(RegisterArea("energy", "Energy")).then_raises(
-        NotAllowed, "id"
-    )
+    given(AreaRegistered("energy", "Energy")).when(
+        RegisterArea(area_id="energy", name="Energy")
+    ).then_raises(NotAllowed, "id")
 
 
 def test_register_area_with_bad_id() -> None:
-    given().when(RegisterArea("energy & trade", "Energy")).then_raises(InvalidInput, "id")
+    given().when(RegisterArea(area_id="energy & trade", name="Energy")).then_raises(
+        InvalidInput, "id"
+    )
 
 
 def test_naive_now_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="aware"):
-        areas.decide(None, RegisterArea("energy", "Energy"), datetime(2026, 1, 1))
+        areas.decide(None, RegisterArea(area_id="energy", name="Energy"), datetime(2026, 1, 1))

@@ -46,5 +46,7 @@ def test_shape(cls: Any) -> None:
 
 
 def test_commands_are_hashable() -> None:
-    assert hash(PlanMeeting("m1", "t", datetime(2026, 1, 1, 10), agenda=("a",)))
-    assert len({AmendTrack("t", title="x"), AmendTrack("t", title="x")}) == 1
+    assert hash(
+        PlanMeeting(meeting_id="m1", title="t", start=datetime(2026, 1, 1, 10), agenda=("a",))
+    )
+    assert len({AmendTrack(track_id="t", title="x"), AmendTrack(track_id="t", title="x")}) == 1

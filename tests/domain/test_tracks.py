@@ -57,8 +57,8 @@ def test_add_track() -> None:
 
 def test_add_track_defaults() -> None:
     command = AddTrack(
-        "pol-consult", "Political consultations", "consultation", "max-gap:p6m", date(2026, 1, 1),
-        "Asia/Ashgabat",
+        track_id="pol-consult", title="Political consultations", kind="consultation", cadence="max-gap:p6m", start=date(2026, 1, 1),
+        tz="Asia/Ashgabat",
     )  # fmt: skip
     given().when(command).then(
         TrackAdded(
@@ -131,7 +131,7 @@ def test_amend_records_only_changed_fields() -> None:
         given(track_added())
         .when(
             AmendTrack(
-                "strategy-workshop",
+                track_id="strategy-workshop",
                 title="Bi-annual strategy workshop",  # unchanged
                 priority="medium",
                 cadence="quarter",
@@ -155,44 +155,46 @@ def test_amend_records_only_changed_fields() -> None:
 
 def test_amend_that_changes_nothing_produces_no_event() -> None:
     given(track_added()).when(
-        AmendTrack("strategy-workshop", kind="workshop", cadence="HALF-YEAR", tz="Asia/Baku")
+        AmendTrack(
+            track_id="strategy-workshop", kind="workshop", cadence="HALF-YEAR", tz="Asia/Baku"
+        )
     ).then_nothing()
 
 
 def test_amend_can_clear_the_rotation() -> None:
     state = (
         given(track_added())
-        .when(AmendTrack("strategy-workshop", host_rotation=()))
+        .when(AmendTrack(track_id="strategy-workshop", host_rotation=()))
         .then(TrackAmended("strategy-workshop", host_rotation=()))
     )
     assert state.host_rotation == ()
 
 
 def test_amend_parties_must_keep_the_rotation_hosts() -> None:
-    given(track_added()).when(AmendTrack("strategy-workshop", parties=("TM-MFA",))).then_raises(
-        InvalidInput, "rotation", "AZ-MFA"
-    )
+    given(track_added()).when(
+        AmendTrack(track_id="strategy-workshop", parties=("TM-MFA",))
+    ).then_raises(InvalidInput, "rotation", "AZ-MFA")
 
 
 def test_amend_parties_and_rotation_together() -> None:
     given(track_added()).when(
-        AmendTrack("strategy-workshop", parties=("TM-MFA",), host_rotation=("TM-MFA",))
+        AmendTrack(track_id="strategy-workshop", parties=("TM-MFA",), host_rotation=("TM-MFA",))
     ).then(TrackAmended("strategy-workshop", parties=("TM-MFA",), host_rotation=("TM-MFA",)))
 
 
 def test_amend_with_invalid_value() -> None:
-    given(track_added()).when(AmendTrack("strategy-workshop", required=-1)).then_raises(
+    given(track_added()).when(AmendTrack(track_id="strategy-workshop", required=-1)).then_raises(
         InvalidInput, "required"
     )
 
 
 def test_amend_unknown_track() -> None:
-    given().when(AmendTrack("strategy-workshop", title="x")).then_raises(NotFound, "id")
+    given().when(AmendTrack(track_id="strategy-workshop", title="x")).then_raises(NotFound, "id")
 
 
 def test_amend_retired_track_is_not_allowed() -> None:
     given(track_added(), TrackRetired("strategy-workshop", date(2027, 1, 1))).when(
-        AmendTrack("strategy-workshop", title="New")
+        AmendTrack(track_id="strategy-workshop", title="New")
     ).then_raises(NotAllowed, "id", "retired")
 
 
@@ -202,32 +204,32 @@ def test_amend_retired_track_is_not_allowed() -> None:
 def test_retire() -> None:
     state = (
         given(track_added())
-        .when(RetireTrack("strategy-workshop", date(2027, 12, 31)))
+        .when(RetireTrack(track_id="strategy-workshop", on=date(2027, 12, 31)))
         .then(TrackRetired("strategy-workshop", date(2027, 12, 31)))
     )
     assert state.retired_on == date(2027, 12, 31)
 
 
 def test_retire_on_the_start_date_is_allowed() -> None:
-    given(track_added()).when(RetireTrack("strategy-workshop", date(2026, 1, 1))).then(
+    given(track_added()).when(RetireTrack(track_id="strategy-workshop", on=date(2026, 1, 1))).then(
         TrackRetired("strategy-workshop", date(2026, 1, 1))
     )
 
 
 def test_retire_before_the_start_is_rejected() -> None:
-    given(track_added()).when(RetireTrack("strategy-workshop", date(2025, 12, 31))).then_raises(
-        InvalidInput, "on", "before the track's start"
-    )
+    given(track_added()).when(
+        RetireTrack(track_id="strategy-workshop", on=date(2025, 12, 31))
+    ).then_raises(InvalidInput, "on", "before the track's start")
 
 
 def test_retire_twice_is_not_allowed() -> None:
     given(track_added(), TrackRetired("strategy-workshop", date(2027, 1, 1))).when(
-        RetireTrack("strategy-workshop", date(2028, 1, 1))
+        RetireTrack(track_id="strategy-workshop", on=date(2028, 1, 1))
     ).then_raises(NotAllowed, "id", "already retired")
 
 
 def test_retire_unknown_track() -> None:
-    given().when(RetireTrack("nope", date(2027, 1, 1))).then_raises(NotFound, "id")
+    given().when(RetireTrack(track_id="nope", on=date(2027, 1, 1))).then_raises(NotFound, "id")
 
 
 def test_evolve_rejects_events_out_of_order() -> None:

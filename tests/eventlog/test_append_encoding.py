@@ -200,12 +200,18 @@ def test_a_plan_and_commands_chain_to_the_same_head(
     start = datetime(2026, 3, 2, 10, 0)
     service.execute(
         PlanMeeting(
-            "extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)
+            meeting_id="extra",
+            title="Extra session",
+            start=start,
+            track_id="joint-review",
+            participants=("TM-MFA",),
         ),
         provenance,
     )
-    service.execute(RescheduleMeeting("extra", start + timedelta(days=1)), provenance)
-    service.execute(RecordMeetingHeld("extra", attendance=("TM-MFA",)), provenance)
+    service.execute(
+        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), provenance
+    )
+    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), provenance)
 
     assert log.head() == HEAD_WRITTEN_BEFORE
     assert log.verify().ok

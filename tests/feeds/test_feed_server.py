@@ -132,7 +132,9 @@ def test_a_change_gives_a_fresh_200_with_new_validators(served: Served) -> None:
             sa.text("SELECT start_local FROM schedule WHERE meeting_id = 'pc-2026-q4'")
         ).scalar_one()
     moved = datetime.fromisoformat(start) + timedelta(days=2)
-    served.app.commands.execute(RescheduleMeeting("pc-2026-q4", moved, reason="visit"), ANALYST)
+    served.app.commands.execute(
+        RescheduleMeeting(meeting_id="pc-2026-q4", start=moved, reason="visit"), ANALYST
+    )
     second = httpx.get(served.url(), headers={"If-None-Match": first.headers["etag"]})
     assert second.status_code == 200
     assert second.headers["etag"] != first.headers["etag"]
@@ -148,7 +150,7 @@ def test_unknown_malformed_and_revoked_tokens_are_404(served: Served) -> None:
     assert httpx.get(served.url("not-a-token!")).status_code == 404
     assert httpx.get(f"{served.base}/feeds/{served.token}.ICS").status_code == 404
     assert httpx.get(f"{served.base}/feeds/").status_code == 404
-    served.app.commands.execute(RevokeFeed(served.feed_id, "rotated"), ANALYST)
+    served.app.commands.execute(RevokeFeed(feed_id=served.feed_id, reason="rotated"), ANALYST)
     assert httpx.get(served.url()).status_code == 404
 
 

@@ -67,15 +67,23 @@ def world(database_url: str, migrated_engine: Engine) -> Iterator[World]:
         app.commands.execute(command, ANALYST)
 
     for party, tz in (("P-A", "Asia/Baku"), ("P-B", "Asia/Ashgabat"), ("P-C", "Europe/Vienna")):
-        run(RegisterParty(party, f"Party {party}", tz))
+        run(RegisterParty(party_id=party, name=f"Party {party}", tz=tz))
     for area in ("energy", "culture"):
-        run(RegisterArea(area, area.title()))
+        run(RegisterArea(area_id=area, name=area.title()))
     run(_track("t-energy", parties=("P-A", "P-B"), areas=("energy",)))
     run(_track("t-culture", parties=("P-A", "P-C"), areas=("culture",)))
     start = datetime(2026, 7, 1, 10, 0)
-    run(PlanMeeting("m-energy", "Energy", start, track_id="t-energy", host="P-A"))
-    run(PlanMeeting("m-culture", "Culture", start, track_id="t-culture", host="P-C"))
-    run(PlanMeeting("m-adhoc", "Ad hoc", start, tz="Asia/Baku", host="P-B"))
+    run(
+        PlanMeeting(
+            meeting_id="m-energy", title="Energy", start=start, track_id="t-energy", host="P-A"
+        )
+    )
+    run(
+        PlanMeeting(
+            meeting_id="m-culture", title="Culture", start=start, track_id="t-culture", host="P-C"
+        )
+    )
+    run(PlanMeeting(meeting_id="m-adhoc", title="Ad hoc", start=start, tz="Asia/Baku", host="P-B"))
     tokens = {}
     for scope in SCOPES:
         token, command = new_feed(scope, None, include_restricted=True)
@@ -87,7 +95,7 @@ def world(database_url: str, migrated_engine: Engine) -> Iterator[World]:
 
 def _track(track_id: str, parties: tuple[str, ...], areas: tuple[str, ...]) -> AddTrack:
     return AddTrack(
-        track_id, track_id.title(), "consultation", "year", date(2026, 1, 1), "Asia/Baku",
+        track_id=track_id, title=track_id.title(), kind="consultation", cadence="year", start=date(2026, 1, 1), tz="Asia/Baku",
         parties=parties, areas=areas,
     )  # fmt: skip
 
@@ -108,14 +116,16 @@ def test_a_change_moves_the_etags_of_the_feeds_showing_the_meeting_and_no_other(
     world: World, meeting_id: str, shown_in: set[str]
 ) -> None:
     etags, contents = world.etags(), world.contents()
-    world.run(RescheduleMeeting(meeting_id, datetime(2026, 7, 2, 11, 0), reason="visit"))
+    world.run(
+        RescheduleMeeting(meeting_id=meeting_id, start=datetime(2026, 7, 2, 11, 0), reason="visit")
+    )
     assert _changed(contents, world.contents()) == shown_in
     assert _changed(etags, world.etags()) == shown_in
 
 
 def test_a_new_host_moves_the_old_and_the_new_hosts_feeds(world: World) -> None:
     etags, contents = world.etags(), world.contents()
-    world.run(AmendMeeting("m-adhoc", host="P-C"))
+    world.run(AmendMeeting(meeting_id="m-adhoc", host="P-C"))
     assert {"party:P-B", "party:P-C"} <= _changed(contents, world.contents())
     assert _changed(contents, world.contents()) <= _changed(etags, world.etags())
     assert b"m-adhoc@" not in world.contents()["party:P-B"]
@@ -123,17 +133,17 @@ def test_a_new_host_moves_the_old_and_the_new_hosts_feeds(world: World) -> None:
 
 def test_a_track_change_moves_every_etag(world: World) -> None:
     etags = world.etags()
-    world.run(AmendTrack("t-culture", areas=("energy",)))
+    world.run(AmendTrack(track_id="t-culture", areas=("energy",)))
     assert _changed(etags, world.etags()) == set(SCOPES)
     assert b"m-culture@" not in world.contents()["area:culture"]
 
 
 def test_feeds_parties_and_areas_leave_the_etags_alone(world: World) -> None:
     etags = world.etags()
-    world.run(RegisterParty("P-D", "Party D", "Asia/Baku"))
-    world.run(RegisterArea("water", "Water"))
+    world.run(RegisterParty(party_id="P-D", name="Party D", tz="Asia/Baku"))
+    world.run(RegisterArea(area_id="water", name="Water"))
     world.run(new_feed("party:P-B", "another", include_restricted=False)[1])
-    world.run(RevokeFeed(world.spec("party:P-C").feed_id, "rotated"))
+    world.run(RevokeFeed(feed_id=world.spec("party:P-C").feed_id, reason="rotated"))
     del world.tokens["party:P-C"]
     assert world.etags() == {scope: etags[scope] for scope in world.tokens}
 
@@ -173,7 +183,7 @@ def test_a_feed_without_a_version_yet_falls_back_to_a_fingerprint(world: World) 
     assert spec.version is None
     etag = world.publisher.validators(spec).etag
     assert world.publisher.validators(world.spec("track:t-energy")).etag == etag
-    world.run(RescheduleMeeting("m-energy", datetime(2026, 7, 9, 10, 0)))
+    world.run(RescheduleMeeting(meeting_id="m-energy", start=datetime(2026, 7, 9, 10, 0)))
     moved = world.spec("track:t-energy")
     assert moved.version is not None
     assert world.publisher.validators(moved).etag != etag
@@ -182,13 +192,13 @@ def test_a_feed_without_a_version_yet_falls_back_to_a_fingerprint(world: World) 
 def test_an_ad_hoc_feed_fingerprint_moves_with_a_track_title(world: World) -> None:
     spec = FeedSpec("export", "export", world.spec("area:culture").scope)
     etag = world.publisher.validators(spec).etag
-    world.run(AmendTrack("t-culture", title="Culture and arts"))
+    world.run(AmendTrack(track_id="t-culture", title="Culture and arts"))
     assert world.publisher.validators(spec).etag != etag
 
 
 def test_last_modified_never_goes_back_and_follows_the_change(world: World) -> None:
     before = world.spec("track:t-energy").version
-    world.run(CancelMeeting("m-energy", "postponed"))
+    world.run(CancelMeeting(meeting_id="m-energy", reason="postponed"))
     after = world.spec("track:t-energy").version
     assert before is not None
     assert after is not None
@@ -197,17 +207,17 @@ def test_last_modified_never_goes_back_and_follows_the_change(world: World) -> N
 
 
 def test_a_rebuild_gives_the_versions_the_appends_gave(world: World) -> None:
-    world.run(AmendTrack("t-culture", parties=("P-B",)))
-    world.run(RescheduleMeeting("m-culture", datetime(2026, 7, 3, 10, 0)))
-    world.run(AmendMeeting("m-adhoc", host="P-C"))
-    world.run(RevokeFeed(world.spec("party:P-B").feed_id, "rotated"))
-    world.run(RescheduleMeeting("m-energy", datetime(2026, 7, 4, 10, 0)))
+    world.run(AmendTrack(track_id="t-culture", parties=("P-B",)))
+    world.run(RescheduleMeeting(meeting_id="m-culture", start=datetime(2026, 7, 3, 10, 0)))
+    world.run(AmendMeeting(meeting_id="m-adhoc", host="P-C"))
+    world.run(RevokeFeed(feed_id=world.spec("party:P-B").feed_id, reason="rotated"))
+    world.run(RescheduleMeeting(meeting_id="m-energy", start=datetime(2026, 7, 4, 10, 0)))
     incremental = feed_rows(world.app.engine)
     world.app.projector.rebuild(world.app.engine)
     assert feed_rows(world.app.engine) == incremental
     del world.tokens["party:P-B"]
     etags = world.etags()
-    world.run(RescheduleMeeting("m-culture", datetime(2026, 7, 5, 10, 0)))
+    world.run(RescheduleMeeting(meeting_id="m-culture", start=datetime(2026, 7, 5, 10, 0)))
     assert _changed(etags, world.etags()) == {"all", "area:culture", "party:P-C"}  # its host
 
 
@@ -227,19 +237,28 @@ def test_whenever_a_feed_shows_something_else_its_etag_differs(world: World) -> 
         meeting_id = rng.choice(meetings)
         when = datetime(2026, 7, 1, 10, 0) + timedelta(days=rng.randrange(60))
         commands: list[Any] = [
-            RescheduleMeeting(meeting_id, when),
-            AmendMeeting(meeting_id, host=rng.choice(["P-A", "P-B", "P-C", ""])),
-            AmendMeeting("m-adhoc", host=rng.choice(["P-A", "P-B", "P-C", ""])),  # no track
-            AmendMeeting(meeting_id, title=f"Title {step}", venue=rng.choice(["", "Baku"])),
-            AmendMeeting(meeting_id, classification=rng.choice(["public", "restricted"])),
+            RescheduleMeeting(meeting_id=meeting_id, start=when),
+            AmendMeeting(meeting_id=meeting_id, host=rng.choice(["P-A", "P-B", "P-C", ""])),
+            AmendMeeting(
+                meeting_id="m-adhoc", host=rng.choice(["P-A", "P-B", "P-C", ""])
+            ),  # no track
+            AmendMeeting(
+                meeting_id=meeting_id, title=f"Title {step}", venue=rng.choice(["", "Baku"])
+            ),
+            AmendMeeting(
+                meeting_id=meeting_id, classification=rng.choice(["public", "restricted"])
+            ),
             AmendTrack(
-                rng.choice(["t-energy", "t-culture"]),
+                track_id=rng.choice(["t-energy", "t-culture"]),
                 title=f"Track {step}",
                 areas=tuple(rng.sample(["energy", "culture"], rng.randint(1, 2))),
                 parties=tuple(rng.sample(["P-A", "P-B", "P-C"], rng.randint(1, 3))),
             ),
             PlanMeeting(
-                f"m-new-{step}", "New", when, track_id=rng.choice(["t-energy", "t-culture"])
+                meeting_id=f"m-new-{step}",
+                title="New",
+                start=when,
+                track_id=rng.choice(["t-energy", "t-culture"]),
             ),
         ]
         command = rng.choice(commands)

@@ -95,35 +95,48 @@ def test_incremental_compliance_equals_a_full_evaluation(migrated_engine: Engine
         start = data.draw(st.dates(date(2024, 1, 1), date(2026, 12, 31)), label="start")
         tz = data.draw(st.sampled_from(ZONES), label="tz")
         cadence = data.draw(st.sampled_from(CADENCES), label="cadence")
-        run(AddTrack(track, "Track", "consultation", cadence, start, tz))
+        run(
+            AddTrack(
+                track_id=track,
+                title="Track",
+                kind="consultation",
+                cadence=cadence,
+                start=start,
+                tz=tz,
+            )
+        )
         offsets = st.integers(-60, 4 * 365)
         meetings: list[str] = []
         for number in range(data.draw(st.integers(3, 25), label="meetings")):
             meeting_id = f"{track}-m{number}"
             day = start + timedelta(days=data.draw(offsets))
-            run(PlanMeeting(meeting_id, "Session", moment(day), track_id=track))
+            run(
+                PlanMeeting(
+                    meeting_id=meeting_id, title="Session", start=moment(day), track_id=track
+                )
+            )
             meetings.append(meeting_id)
             if data.draw(st.booleans()):
                 held_on = day + timedelta(days=data.draw(st.integers(-3, 40)))
-                run(RecordMeetingHeld(meeting_id, on=moment(held_on)))
+                run(RecordMeetingHeld(meeting_id=meeting_id, on=moment(held_on)))
         for _ in range(data.draw(st.integers(1, 12), label="changes")):
             meeting_id = data.draw(st.sampled_from(meetings))
             day = start + timedelta(days=data.draw(offsets))
             action = data.draw(st.sampled_from(["move", "near", "hold", "cancel", "later", "last"]))
             if action == "move":
-                run(RescheduleMeeting(meeting_id, moment(day)))
+                run(RescheduleMeeting(meeting_id=meeting_id, start=moment(day)))
             elif action == "near":
-                run(RescheduleMeeting(meeting_id, moment(day, hour=23)))
+                run(RescheduleMeeting(meeting_id=meeting_id, start=moment(day, hour=23)))
             elif action == "hold":
-                run(RecordMeetingHeld(meeting_id, on=moment(day, hour=1)))
+                run(RecordMeetingHeld(meeting_id=meeting_id, on=moment(day, hour=1)))
             elif action == "cancel":
-                run(CancelMeeting(meeting_id, "postponed"))
+                run(CancelMeeting(meeting_id=meeting_id, reason="postponed"))
             elif action == "last":  # the latest meeting goes: the horizon moves back
-                run(CancelMeeting(meetings[-1], "postponed"))
+                run(CancelMeeting(meeting_id=meetings[-1], reason="postponed"))
             else:  # past every other meeting: the horizon moves
                 later = f"{track}-m{len(meetings)}"
                 far = start + timedelta(days=data.draw(st.integers(5 * 365, 9 * 365)))
-                run(PlanMeeting(later, "Later", moment(far), track_id=track))
+                run(PlanMeeting(meeting_id=later, title="Later", start=moment(far), track_id=track))
                 meetings.append(later)
 
     incremental_equals_full()

@@ -51,8 +51,10 @@ def test_the_example_plan_projects_into_every_read_table(migrated_engine: Engine
 def test_incremental_equals_rebuilt_after_changes(migrated_engine: Engine) -> None:
     service = wire(migrated_engine)
     import_example(service)
-    service.execute(CancelMeeting("pc-2026-q4", "postponed to January"), ANALYST)
-    moved = RescheduleMeeting("ws-2027-h1", start=_moved_start(migrated_engine, "ws-2027-h1"))
+    service.execute(CancelMeeting(meeting_id="pc-2026-q4", reason="postponed to January"), ANALYST)
+    moved = RescheduleMeeting(
+        meeting_id="ws-2027-h1", start=_moved_start(migrated_engine, "ws-2027-h1")
+    )
     service.execute(moved, ANALYST)
     incremental = snapshot(migrated_engine)
     assert Projector().rebuild(migrated_engine) == Projector().status(migrated_engine)[0].head

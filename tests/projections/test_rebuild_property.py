@@ -218,7 +218,8 @@ def party_command(data: st.DataObject, known: Known) -> DomainCommand:
 
 def area_command(data: st.DataObject, known: Known) -> DomainCommand:
     command = RegisterArea(
-        fresh(data, known.areas, known.pool("a")), pick(data, ["Energy", "Security", "Mədəniyyət"])
+        area_id=fresh(data, known.areas, known.pool("a")),
+        name=pick(data, ["Energy", "Security", "Mədəniyyət"]),
     )
     return spoil(data, command, [{"name": ""}, {"area_id": "bad id"}])
 
@@ -283,7 +284,7 @@ def amend_track(data: st.DataObject, known: Known) -> DomainCommand:
 def retire_track(data: st.DataObject, known: Known) -> DomainCommand:
     # Before the track's start is rejected; after it, later meetings cannot be planned.
     on = data.draw(st.dates(date(2025, 1, 1), date(2027, 12, 31)))
-    return RetireTrack(existing(data, known.tracks, known.pool("t")), on)
+    return RetireTrack(track_id=existing(data, known.tracks, known.pool("t")), on=on)
 
 
 MEETING_MUTATIONS: list[dict[str, Any]] = [
@@ -363,7 +364,9 @@ def amend_meeting(data: st.DataObject, known: Known) -> DomainCommand:
 
 
 def cancel(data: st.DataObject, known: Known) -> DomainCommand:
-    command = CancelMeeting(meeting_id(data, known), pick(data, ["postponed", "force majeure"]))
+    command = CancelMeeting(
+        meeting_id=meeting_id(data, known), reason=pick(data, ["postponed", "force majeure"])
+    )
     return spoil(data, command, [{"reason": "  "}])
 
 
@@ -398,8 +401,8 @@ def record_held(data: st.DataObject, known: Known) -> DomainCommand:
         [
             {"attendance": ("TM-MFA", "TM-MFA")},
             {"outcomes": ("",)},
-            {"action_items": (NewActionItem(" ", owners[0], date(2026, 5, 1)),)},
-            {"action_items": (NewActionItem("Call", "nobody", date(2026, 5, 1)),)},
+            {"action_items": (NewActionItem(text=" ", owner=owners[0], due=date(2026, 5, 1)),)},
+            {"action_items": (NewActionItem(text="Call", owner="nobody", due=date(2026, 5, 1)),)},
             {"on": datetime(2026, 1, 1, 10), "end": datetime(2026, 1, 1, 9)},
         ],
     )
@@ -416,9 +419,13 @@ def close_item(data: st.DataObject, known: Known) -> DomainCommand:
     on = maybe(data, st.dates(date(2025, 1, 1), date(2026, 4, 15)))
     command: CompleteActionItem | DropActionItem
     if chance(data, 2):
-        command = CompleteActionItem(meeting, item_id, on, maybe(data, st.just("sent")))
+        command = CompleteActionItem(
+            meeting_id=meeting, item_id=item_id, on=on, note=maybe(data, st.just("sent"))
+        )
         return spoil(data, command, [{"note": " "}, {"on": date(2030, 1, 1)}])
-    command = DropActionItem(meeting, item_id, on, maybe(data, st.just("overtaken")))
+    command = DropActionItem(
+        meeting_id=meeting, item_id=item_id, on=on, reason=maybe(data, st.just("overtaken"))
+    )
     return spoil(data, command, [{"reason": " "}, {"on": date(2030, 1, 1)}])
 
 
@@ -447,7 +454,7 @@ def create_feed(data: st.DataObject, known: Known) -> DomainCommand:
 def revoke_feed(data: st.DataObject, known: Known) -> DomainCommand:
     """Revoke a feed (twice is rejected)."""
     reason = maybe(data, st.just("token leaked"))
-    return RevokeFeed(existing(data, known.feeds, known.pool("f")), reason)
+    return RevokeFeed(feed_id=existing(data, known.feeds, known.pool("f")), reason=reason)
 
 
 MAKERS = {
@@ -615,17 +622,19 @@ def test_random_command_sequences_project_like_a_rebuild(migrated_engine: Engine
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REJECTED: list[tuple[DomainCommand, type[DomainError]]] = [
     # rescheduling a meeting cancelled just before
-    (RescheduleMeeting("pc-2026-q4", start=datetime(2027, 1, 12, 10, 0)), NotAllowed),
+    (RescheduleMeeting(meeting_id="pc-2026-q4", start=datetime(2027, 1, 12, 10, 0)), NotAllowed),
     # 02:30 does not exist in Berlin on 29 March 2026, and occurs twice on 25 October
     (
-        PlanMeeting("gap", "Gap", datetime(2026, 3, 29, 2, 30), tz="Europe/Berlin"),
+        PlanMeeting(
+            meeting_id="gap", title="Gap", start=datetime(2026, 3, 29, 2, 30), tz="Europe/Berlin"
+        ),
         InvalidInput,
     ),
     (
         PlanMeeting(
-            "fold",
-            "Fold",
-            datetime(2026, 10, 25, 2, 30),
+            meeting_id="fold",
+            title="Fold",
+            start=datetime(2026, 10, 25, 2, 30),
             track_id="political-consultations",
             tz="Europe/Berlin",
         ),
@@ -633,28 +642,56 @@ REJECTED: list[tuple[DomainCommand, type[DomainError]]] = [
     ),
     # the end before the start, and a track nobody added
     (
-        RescheduleMeeting("ws-2027-h1", datetime(2027, 4, 13, 10), end=datetime(2027, 4, 13, 9)),
+        RescheduleMeeting(
+            meeting_id="ws-2027-h1", start=datetime(2027, 4, 13, 10), end=datetime(2027, 4, 13, 9)
+        ),
         InvalidInput,
     ),
-    (PlanMeeting("orphan", "Orphan", datetime(2027, 1, 1, 10), track_id="no-such-track"), NotFound),
+    (
+        PlanMeeting(
+            meeting_id="orphan",
+            title="Orphan",
+            start=datetime(2027, 1, 1, 10),
+            track_id="no-such-track",
+        ),
+        NotFound,
+    ),
     # held in the future, and held with an action item for an unknown party
-    (RecordMeetingHeld("ws-2027-h1"), InvalidInput),
+    (RecordMeetingHeld(meeting_id="ws-2027-h1"), InvalidInput),
     (
         RecordMeetingHeld(
-            "pc-2026-q4-b",
-            action_items=(NewActionItem("Draft the MoU", "NOBODY", date(2027, 1, 31)),),
+            meeting_id="pc-2026-q4-b",
+            action_items=(
+                NewActionItem(text="Draft the MoU", owner="NOBODY", due=date(2027, 1, 31)),
+            ),
         ),
         NotFound,
     ),
     # already exists / already closed / unknown item
-    (RegisterParty("TM-MFA", "Ministry of Foreign Affairs", "Asia/Ashgabat"), NotAllowed),
-    (AddTrack("joint-review", "Again", "review", "year", date(2026, 1, 1), "UTC"), NotAllowed),
-    (CancelMeeting("pc-2026-q4", "twice"), NotAllowed),
-    (CompleteActionItem("ws-2025-h1", "ws-2025-h1/9"), NotFound),
-    (RetireTrack("joint-review", date(2020, 1, 1)), InvalidInput),
-    (AmendTrack("joint-review", cadence="max-gap:PT12H"), InvalidInput),
-    (AmendMeeting("ws-2027-h1", venue="Avaza", reminders=("P1D", "PT24H")), InvalidInput),
-    (RevokeFeed("no-such-feed"), NotFound),
+    (
+        RegisterParty(party_id="TM-MFA", name="Ministry of Foreign Affairs", tz="Asia/Ashgabat"),
+        NotAllowed,
+    ),
+    (
+        AddTrack(
+            track_id="joint-review",
+            title="Again",
+            kind="review",
+            cadence="year",
+            start=date(2026, 1, 1),
+            tz="UTC",
+        ),
+        NotAllowed,
+    ),
+    (CancelMeeting(meeting_id="pc-2026-q4", reason="twice"), NotAllowed),
+    (CompleteActionItem(meeting_id="ws-2025-h1", item_id="ws-2025-h1/9"), NotFound),
+    (RetireTrack(track_id="joint-review", on=date(2020, 1, 1)), InvalidInput),
+    (AmendTrack(track_id="joint-review", cadence="max-gap:PT12H"), InvalidInput),
+    (
+        AmendMeeting(meeting_id="ws-2027-h1", venue="Avaza", reminders=("P1D", "PT24H")),
+        InvalidInput,
+    ),
+    (RevokeFeed(feed_id="no-such-feed"), NotFound),
 ]
 
 
@@ -665,11 +702,16 @@ def test_a_rejected_command_leaves_the_log_and_every_read_table_unchanged(
     clock.now = NOW
     service = wired(migrated_engine, clock)
     import_example(service)
-    service.execute(CancelMeeting("pc-2026-q4", "postponed to January"), ANALYST)
+    service.execute(CancelMeeting(meeting_id="pc-2026-q4", reason="postponed to January"), ANALYST)
     # An ad-hoc meeting planned for last week: only the unknown action owner can stop it
     # being recorded held.
     service.execute(
-        PlanMeeting("pc-2026-q4-b", "Stand-in", datetime(2026, 11, 20, 10), tz="Asia/Baku"),
+        PlanMeeting(
+            meeting_id="pc-2026-q4-b",
+            title="Stand-in",
+            start=datetime(2026, 11, 20, 10),
+            tz="Asia/Baku",
+        ),
         ANALYST,
     )
     before = everything(migrated_engine)

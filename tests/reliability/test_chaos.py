@@ -699,10 +699,10 @@ class ChaosExample:
 def prepare(engine: Engine) -> None:
     """One party and the track every meeting belongs to (no default reminders)."""
     service = wire(engine)
-    service.execute(RegisterParty("AZ-MFA", "MFA of Azerbaijan", "UTC"), ANALYST)
+    service.execute(RegisterParty(party_id="AZ-MFA", name="MFA of Azerbaijan", tz="UTC"), ANALYST)
     service.execute(
-        AddTrack(TRACK, "Chaos consultations", "consultation", "year", datetime.now(UTC).date(),
-                 "UTC", parties=("AZ-MFA",), default_duration="PT30M"),
+        AddTrack(track_id=TRACK, title="Chaos consultations", kind="consultation", cadence="year", start=datetime.now(UTC).date(),
+                 tz="UTC", parties=("AZ-MFA",), default_duration="PT30M"),
         ANALYST,
     )  # fmt: skip
 
@@ -784,22 +784,29 @@ def test_a_reminder_back_after_a_superseded_delivery_is_delivered(
     clock = Clock(datetime(2027, 3, 1, tzinfo=UTC))
     service = wire(migrated_engine, clock=clock)
     service.clock = clock
-    service.execute(RegisterParty("AZ-MFA", "MFA of Azerbaijan", "UTC"), ANALYST)
+    service.execute(RegisterParty(party_id="AZ-MFA", name="MFA of Azerbaijan", tz="UTC"), ANALYST)
     service.execute(
-        AddTrack("pc", "Political consultations", "consultation", "quarter", date(2027, 1, 1),
-                 "UTC", parties=("AZ-MFA",), reminders=("P1D",)),
+        AddTrack(track_id="pc", title="Political consultations", kind="consultation", cadence="quarter", start=date(2027, 1, 1),
+                 tz="UTC", parties=("AZ-MFA",), reminders=("P1D",)),
         ANALYST,
     )  # fmt: skip
-    service.execute(PlanMeeting("pc-1", "Consultations", datetime(2027, 3, 10, 9), "pc"), ANALYST)
+    service.execute(
+        PlanMeeting(
+            meeting_id="pc-1", title="Consultations", start=datetime(2027, 3, 10, 9), track_id="pc"
+        ),
+        ANALYST,
+    )
     channel = Recorder()
     outbox = SqlOutbox(migrated_engine, "daemon-1")
     dispatcher = Dispatcher(outbox, ReadModels(migrated_engine), [channel], clock)  # type: ignore[list-item]
 
     clock.now = start - timedelta(days=1) + timedelta(minutes=1)  # the day-before reminder is due
     outbox.materialize_reminders(clock.now, ["webhook"])  # ... and the daemon dies here
-    service.execute(RescheduleMeeting("pc-1", datetime(2027, 3, 11, 9)), ANALYST)
+    service.execute(RescheduleMeeting(meeting_id="pc-1", start=datetime(2027, 3, 11, 9)), ANALYST)
     dispatcher.sweep()  # the successor: the old delivery is superseded
-    service.execute(RescheduleMeeting("pc-1", datetime(2027, 3, 10, 9)), ANALYST)  # back again
+    service.execute(
+        RescheduleMeeting(meeting_id="pc-1", start=datetime(2027, 3, 10, 9)), ANALYST
+    )  # back again
     clock.now += timedelta(minutes=1)
     dispatcher.sweep()
 

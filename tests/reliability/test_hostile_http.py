@@ -151,7 +151,7 @@ def server(database_url: str, migrated_engine: Engine) -> Iterator[Server]:
     app.commands.execute(command, ANALYST)
     revoked, revoked_command = new_feed("all", "Revoked", include_restricted=True)
     app.commands.execute(revoked_command, ANALYST)
-    app.commands.execute(RevokeFeed(revoked_command.feed_id, "rotated"), ANALYST)
+    app.commands.execute(RevokeFeed(feed_id=revoked_command.feed_id, reason="rotated"), ANALYST)
     port = _free_port()
     config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
     recorder = LogRecorder()  # after Config: it configures logging when created

@@ -108,13 +108,13 @@ def plan(
     commands: list[DomainCommand] = []
     if new_track:
         commands += [
-            RegisterParty(party, f"Party {party}", "UTC"),
-            AddTrack(track, f"Track {track}", "consultation", "quarter", now.date(), "UTC",
+            RegisterParty(party_id=party, name=f"Party {party}", tz="UTC"),
+            AddTrack(track_id=track, title=f"Track {track}", kind="consultation", cadence="quarter", start=now.date(), tz="UTC",
                      parties=(party,), reminders=tuple(offsets)),
         ]  # fmt: skip
     commands += [
-        PlanMeeting(meeting_id, f"Consultations {meeting_id}",
-                    start.astimezone(UTC).replace(tzinfo=None, microsecond=0), track)
+        PlanMeeting(meeting_id=meeting_id, title=f"Consultations {meeting_id}",
+                    start=start.astimezone(UTC).replace(tzinfo=None, microsecond=0), track_id=track)
         for meeting_id, start in meetings.items()
     ]  # fmt: skip
     uow = service.new_unit_of_work()

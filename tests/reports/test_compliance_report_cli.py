@@ -532,8 +532,12 @@ def test_report_actions_by_status(cli: Cli, migrated_engine: Engine) -> None:
         "--action", "Book the venue|AZ-MFA|2026-02-15",
     )  # fmt: skip
     service = wire(migrated_engine)
-    service.execute(CompleteActionItem("pc-feb", "pc-feb/3", on=date(2026, 2, 18)), ANALYST)
-    service.execute(DropActionItem("pc-feb", "pc-feb/4", reason="not needed"), ANALYST)
+    service.execute(
+        CompleteActionItem(meeting_id="pc-feb", item_id="pc-feb/3", on=date(2026, 2, 18)), ANALYST
+    )
+    service.execute(
+        DropActionItem(meeting_id="pc-feb", item_id="pc-feb/4", reason="not needed"), ANALYST
+    )
 
     def ids(*args: str) -> list[str]:
         return [

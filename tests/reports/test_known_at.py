@@ -54,34 +54,34 @@ def history(migrated_engine: Engine) -> Engine:
     clock = Clock(MARCH)
     service = wire(migrated_engine, clock=clock)
     for command in (
-        RegisterParty("TM-MFA", "MFA of Turkmenistan", "Asia/Ashgabat"),
-        RegisterParty("AZ-MFA", "MFA of Azerbaijan", "Asia/Baku"),
-        RegisterArea("security", "Security"),
+        RegisterParty(party_id="TM-MFA", name="MFA of Turkmenistan", tz="Asia/Ashgabat"),
+        RegisterParty(party_id="AZ-MFA", name="MFA of Azerbaijan", tz="Asia/Baku"),
+        RegisterArea(area_id="security", name="Security"),
         AddTrack(
-            "pc", "Political consultations", "consultation", "quarter", date(2026, 1, 1),
-            "Asia/Ashgabat", parties=("TM-MFA", "AZ-MFA"), areas=("security",), priority="high",
+            track_id="pc", title="Political consultations", kind="consultation", cadence="quarter", start=date(2026, 1, 1),
+            tz="Asia/Ashgabat", parties=("TM-MFA", "AZ-MFA"), areas=("security",), priority="high",
         ),
-        PlanMeeting("pc-feb", "Consultations, February", wall("2026-02-10 10:00"), "pc"),
+        PlanMeeting(meeting_id="pc-feb", title="Consultations, February", start=wall("2026-02-10 10:00"), track_id="pc"),
         RecordMeetingHeld(
-            "pc-feb", action_items=(NewActionItem("Send the draft", "TM-MFA", date(2026, 3, 10)),)
+            meeting_id="pc-feb", action_items=(NewActionItem(text="Send the draft", owner="TM-MFA", due=date(2026, 3, 10)),)
         ),
-        PlanMeeting("pc-mar", "Consultations, March", wall("2026-03-20 10:00"), "pc"),
-        PlanMeeting("pc-may", "Consultations, May", wall("2026-05-12 10:00"), "pc"),
-        PlanMeeting("pc-aug", "Consultations, August", wall("2026-08-11 10:00"), "pc"),
+        PlanMeeting(meeting_id="pc-mar", title="Consultations, March", start=wall("2026-03-20 10:00"), track_id="pc"),
+        PlanMeeting(meeting_id="pc-may", title="Consultations, May", start=wall("2026-05-12 10:00"), track_id="pc"),
+        PlanMeeting(meeting_id="pc-aug", title="Consultations, August", start=wall("2026-08-11 10:00"), track_id="pc"),
     ):  # fmt: skip
         service.execute(command, ANALYST)
     clock.now = APRIL
     for command in (
-        RescheduleMeeting("pc-may", wall("2026-07-14 10:00"), reason="the minister travels"),
-        CancelMeeting("pc-aug", "merged into the July round"),
+        RescheduleMeeting(meeting_id="pc-may", start=wall("2026-07-14 10:00"), reason="the minister travels"),
+        CancelMeeting(meeting_id="pc-aug", reason="merged into the July round"),
         RecordMeetingHeld(
-            "pc-mar", action_items=(NewActionItem("Book Awaza", "AZ-MFA", date(2026, 4, 30)),)
+            meeting_id="pc-mar", action_items=(NewActionItem(text="Book Awaza", owner="AZ-MFA", due=date(2026, 4, 30)),)
         ),
-        PlanMeeting("pc-nov", "Consultations, November", wall("2026-11-10 10:00"), "pc"),
-        CompleteActionItem("pc-feb", "pc-feb/1", on=date(2026, 3, 30)),
+        PlanMeeting(meeting_id="pc-nov", title="Consultations, November", start=wall("2026-11-10 10:00"), track_id="pc"),
+        CompleteActionItem(meeting_id="pc-feb", item_id="pc-feb/1", on=date(2026, 3, 30)),
         AddTrack(
-            "cx", "Cultural exchange", "cultural_event", "year", date(2026, 1, 1),
-            "Asia/Ashgabat", parties=("TM-MFA", "AZ-MFA"),
+            track_id="cx", title="Cultural exchange", kind="cultural_event", cadence="year", start=date(2026, 1, 1),
+            tz="Asia/Ashgabat", parties=("TM-MFA", "AZ-MFA"),
         ),
     ):  # fmt: skip
         service.execute(command, ANALYST)

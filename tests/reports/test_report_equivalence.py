@@ -157,9 +157,9 @@ def meeting_commands(
             planned.append(next(ids))
             commands.append(
                 PlanMeeting(
-                    planned[-1],
-                    "Session",
-                    data.draw(moments),
+                    meeting_id=planned[-1],
+                    title="Session",
+                    start=data.draw(moments),
                     track_id=data.draw(st.sampled_from(sorted(tracks))),
                     tz=data.draw(st.one_of(st.none(), st.sampled_from(ZONES))),
                 )
@@ -167,18 +167,18 @@ def meeting_commands(
             continue
         meeting_id = data.draw(st.sampled_from(planned))
         if kind == "move":
-            commands.append(RescheduleMeeting(meeting_id, data.draw(moments)))
+            commands.append(RescheduleMeeting(meeting_id=meeting_id, start=data.draw(moments)))
             continue
         planned.remove(meeting_id)
         if kind == "cancel":
-            commands.append(CancelMeeting(meeting_id, "postponed"))
+            commands.append(CancelMeeting(meeting_id=meeting_id, reason="postponed"))
         else:
             on = data.draw(st.one_of(st.none(), moments), label="held on")
-            commands.append(RecordMeetingHeld(meeting_id, on=on))
+            commands.append(RecordMeetingHeld(meeting_id=meeting_id, on=on))
     for track_id, start in tracks.items():
         if data.draw(st.integers(0, 3), label="retire") == 0:
             on = data.draw(st.dates(start, date(2026, 6, 30)), label="retired on")
-            commands.append(RetireTrack(track_id, on))
+            commands.append(RetireTrack(track_id=track_id, on=on))
     return commands
 
 
@@ -207,7 +207,7 @@ def test_the_report_from_stored_windows_equals_evaluate(migrated_engine: Engine)
     def equal_reports(data: st.DataObject) -> None:
         prefix = f"x{next(examples)}"
         area = f"{prefix}-area"
-        service.execute(RegisterArea(area, "Area"), ANALYST)
+        service.execute(RegisterArea(area_id=area, name="Area"), ANALYST)
         tracks = track_commands(data, prefix, area)
         starts = {c.track_id: c.start for c in tracks if isinstance(c, AddTrack)}
         days = data.draw(st.lists(DAYS, min_size=1, max_size=5), label="days")
@@ -253,12 +253,28 @@ def test_a_report_past_the_stored_windows_continues_them(migrated_engine: Engine
     service.clock = lambda: NOW
     read_models = ReadModels(migrated_engine)
     for command in (
-        RegisterArea("energy", "Energy"),
-        AddTrack("gap", "Gap", "consultation", "max-gap:P6M", date(2024, 2, 29), "UTC"),
-        AddTrack("quarterly", "Q", "consultation", "quarter", date(2024, 2, 15), "UTC"),
-        PlanMeeting("g1", "G", datetime(2024, 8, 31, 10), track_id="gap"),
-        RecordMeetingHeld("g1", on=datetime(2024, 8, 30, 10)),
-        PlanMeeting("q1", "Q", datetime(2024, 5, 2, 10), track_id="quarterly"),
+        RegisterArea(area_id="energy", name="Energy"),
+        AddTrack(
+            track_id="gap",
+            title="Gap",
+            kind="consultation",
+            cadence="max-gap:P6M",
+            start=date(2024, 2, 29),
+            tz="UTC",
+        ),
+        AddTrack(
+            track_id="quarterly",
+            title="Q",
+            kind="consultation",
+            cadence="quarter",
+            start=date(2024, 2, 15),
+            tz="UTC",
+        ),
+        PlanMeeting(meeting_id="g1", title="G", start=datetime(2024, 8, 31, 10), track_id="gap"),
+        RecordMeetingHeld(meeting_id="g1", on=datetime(2024, 8, 30, 10)),
+        PlanMeeting(
+            meeting_id="q1", title="Q", start=datetime(2024, 5, 2, 10), track_id="quarterly"
+        ),
     ):
         service.execute(command, ANALYST)
     for track_id in ("gap", "quarterly"):

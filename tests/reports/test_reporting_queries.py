@@ -261,14 +261,17 @@ def test_sessions_held_in_the_last_12_months(example: Engine, backend: str) -> N
     service = wire(example)
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     service.execute(
-        AddTrack("recent", "Recent", "consultation", "quarter", (now - timedelta(days=800)).date(),
-                 "UTC"),
+        AddTrack(track_id="recent", title="Recent", kind="consultation", cadence="quarter", start=(now - timedelta(days=800)).date(),
+                 tz="UTC"),
         ANALYST,
     )  # fmt: skip
     for meeting_id, days_ago in (("recent-old", 500), ("recent-new", 30)):
         start = now - timedelta(days=days_ago)
-        service.execute(PlanMeeting(meeting_id, "Session", start, "recent"), ANALYST)
-        service.execute(RecordMeetingHeld(meeting_id), ANALYST)
+        service.execute(
+            PlanMeeting(meeting_id=meeting_id, title="Session", start=start, track_id="recent"),
+            ANALYST,
+        )
+        service.execute(RecordMeetingHeld(meeting_id=meeting_id), ANALYST)
     before = datetime.now(UTC)
     rows = run(example, queries_for(backend)["sessions held per track in the last 12 months"])
     after = datetime.now(UTC)
@@ -314,13 +317,26 @@ def silent_track(migrated_engine: Engine) -> Engine:
     service = wire(migrated_engine)
     import_example(service)
     service.execute(
-        AddTrack("silent", "Silent track", "consultation", "quarter", date(2025, 1, 1), "UTC"),
+        AddTrack(
+            track_id="silent",
+            title="Silent track",
+            kind="consultation",
+            cadence="quarter",
+            start=date(2025, 1, 1),
+            tz="UTC",
+        ),
         ANALYST,
     )
     service.execute(
-        PlanMeeting("silent-1", "Only one", datetime(2025, 2, 10, 10), "silent"), ANALYST
+        PlanMeeting(
+            meeting_id="silent-1",
+            title="Only one",
+            start=datetime(2025, 2, 10, 10),
+            track_id="silent",
+        ),
+        ANALYST,
     )
-    service.execute(RecordMeetingHeld("silent-1"), ANALYST)
+    service.execute(RecordMeetingHeld(meeting_id="silent-1"), ANALYST)
     return migrated_engine
 
 

@@ -42,12 +42,18 @@ def test_carried_events_are_what_decoding_their_payloads_gives(
     start = datetime(2026, 3, 2, 10, 0)
     service.execute(
         PlanMeeting(
-            "extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)
+            meeting_id="extra",
+            title="Extra session",
+            start=start,
+            track_id="joint-review",
+            participants=("TM-MFA",),
         ),
         PROVENANCE,
     )
-    service.execute(RescheduleMeeting("extra", start + timedelta(days=1)), PROVENANCE)
-    service.execute(RecordMeetingHeld("extra", attendance=("TM-MFA",)), PROVENANCE)
+    service.execute(
+        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), PROVENANCE
+    )
+    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), PROVENANCE)
     app.close()
 
     assert len(seen) == 84 + 3

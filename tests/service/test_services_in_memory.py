@@ -60,7 +60,9 @@ def service(log: InMemoryEventLog) -> CommandService:
 def test_a_command_appends_its_events_with_provenance(
     log: InMemoryEventLog, service: CommandService
 ) -> None:
-    outcome = service.execute(RegisterParty("TM-MFA", "MFA", "Asia/Ashgabat"), PROVENANCE)
+    outcome = service.execute(
+        RegisterParty(party_id="TM-MFA", name="MFA", tz="Asia/Ashgabat"), PROVENANCE
+    )
 
     assert outcome == Outcome("TM-MFA", [1])
     (recorded,) = log.read_stream("party-TM-MFA")
@@ -74,8 +76,12 @@ def test_a_command_appends_its_events_with_provenance(
 def test_a_repeated_idempotency_key_returns_the_first_outcome(
     log: InMemoryEventLog, service: CommandService
 ) -> None:
-    first = service.execute(RegisterArea("energy", "Energy"), PROVENANCE, idempotency_key="k")
-    again = service.execute(RegisterArea("energy", "Energy"), PROVENANCE, idempotency_key="k")
+    first = service.execute(
+        RegisterArea(area_id="energy", name="Energy"), PROVENANCE, idempotency_key="k"
+    )
+    again = service.execute(
+        RegisterArea(area_id="energy", name="Energy"), PROVENANCE, idempotency_key="k"
+    )
 
     assert first == Outcome("energy", [1])
     assert again == Outcome("energy", [1], repeated=True)
@@ -85,13 +91,15 @@ def test_a_repeated_idempotency_key_returns_the_first_outcome(
 def test_a_rejected_command_leaves_the_log_untouched(
     log: InMemoryEventLog, service: CommandService
 ) -> None:
-    service.execute(RegisterArea("energy", "Energy"), PROVENANCE)
+    service.execute(RegisterArea(area_id="energy", name="Energy"), PROVENANCE)
     head = log.head()
 
     with pytest.raises(DomainError):
-        service.execute(RegisterArea("energy", "Energy again"), PROVENANCE)
+        service.execute(RegisterArea(area_id="energy", name="Energy again"), PROVENANCE)
     with pytest.raises(NotFound):
-        service.execute(RescheduleMeeting("nowhere", datetime(2026, 3, 2, 10, 0)), PROVENANCE)
+        service.execute(
+            RescheduleMeeting(meeting_id="nowhere", start=datetime(2026, 3, 2, 10, 0)), PROVENANCE
+        )
 
     assert log.head() == head
 
@@ -100,7 +108,7 @@ def test_a_stream_that_moved_since_it_was_read_makes_the_commit_conflict(
     log: InMemoryEventLog, service: CommandService
 ) -> None:
     uow = service.new_unit_of_work()
-    handle(uow, RegisterArea("energy", "Energy"), NOW, service.directory)
+    handle(uow, RegisterArea(area_id="energy", name="Energy"), NOW, service.directory)
     log.append("area-energy", 0, [AreaRegistered("energy", "Energy by someone else")])
 
     with pytest.raises(ConcurrencyConflict) as conflict:
@@ -147,7 +155,7 @@ def test_a_plan_imports_once_and_a_dry_run_appends_nothing(
 
 
 def test_history_folds_the_stream_it_reads(service: CommandService) -> None:
-    service.execute(RegisterArea("energy", "Energy"), PROVENANCE)
+    service.execute(RegisterArea(area_id="energy", name="Energy"), PROVENANCE)
 
     found = aggregate_history(service.store, "area", "energy")
 
@@ -170,12 +178,18 @@ def test_the_same_commands_chain_to_the_same_head_as_on_sql(
     start = datetime(2026, 3, 2, 10, 0)
     service.execute(
         PlanMeeting(
-            "extra", "Extra session", start, track_id="joint-review", participants=("TM-MFA",)
+            meeting_id="extra",
+            title="Extra session",
+            start=start,
+            track_id="joint-review",
+            participants=("TM-MFA",),
         ),
         PROVENANCE_E2E,
     )
-    service.execute(RescheduleMeeting("extra", start + timedelta(days=1)), PROVENANCE_E2E)
-    service.execute(RecordMeetingHeld("extra", attendance=("TM-MFA",)), PROVENANCE_E2E)
+    service.execute(
+        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), PROVENANCE_E2E
+    )
+    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), PROVENANCE_E2E)
 
     assert log.head() == HEAD_WRITTEN_BEFORE
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 # --- parties -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterParty:
     """Register a participating institution such as ``TM-MFA`` (Asia/Ashgabat)."""
 
@@ -26,7 +26,7 @@ PartyCommand = RegisterParty
 # --- areas -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterArea:
     """Register a cooperation area such as ``energy``."""
 
@@ -39,7 +39,7 @@ AreaCommand = RegisterArea
 # --- tracks ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddTrack:
     """Agree a recurring engagement. ``tz`` is required here; the service picks a default."""
 
@@ -58,7 +58,7 @@ class AddTrack:
     host_rotation: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AmendTrack:
     """Change any subset of a track's mutable fields (``None`` = unchanged)."""
 
@@ -77,7 +77,7 @@ class AmendTrack:
     host_rotation: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RetireTrack:
     """End a track on a date (on or after its start)."""
 
@@ -90,7 +90,7 @@ TrackCommand = AddTrack | AmendTrack | RetireTrack
 # --- meetings ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewActionItem:
     """An action item as entered when recording a meeting held (``TEXT|OWNER|DUE``)."""
 
@@ -99,7 +99,7 @@ class NewActionItem:
     due: date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanMeeting:
     """Plan a meeting at a local wall time.
 
@@ -126,7 +126,7 @@ class PlanMeeting:
     reminders: tuple[str, ...] | None = None  # None: the track's reminder offsets
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RescheduleMeeting:
     """Move a meeting. Without ``end``/``duration`` it keeps its length; ``tz`` its zone."""
 
@@ -139,7 +139,7 @@ class RescheduleMeeting:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AmendMeeting:
     """Change meeting details (``None`` = unchanged; ``""`` clears venue or host)."""
 
@@ -153,7 +153,7 @@ class AmendMeeting:
     reminders: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelMeeting:
     """Call a meeting off; a reason is required."""
 
@@ -161,7 +161,7 @@ class CancelMeeting:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordMeetingHeld:
     """Record that a meeting took place.
 
@@ -178,7 +178,7 @@ class RecordMeetingHeld:
     action_items: tuple[NewActionItem, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompleteActionItem:
     """Mark an action item (``<meeting-id>/<n>``) done, by default today in the meeting's zone."""
 
@@ -188,7 +188,7 @@ class CompleteActionItem:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DropActionItem:
     """Abandon an action item (``<meeting-id>/<n>``)."""
 
@@ -211,7 +211,7 @@ MeetingCommand = (
 # --- feeds -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CreateFeed:
     """Create a calendar subscription for a scope (``all``, ``track:ID``, ``area:A``, ``party:P``).
 
@@ -227,7 +227,7 @@ class CreateFeed:
     days_ahead: int = 730
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RevokeFeed:
     """Revoke a calendar subscription."""
 

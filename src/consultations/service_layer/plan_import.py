@@ -303,7 +303,7 @@ class _Fields:
             for unknown in sorted(set(item) - {"text", "owner", "due"}):
                 where.problem(_quoted(unknown), "unknown key")
             if where.ok and text is not None and owner is not None and due is not None:
-                items.append(NewActionItem(text, owner, due))
+                items.append(NewActionItem(text=text, owner=owner, due=due))
             self.ok = self.ok and where.ok
         return tuple(items)
 
@@ -318,9 +318,12 @@ def _describe(value: object) -> str:
 
 def _party(party_id: str, fields: _Fields) -> Builder:
     command = RegisterParty(
-        party_id, fields.text("name", required=True) or "", fields.text("tz", required=True) or "",
-        fields.texts("departments") or (), fields.text("email"),
-    )  # fmt: skip
+        party_id=party_id,
+        name=fields.text("name", required=True) or "",
+        tz=fields.text("tz", required=True) or "",
+        departments=fields.texts("departments") or (),
+        email=fields.text("email"),
+    )
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         current = uow.state(PARTY, party_id)
@@ -338,7 +341,7 @@ def _party(party_id: str, fields: _Fields) -> Builder:
 
 
 def _area(area_id: str, fields: _Fields) -> Builder:
-    command = RegisterArea(area_id, fields.text("name", required=True) or "")
+    command = RegisterArea(area_id=area_id, name=fields.text("name", required=True) or "")
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         current = uow.state(AREA, area_id)
@@ -373,11 +376,11 @@ def _track(track_id: str, fields: _Fields) -> Builder:
         current = uow.state(TRACK, track_id)
         given = cast(dict[str, Any], {k: v for k, v in values.items() if v is not None})
         if current is None:
-            commands: list[DomainCommand] = [AddTrack(track_id, **given)]
+            commands: list[DomainCommand] = [AddTrack(track_id=track_id, **given)]
         elif current.retired_on is None:
-            commands = [AmendTrack(track_id, **given)]
+            commands = [AmendTrack(track_id=track_id, **given)]
         else:
-            _require_unchanged(current, AmendTrack(track_id, **given), now)
+            _require_unchanged(current, AmendTrack(track_id=track_id, **given), now)
             commands = []
         if current is not None and current.retired_on is not None and retired is None:
             raise NotAllowed(
@@ -385,7 +388,7 @@ def _track(track_id: str, fields: _Fields) -> Builder:
             )
         if retired is not None:
             if current is None or current.retired_on is None:
-                commands.append(RetireTrack(track_id, retired))
+                commands.append(RetireTrack(track_id=track_id, on=retired))
             elif current.retired_on != retired:
                 raise _Unchangeable("retired", current.retired_on, "a retirement date")
         return commands
@@ -430,28 +433,33 @@ class _MeetingSpec:
         else:
             if self._moved(current):
                 move = RescheduleMeeting(
-                    plan.meeting_id, plan.start, plan.end, plan.duration, plan.tz, plan.fold
+                    meeting_id=plan.meeting_id,
+                    start=plan.start,
+                    end=plan.end,
+                    duration=plan.duration,
+                    tz=plan.tz,
+                    fold=plan.fold,
                 )
                 # A planned meeting's `reason` says why it moved.
                 reason = self.reason if self.status == "planned" else None
                 commands.append(dataclasses.replace(move, reason=reason))
             commands.append(
                 AmendMeeting(
-                    plan.meeting_id,
-                    plan.title,
-                    plan.venue,
-                    plan.host,
-                    plan.participants or None,
-                    plan.agenda or None,
-                    self.classification,
-                    plan.reminders,
+                    meeting_id=plan.meeting_id,
+                    title=plan.title,
+                    venue=plan.venue,
+                    host=plan.host,
+                    participants=plan.participants or None,
+                    agenda=plan.agenda or None,
+                    classification=self.classification,
+                    reminders=plan.reminders,
                 )
             )
         was_open = current is None or not current.is_closed
         if was_open and self.status == "held":
             commands.append(self.held)
         elif was_open and self.status == "cancelled":
-            commands.append(CancelMeeting(plan.meeting_id, self.reason or ""))
+            commands.append(CancelMeeting(meeting_id=plan.meeting_id, reason=self.reason or ""))
         return commands
 
     def _moved(self, current: meetings.Meeting) -> bool:
@@ -495,7 +503,7 @@ def _meeting(meeting_id: str, fields: _Fields) -> _MeetingSpec:
         if key in fields.entry and status != "held":
             fields.problem(key, 'is only for a meeting with status = "held"')
     held = RecordMeetingHeld(
-        meeting_id,
+        meeting_id=meeting_id,
         on=fields.local_time("held_start"),
         end=fields.local_time("held_end"),
         fold=fold,

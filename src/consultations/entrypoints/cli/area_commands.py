@@ -25,7 +25,9 @@ def add_area(
     actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Register a cooperation area."""
-    outcome = context.execute(RegisterArea(area_id, name), actor, reason, idempotency_key)
+    outcome = context.execute(
+        RegisterArea(area_id=area_id, name=name), actor, reason, idempotency_key
+    )
     click.echo(outcome.aggregate_id)
 
 

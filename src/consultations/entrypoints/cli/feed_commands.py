@@ -60,7 +60,9 @@ def revoke(
     context: CliContext, feed_id: str, actor: str, reason: str | None, idempotency_key: str | None
 ) -> None:
     """Revoke a feed: its URL stops working at once."""
-    outcome = context.execute(RevokeFeed(feed_id, reason), actor, reason, idempotency_key)
+    outcome = context.execute(
+        RevokeFeed(feed_id=feed_id, reason=reason), actor, reason, idempotency_key
+    )
     click.echo(f"feed {outcome.aggregate_id}: revoked")
 
 

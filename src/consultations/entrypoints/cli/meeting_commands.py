@@ -77,9 +77,22 @@ def plan(
 ) -> None:  # fmt: skip
     """Plan a meeting; prints its id."""
     command = PlanMeeting(
-        meeting_id or "", title, start, track_id, end, duration, tz, fold, kind, venue, host,
-        comma_list(participants) or (), agenda, classification, comma_list(reminders),
-    )  # fmt: skip
+        meeting_id=meeting_id or "",
+        title=title,
+        start=start,
+        track_id=track_id,
+        end=end,
+        duration=duration,
+        tz=tz,
+        fold=fold,
+        kind=kind,
+        venue=venue,
+        host=host,
+        participants=comma_list(participants) or (),
+        agenda=agenda,
+        classification=classification,
+        reminders=comma_list(reminders),
+    )
     click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
 
 
@@ -102,9 +115,15 @@ def amend(
 ) -> None:  # fmt: skip
     """Change a meeting's details (what is not given stays as it is)."""
     command = AmendMeeting(
-        meeting_id, title, venue, host, comma_list(participants), agenda or None,
-        classification, comma_list(reminders),
-    )  # fmt: skip
+        meeting_id=meeting_id,
+        title=title,
+        venue=venue,
+        host=host,
+        participants=comma_list(participants),
+        agenda=agenda or None,
+        classification=classification,
+        reminders=comma_list(reminders),
+    )
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: {'amended' if outcome.positions else 'nothing changed'}")
 
@@ -126,9 +145,9 @@ def action(
         raise click.UsageError("give --done or --drop")
     meeting_id, _, _ = item_id.rpartition("/")
     command: CompleteActionItem | DropActionItem = (
-        CompleteActionItem(meeting_id, item_id, on, note)
+        CompleteActionItem(meeting_id=meeting_id, item_id=item_id, on=on, note=note)
         if outcome == "done"
-        else DropActionItem(meeting_id, item_id, on, note)
+        else DropActionItem(meeting_id=meeting_id, item_id=item_id, on=on, reason=note)
     )
     context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{item_id}: {outcome}")
@@ -149,7 +168,15 @@ def reschedule(
     actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Move a meeting to another time."""
-    command = RescheduleMeeting(meeting_id, start, end, duration, tz, fold, reason)
+    command = RescheduleMeeting(
+        meeting_id=meeting_id,
+        start=start,
+        end=end,
+        duration=duration,
+        tz=tz,
+        fold=fold,
+        reason=reason,
+    )
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: rescheduled")
 
@@ -169,7 +196,10 @@ def cancel(
 ) -> None:
     """Call a meeting off."""
     outcome = context.execute(
-        CancelMeeting(meeting_id, reason), actor or default_actor(), reason, idempotency_key
+        CancelMeeting(meeting_id=meeting_id, reason=reason),
+        actor or default_actor(),
+        reason,
+        idempotency_key,
     )
     click.echo(f"{outcome.aggregate_id}: cancelled")
 
@@ -193,7 +223,13 @@ def held(
 ) -> None:  # fmt: skip
     """Record that a meeting took place, with outcomes and action items."""
     command = RecordMeetingHeld(
-        meeting_id, on, end, fold, comma_list(attendance) or (), outcomes, actions
+        meeting_id=meeting_id,
+        on=on,
+        end=end,
+        fold=fold,
+        attendance=comma_list(attendance) or (),
+        outcomes=outcomes,
+        action_items=actions,
     )
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: held")

@@ -72,7 +72,7 @@ class ActionItemParam(click.ParamType[NewActionItem]):
         if len(parts) != 3:
             self.fail(f"{value!r} is not TEXT|OWNER|DUE", param, ctx)
         text, owner, due = (part.strip() for part in parts)
-        return NewActionItem(text, owner, Day().convert(due, param, ctx))
+        return NewActionItem(text=text, owner=owner, due=Day().convert(due, param, ctx))
 
 
 class KnownAt(click.ParamType[datetime]):

@@ -35,7 +35,10 @@ def add_party(
 ) -> None:  # fmt: skip
     """Register a party."""
     outcome = context.execute(
-        RegisterParty(party_id, name, tz, departments, email), actor, reason, idempotency_key
+        RegisterParty(party_id=party_id, name=name, tz=tz, departments=departments, email=email),
+        actor,
+        reason,
+        idempotency_key,
     )
     click.echo(outcome.aggregate_id)
 

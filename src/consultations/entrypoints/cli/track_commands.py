@@ -69,10 +69,20 @@ def add_track(
 ) -> None:  # fmt: skip
     """Add a track."""
     command = AddTrack(
-        track_id, title, kind, cadence, start, tz or "", parties, areas,
-        priority or "medium", required or 1, duration or "PT2H",
-        comma_list(reminders) or (), comma_list(host_rotation) or (),
-    )  # fmt: skip
+        track_id=track_id,
+        title=title,
+        kind=kind,
+        cadence=cadence,
+        start=start,
+        tz=tz or "",
+        parties=parties,
+        areas=areas,
+        priority=priority or "medium",
+        required=required or 1,
+        default_duration=duration or "PT2H",
+        reminders=comma_list(reminders) or (),
+        host_rotation=comma_list(host_rotation) or (),
+    )
     click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
 
 
@@ -89,9 +99,20 @@ def amend_track(
 ) -> None:  # fmt: skip
     """Change some of a track's fields; the others stay as they are."""
     command = AmendTrack(
-        track_id, title, kind, cadence, required, start, tz, parties or None, areas or None,
-        priority, duration, comma_list(reminders), comma_list(host_rotation),
-    )  # fmt: skip
+        track_id=track_id,
+        title=title,
+        kind=kind,
+        cadence=cadence,
+        required=required,
+        start=start,
+        tz=tz,
+        parties=parties or None,
+        areas=areas or None,
+        priority=priority,
+        default_duration=duration,
+        reminders=comma_list(reminders),
+        host_rotation=comma_list(host_rotation),
+    )
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: {'amended' if outcome.positions else 'nothing changed'}")
 
@@ -106,7 +127,7 @@ def retire_track(
     actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Retire a track: no sessions are required after the date."""
-    outcome = context.execute(RetireTrack(track_id, on), actor, reason, idempotency_key)
+    outcome = context.execute(RetireTrack(track_id=track_id, on=on), actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: retired on {on.isoformat()}")
 
 
