@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import itertools
 import os
+import random
 import shlex
 import time
 from collections import Counter
@@ -48,7 +49,7 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
@@ -68,6 +69,13 @@ T = TypeVar("T")
 
 SECRET = "whsec_" + base64.b64encode(b"chaos-suite-webhook-secret-key!!").decode()
 SOAK = os.environ.get("CONSULTATIONS_SOAK") == "1"
+# Which scenarios are played. Hypothesis' pytest plugin seeds a @given nested in a test
+# deterministically, so `make test` plays the same scenarios on every run; `make soak` draws
+# a fresh seed each run (printed in the summary), and CONSULTATIONS_CHAOS_SEED=N replays one.
+FIXED_SEED = os.environ.get("CONSULTATIONS_CHAOS_SEED")
+SCENARIO_SEED = (
+    int(FIXED_SEED) if FIXED_SEED else random.SystemRandom().getrandbits(64) if SOAK else None
+)
 CHAOS = settings(
     max_examples=10 if SOAK else 3,
     deadline=None,
@@ -717,7 +725,8 @@ def report(world: Chaos, took: float) -> None:
         )
     counts = world.receiver.counts()
     lines = [
-        f"[chaos/{world.backend}] {took:.1f}s, examples {world.example_seconds}s",
+        f"[chaos/{world.backend}] {took:.1f}s, examples {world.example_seconds}s"
+        + ("" if SCENARIO_SEED is None else f", CONSULTATIONS_CHAOS_SEED={SCENARIO_SEED}"),
         "  " + ", ".join(f"{k}={v}" for k, v in sorted(world.stats.items())),
         "  deliveries: " + ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())),
         f"  receiver: {sum(counts.values())} requests, {len(counts)} distinct webhook-ids, "
@@ -740,6 +749,9 @@ def test_random_commands_and_kill_9_of_writer_and_daemon_keep_every_invariant(
         @given(SCENARIOS)
         def examples(scenario: Scenario) -> None:
             ChaosExample(world).run(scenario)
+
+        if SCENARIO_SEED is not None:
+            examples = seed(SCENARIO_SEED)(examples)
 
         try:
             examples()
