@@ -113,19 +113,11 @@ def test_a_projection_whose_version_changed_is_rebuilt_not_served_stale(
     assert title != "stale"
 
 
-def test_only_the_stale_projection_and_those_after_it_are_rebuilt(
-    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import_example(wire(migrated_engine))
-    complete = snapshot(migrated_engine)
-    with migrated_engine.begin() as connection:
-        # Marks that tell which tables were rebuilt: an earlier projection's row survives.
-        connection.execute(
-            sa.text("UPDATE schedule SET title = 'kept' WHERE meeting_id = 'rv-2026-11'")
-        )
-        connection.execute(sa.text("DELETE FROM reminders"))
-        connection.execute(sa.text("DELETE FROM compliance_sessions"))
-    monkeypatch.setattr(ComplianceProjection, "version", ComplianceProjection.version + 1)
+def _rebuilt_when_stale(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, stale: type[Any]
+) -> tuple[Projector, list[str]]:
+    """Make ``stale`` a new version; return which projections ``ensure_current`` replays."""
+    monkeypatch.setattr(stale, "version", stale.version + 1)
     projector = Projector()
     replayed: list[str] = []
 
@@ -138,14 +130,54 @@ def test_only_the_stale_projection_and_those_after_it_are_rebuilt(
 
     for projection in projector.projections:
         monkeypatch.setattr(projection, "replay", recording(projection.name, projection.replay))
-    assert projector.ensure_current(migrated_engine) is True
-    assert set(replayed) == {"compliance", "feeds", "reminders"}
-    assert all(s.current for s in projector.status(migrated_engine))
+    assert projector.ensure_current(engine) is True
+    assert all(s.current for s in projector.status(engine))
+    return projector, replayed
+
+
+def test_only_the_stale_projection_and_those_that_read_it_are_rebuilt(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_example(wire(migrated_engine))
+    complete = snapshot(migrated_engine)
+    with migrated_engine.begin() as connection:
+        # Marks that tell which tables were rebuilt: a current projection's row survives.
+        connection.execute(
+            sa.text("UPDATE schedule SET title = 'kept' WHERE meeting_id = 'rv-2026-11'")
+        )
+        connection.execute(sa.text("DELETE FROM reminders"))
+        connection.execute(sa.text("DELETE FROM compliance_sessions"))
+    _, replayed = _rebuilt_when_stale(migrated_engine, monkeypatch, ComplianceProjection)
+    assert set(replayed) == {"compliance"}  # nothing reads the compliance tables
     rebuilt = snapshot(migrated_engine)
-    for table in ("compliance_sessions", "compliance_windows", "reminders", "feeds"):
+    for table in ("compliance_sessions", "compliance_windows", "feeds"):
         assert rebuilt[table] == complete[table], table
+    assert rebuilt["reminders"] == [], "reminders were current: not rebuilt"
     titles = {row["meeting_id"]: row["title"] for row in rebuilt["schedule"]}
     assert titles["rv-2026-11"] == "kept"  # schedule was current: not rebuilt
+
+
+def test_a_stale_schedule_rebuilds_every_projection_that_reads_it(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_example(wire(migrated_engine))
+    complete = snapshot(migrated_engine)
+    with migrated_engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM reminders"))
+        connection.execute(sa.text("UPDATE areas SET name = 'kept' WHERE area_id = 'energy'"))
+    _, replayed = _rebuilt_when_stale(migrated_engine, monkeypatch, ScheduleProjection)
+    assert set(replayed) == {"schedule", "compliance", "feeds", "reminders"}
+    rebuilt = snapshot(migrated_engine)
+    assert rebuilt["reminders"] == complete["reminders"]
+    names = {row["area_id"]: row["name"] for row in rebuilt["areas"]}
+    assert names["energy"] == "kept"  # the directory was current: not rebuilt
+
+
+def test_projections_run_after_those_they_read() -> None:
+    schedule, compliance = ScheduleProjection(Projector().mapper), ComplianceProjection()
+    with pytest.raises(ValueError, match="compliance must run after"):
+        Projector([compliance, schedule])
+    assert Projector([schedule, compliance]).projections == [schedule, compliance]
 
 
 def _database_day(engine: Engine) -> date:

@@ -33,6 +33,8 @@ class Projection(Protocol):
     name: ClassVar[str]
     version: ClassVar[int]
     tables: ClassVar[tuple[sa.Table, ...]]
+    reads: ClassVar[tuple[str, ...]]
+    """The projections whose tables it reads: they run before it, and rebuilding one rebuilds it."""
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Bring the tables up to date with ``batch``, events appended after the last one seen."""

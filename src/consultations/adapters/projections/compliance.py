@@ -55,6 +55,7 @@ class ComplianceProjection:
     name: ClassVar[str] = "compliance"
     version: ClassVar[int] = 2  # 2: windows run two years past the last session
     tables: ClassVar[tuple[sa.Table, ...]] = (compliance_windows, compliance_sessions)
+    reads: ClassVar[tuple[str, ...]] = ("tracks", "schedule")  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Bring the windows of the affected tracks up to date."""

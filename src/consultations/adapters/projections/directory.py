@@ -20,6 +20,7 @@ class DirectoryProjection:
     name: ClassVar[str] = "directory"
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (parties, areas)
+    reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Insert newly registered parties and areas."""

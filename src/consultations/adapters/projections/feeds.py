@@ -60,6 +60,7 @@ class FeedProjection:
     name: ClassVar[str] = "feeds"
     version: ClassVar[int] = 2  # 2: content_position and content_changed_at
     tables: ClassVar[tuple[sa.Table, ...]] = (feeds,)
+    reads: ClassVar[tuple[str, ...]] = ("tracks", "schedule")  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Insert created feeds, stamp revoked ones, in log order; then raise content versions."""

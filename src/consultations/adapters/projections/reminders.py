@@ -37,6 +37,7 @@ class ReminderProjection:
     name: ClassVar[str] = "reminders"
     version: ClassVar[int] = 2  # 2: a meeting's own offsets win over its track's
     tables: ClassVar[tuple[sa.Table, ...]] = (reminders,)
+    reads: ClassVar[tuple[str, ...]] = ("tracks", "schedule")  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Recompute the reminders of the meetings touched (directly or through their track)."""

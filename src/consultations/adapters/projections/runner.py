@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -79,6 +79,11 @@ class Projector:
         self.projections = (
             list(projections) if projections is not None else default_projections(self.mapper)
         )
+        names = {p.name for p in self.projections}
+        for index, projection in enumerate(self.projections):
+            earlier = {p.name for p in self.projections[:index]}
+            if (names & set(projection.reads)) - earlier:
+                raise ValueError(f"{projection.name} must run after the projections it reads")
 
     def __call__(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Event-log listener: project the events just appended, in the same transaction."""
@@ -118,25 +123,33 @@ class Projector:
     def ensure_current(self, engine: Engine, progress: Progress | None = None) -> bool:
         """Rebuild what is stale (new version, or behind the log); True if it rebuilt anything.
 
-        The first stale projection and every one after it are rebuilt (later projections
-        read earlier ones' tables); those before it are current and keep their rows.
+        A stale projection is rebuilt with every projection that reads its tables (and those
+        that read theirs); the others are current and keep their rows.
         """
-        statuses = self.status(engine)
-        stale = next((i for i, status in enumerate(statuses) if not status.current), None)
-        if stale is None:
+        stale = {status.name for status in self.status(engine) if not status.current}
+        if not stale:
             return False
-        self.rebuild(engine, progress, start=stale)
+        for projection in self.projections:  # in order: what a projection reads comes first
+            if stale.intersection(projection.reads):
+                stale.add(projection.name)
+        self.rebuild(engine, progress, only=stale)
         return True
 
-    def rebuild(self, engine: Engine, progress: Progress | None = None, *, start: int = 0) -> int:
+    def rebuild(
+        self,
+        engine: Engine,
+        progress: Progress | None = None,
+        *,
+        only: Collection[str] | None = None,
+    ) -> int:
         """Drop the read rows and replay the whole log, in one transaction; return the count.
 
-        ``start`` skips the projections before that index: they must be current, since the
-        ones rebuilt may read their tables. Readers keep seeing the old rows until the
-        commit (SQLite WAL snapshot, PostgreSQL MVCC), so nobody sees half a rebuild;
+        ``only`` names the projections to rebuild (default: all); the others must be current,
+        since the ones rebuilt may read their tables. Readers keep seeing the old rows until
+        the commit (SQLite WAL snapshot, PostgreSQL MVCC), so nobody sees half a rebuild;
         writers wait for the lock.
         """
-        projections = self.projections[start:]
+        projections = [p for p in self.projections if only is None or p.name in only]
         log = SqlEventLog(engine, mapper=self.mapper)
         with write_transaction(engine) as connection:
             # The head row is locked first, like an append, so no append interleaves.

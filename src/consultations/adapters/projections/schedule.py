@@ -83,6 +83,7 @@ class ScheduleProjection:
     name: ClassVar[str] = "schedule"
     version: ClassVar[int] = 2  # 2: the meeting's own reminder offsets
     tables: ClassVar[tuple[sa.Table, ...]] = (schedule, action_items)
+    reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def __init__(self, mapper: EventMapper) -> None:
         self._mapper = mapper  # to decode the earlier events of a meeting it reloads

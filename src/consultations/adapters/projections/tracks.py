@@ -22,6 +22,7 @@ class TrackProjection:
     name: ClassVar[str] = "tracks"
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[sa.Table, ...]] = (tracks, track_areas, track_parties)
+    reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def __init__(self, mapper: EventMapper) -> None:
         self._mapper = mapper  # to decode the streams of the tracks it re-folds
