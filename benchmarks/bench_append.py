@@ -49,8 +49,9 @@ def ours_cycle(service: CommandService, prefix: str, cycles: int) -> int:
         start = datetime(2020, 1, 6, 10) + timedelta(days=number)
         service.execute(
             PlanMeeting(
-                meeting_id=meeting_id, title=f"Session {number}", start=start, track_id=f"t{number % 40}",
-                venue="Baku", participants=ATTENDANCE, agenda=("Review",),
+                meeting_id=meeting_id, title=f"Session {number}", start=start,
+                track_id=f"t{number % 40}", venue="Baku", participants=ATTENDANCE,
+                agenda=("Review",),
             ),
             PROVENANCE,
         )  # fmt: skip

@@ -167,12 +167,15 @@ def serve(app: Application) -> tuple[uvicorn.Server, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
-    )
+    web = create_app(app)
+    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
+    # The steady state is measured: the start-up check of the event log runs in a thread.
+    check = getattr(web.state, "log_check", None)
+    if check is not None:
+        check.join()
     return server, f"http://127.0.0.1:{port}"
 
 

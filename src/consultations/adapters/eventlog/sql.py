@@ -294,14 +294,14 @@ class SqlEventLog(EventLog):
         """Lock the head row as an append does (no append interleaves); return its position."""
         return int(connection.execute(_LOCK_HEAD).mappings().one()["position"])
 
-    def verify(self, *, batch_size: int = 5000) -> ChainReport:
+    def verify(self, *, batch_size: int = 1000) -> ChainReport:
         """Recompute the hash chain over the rows as stored, and check the head against it."""
         rows = (
             row for batch in self._row_batches(0, None, None, batch_size, None) for row in batch
         )
         return verify_rows(rows, self.head)
 
-    def verify_integrity(self, *, batch_size: int = 5000) -> IntegrityReport:
+    def verify_integrity(self, *, batch_size: int = 1000) -> IntegrityReport:
         """:meth:`verify`, plus the append-only guards (the triggers) checked in place.
 
         The one report ``events verify``, ``db upgrade``, the daemon and the feed server use.
