@@ -12,7 +12,6 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,13 +30,11 @@ from consultations.adapters.eventlog.hash_chain import (
 )
 from consultations.adapters.projections import Projector
 from consultations.adapters.read_models import ReadModels
-from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
 from consultations.service_layer import services
-from consultations.service_layer.plan_import import import_plan
 from consultations.service_layer.services import CommandService, Provenance
 from tests.support.opaque import OpaqueMapper, opaque
+from tests.support.reference_session import play_reference_session
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
 HEAD_WRITTEN_BEFORE = (87, "dc96436f335312d2b2ed3c2711733066d205c518f8bdab2978217904c3140ef9")
 """The head after ``test_a_plan_and_commands_chain_to_the_same_head``'s writes, as the log
 wrote them before it became the ``adapters.eventlog`` package."""
@@ -196,22 +193,7 @@ def test_a_plan_and_commands_chain_to_the_same_head(
     )
     service = CommandService(log, ReadModels(migrated_engine), clock=lambda: now)
     provenance = Provenance(actor="tester", source="test")
-    import_plan(service, EXAMPLE.read_bytes(), provenance)
-    start = datetime(2026, 3, 2, 10, 0)
-    service.execute(
-        PlanMeeting(
-            meeting_id="extra",
-            title="Extra session",
-            start=start,
-            track_id="joint-review",
-            participants=("TM-MFA",),
-        ),
-        provenance,
-    )
-    service.execute(
-        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), provenance
-    )
-    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), provenance)
+    play_reference_session(service, provenance)
 
     assert log.head() == HEAD_WRITTEN_BEFORE
     assert log.verify().ok

@@ -7,8 +7,7 @@ same types, same time zones), which these tests check on real imports and comman
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -16,12 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 from consultations.adapters.eventlog import RecordedEvent, SqlEventLog
 from consultations.adapters.projections import Projector
 from consultations.bootstrap import bootstrap
-from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
 from consultations.service_layer.plan_import import import_plan
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.settings import Settings
+from tests.support.reference_session import EXAMPLE, play_reference_session
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 PROVENANCE = Provenance(actor="tester", source="test")
 
@@ -38,22 +36,7 @@ def test_carried_events_are_what_decoding_their_payloads_gives(
     mapper = app.store.mapper
     store = SqlEventLog(migrated_engine, mapper=mapper, listeners=[Projector(mapper=mapper), keep])
     service = CommandService(store, app.read_models, clock=lambda: NOW)
-    import_plan(service, EXAMPLE.read_bytes(), PROVENANCE)
-    start = datetime(2026, 3, 2, 10, 0)
-    service.execute(
-        PlanMeeting(
-            meeting_id="extra",
-            title="Extra session",
-            start=start,
-            track_id="joint-review",
-            participants=("TM-MFA",),
-        ),
-        PROVENANCE,
-    )
-    service.execute(
-        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), PROVENANCE
-    )
-    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), PROVENANCE)
+    play_reference_session(service, PROVENANCE)
     app.close()
 
     assert len(seen) == 84 + 3

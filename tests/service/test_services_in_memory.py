@@ -10,15 +10,12 @@ import itertools
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from consultations.adapters.eventlog import ConcurrencyConflict, InMemoryEventLog
 from consultations.domain.commands import (
-    PlanMeeting,
-    RecordMeetingHeld,
     RegisterArea,
     RegisterParty,
     RescheduleMeeting,
@@ -31,8 +28,8 @@ from consultations.service_layer.history import aggregate_history
 from consultations.service_layer.plan_import import import_plan
 from consultations.service_layer.services import CommandService, Outcome, Provenance
 from tests.eventlog.test_append_encoding import HEAD_WRITTEN_BEFORE
+from tests.support.reference_session import EXAMPLE, play_reference_session
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 PROVENANCE = Provenance(actor="tester", source="test", reason="testing")
 
@@ -174,22 +171,7 @@ def test_the_same_commands_chain_to_the_same_head_as_on_sql(
     ticks = itertools.count()
     log = InMemoryEventLog(clock=lambda: NOW + timedelta(seconds=next(ticks)))
     service = CommandService(log, FakeDirectory(), clock=lambda: NOW)
-    import_plan(service, EXAMPLE.read_bytes(), PROVENANCE_E2E)
-    start = datetime(2026, 3, 2, 10, 0)
-    service.execute(
-        PlanMeeting(
-            meeting_id="extra",
-            title="Extra session",
-            start=start,
-            track_id="joint-review",
-            participants=("TM-MFA",),
-        ),
-        PROVENANCE_E2E,
-    )
-    service.execute(
-        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), PROVENANCE_E2E
-    )
-    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), PROVENANCE_E2E)
+    play_reference_session(service, PROVENANCE_E2E)
 
     assert log.head() == HEAD_WRITTEN_BEFORE
 

@@ -1,0 +1,34 @@
+"""One fixed session of commands: the example plan imported, then a meeting planned, moved, held.
+
+Tests that compare logs (byte identity across versions, the in-memory log against the SQL
+one, carried events against decoded ones) play the same session.
+"""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
+from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.services import CommandService, Provenance
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
+
+
+def play_reference_session(service: CommandService, provenance: Provenance) -> None:
+    """Import the example plan, then plan, reschedule and hold one more meeting."""
+    import_plan(service, EXAMPLE.read_bytes(), provenance)
+    start = datetime(2026, 3, 2, 10, 0)
+    service.execute(
+        PlanMeeting(
+            meeting_id="extra",
+            title="Extra session",
+            start=start,
+            track_id="joint-review",
+            participants=("TM-MFA",),
+        ),
+        provenance,
+    )
+    service.execute(
+        RescheduleMeeting(meeting_id="extra", start=start + timedelta(days=1)), provenance
+    )
+    service.execute(RecordMeetingHeld(meeting_id="extra", attendance=("TM-MFA",)), provenance)
