@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED  # type: ignore[import-untyped]
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
@@ -209,10 +210,24 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )  # fmt: skip
         if not background:
-            for number in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(number, self._on_signal)
+            self.listen_for_signals()
+        # A stop asked for before the timer runs (a signal right after start-up) ends it at once.
+        self.scheduler.add_listener(self._stop_if_asked, EVENT_SCHEDULER_STARTED)
         self.scheduler.start()
         return self.scheduler
+
+    def listen_for_signals(self) -> None:
+        """From now on SIGTERM and SIGINT stop the daemon gracefully, also before :meth:`run`.
+
+        Installed before the daemon says it is ready, so a signal sent as soon as it does is
+        never left to the default action, nor lost while the timer starts.
+        """
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_signal)
+
+    def _stop_if_asked(self, event: object) -> None:
+        if self.dispatcher.stopping.is_set() and self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
 
     def stop(self) -> None:
         """Stop claiming, let the delivery in flight finish, stop the timer."""

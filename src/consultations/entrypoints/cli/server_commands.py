@@ -74,6 +74,8 @@ def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, l
         app, poll=timedelta(seconds=poll), lease=timedelta(seconds=lease), feeds_dir=feeds_dir
     )
     with single_daemon(app):
+        if not once:
+            worker.listen_for_signals()
         for line in worker.start_up():
             click.echo(line)
         if once:
