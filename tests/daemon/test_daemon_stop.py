@@ -1,11 +1,12 @@
-"""A stop asked for before the daemon's timer runs (SIGTERM right after start-up) ends it."""
+"""A stop ends the daemon whenever it comes: before the timer runs, or in the middle of a sweep."""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 import pytest
@@ -29,6 +30,33 @@ def test_a_stop_before_the_background_timer_starts_leaves_it_stopped(app: Applic
     scheduler = worker.run(background=True)
     assert not scheduler.running
     assert worker.dispatcher.stopping.is_set()
+
+
+def test_a_stop_while_a_sweep_plans_its_wake_up_ends_the_daemon(
+    app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sweep has passed its "stopping?" check and asks when the next reminder is due
+    # when the stop comes; it then plans a wake-up. Stopping must not wait for the sweep
+    # while holding the lock that planning needs (a stop once hung forever like this).
+    worker = Daemon(app, poll=timedelta(seconds=60))
+    planning, answer = threading.Event(), threading.Event()
+
+    def next_due_after_the_stop() -> datetime:
+        planning.set()
+        answer.wait(30)
+        return worker.dispatcher.clock() + timedelta(seconds=1)  # sooner than the next sweep
+
+    monkeypatch.setattr(worker.dispatcher, "next_due", next_due_after_the_stop)
+    scheduler = worker.run(background=True)
+    assert planning.wait(30)
+    stopping = threading.Thread(target=worker.stop)
+    stopping.start()
+    while scheduler.running and stopping.is_alive():
+        time.sleep(0.01)
+    answer.set()
+    stopping.join(30)
+    assert not stopping.is_alive(), "stop() hung while the sweep planned its wake-up"
+    assert not scheduler.running
 
 
 class Hung(Exception):

@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,12 +27,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from apscheduler.events import EVENT_SCHEDULER_STARTED  # type: ignore[import-untyped]
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
-from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from sqlalchemy.exc import DBAPIError
 
 from consultations.adapters.channels import close_channels
@@ -102,6 +101,7 @@ class Daemon:
         self.scheduler: BaseScheduler | None = None
         self.failures = 0  # sweeps in a row that found the database unavailable
         self.rng = random.Random()
+        self._sweeping = threading.Lock()  # held by the sweep in flight
 
     def start_up(self) -> list[str]:
         """Prepare, and say what is coming (lines for the console).
@@ -139,6 +139,12 @@ class Daemon:
         and a retry after a growing delay (see :meth:`_back_off`). Called directly
         (``daemon --once``), the error propagates: the command fails with exit 1.
         """
+        with self._sweeping:
+            if self.dispatcher.stopping.is_set():  # a sweep queued before the stop
+                return SweepReport()
+            return self._sweep()
+
+    def _sweep(self) -> SweepReport:
         try:
             recorded = self.outbox.record_retained()
             if recorded:
@@ -173,7 +179,6 @@ class Daemon:
             rng=self.rng,
         )
         log.warning("database unavailable: %s; retrying in %.1fs", first_line(error), delay)
-        # See _plan_wake_up: never touch the jobs while stopping.
         if self.scheduler is None or self.dispatcher.stopping.is_set():
             return
         with contextlib.suppress(JobLookupError):  # a wake-up would retry too early
@@ -184,8 +189,6 @@ class Daemon:
         )  # fmt: skip
 
     def _plan_wake_up(self) -> None:
-        # While stopping, APScheduler's shutdown holds the job-store lock waiting for this
-        # very job: adding a job now would deadlock.
         if self.scheduler is None or self.dispatcher.stopping.is_set():
             return
         next_due = self.dispatcher.next_due()
@@ -198,22 +201,29 @@ class Daemon:
             )  # fmt: skip
 
     def run(self, *, background: bool = False) -> BaseScheduler:
-        """Start the timer: blocking (``daemon``) or in a thread (``run``, beside the server)."""
+        """Start the timer, in a thread of its own.
+
+        ``background`` (``run``, beside the server): return at once; the caller calls
+        :meth:`stop`. Otherwise (``daemon``): return once SIGTERM or SIGINT has stopped the
+        timer and the sweep in flight has finished.
+        """
         options: dict[str, Any] = {
             "executors": {"default": ThreadPoolExecutor(max_workers=1)},
             "job_defaults": {"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             "timezone": UTC,
         }
-        self.scheduler = (BackgroundScheduler if background else BlockingScheduler)(**options)
+        self.scheduler = BackgroundScheduler(**options)
         self.scheduler.add_job(
             self.tick, "interval", seconds=self.poll.total_seconds(), id="sweep",
             next_run_time=datetime.now(UTC),
         )  # fmt: skip
+        if not self.dispatcher.stopping.is_set():  # a signal may have come during start-up
+            self.scheduler.start()
         if not background:
             self.listen_for_signals()
-        # A stop asked for before the timer runs (a signal right after start-up) ends it at once.
-        self.scheduler.add_listener(self._stop_if_asked, EVENT_SCHEDULER_STARTED)
-        self.scheduler.start()
+            # The main thread only waits: the signal handler runs here, holding no lock.
+            self.dispatcher.stopping.wait()
+            self.stop()
         return self.scheduler
 
     def listen_for_signals(self) -> None:
@@ -225,17 +235,16 @@ class Daemon:
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._on_signal)
 
-    def _stop_if_asked(self, event: object) -> None:
-        if self.dispatcher.stopping.is_set() and self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-
     def stop(self) -> None:
-        """Stop claiming, let the delivery in flight finish, stop the timer."""
+        """Stop claiming, stop the timer, let the sweep in flight finish; then close channels."""
         self.dispatcher.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
-        close_channels(self.dispatcher.channels.values())
+            # Not shutdown(wait=True): it waits for the sweep while holding the job-store
+            # lock, which a sweep planning its next wake-up needs (a deadlock).
+            self.scheduler.shutdown(wait=False)
+        with self._sweeping:  # the sweep in flight ends; any later one returns at once
+            close_channels(self.dispatcher.channels.values())
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
         log.info("signal %d: finishing deliveries in flight, then stopping", number)
-        self.stop()
+        self.dispatcher.stopping.set()
