@@ -22,6 +22,7 @@ from consultations.domain.events import (
     PartyRegistered,
     TrackAmended,
 )
+from consultations.domain.wall_time import WallTime
 
 to_stored = EventMapper(UpcasterRegistry()).to_stored
 
@@ -77,6 +78,7 @@ def test_registry_holds_every_event_class() -> None:
         if isinstance(value, type)
         and dataclasses.is_dataclass(value)
         and value.__name__ == name  # skip aliases such as AreaEvent
+        and value.__module__ == events_module.__name__  # skip value objects imported
         and value is not ActionItem
     }
     assert set(EVENT_TYPES) == defined
@@ -90,13 +92,9 @@ def test_stored_form_of_a_meeting() -> None:
         track_id=None,
         title="Workshop",
         kind="workshop",
-        start=datetime(2026, 9, 15, 10, 0),
-        end=datetime(2026, 9, 15, 13, 0),
+        start=WallTime(datetime(2026, 9, 15, 10, 0), None, datetime(2026, 9, 15, 6, 0, tzinfo=UTC)),
+        end=WallTime(datetime(2026, 9, 15, 13, 0), None, datetime(2026, 9, 15, 9, 0, tzinfo=UTC)),
         tz="Asia/Baku",
-        start_fold=None,
-        end_fold=None,
-        start_utc=datetime(2026, 9, 15, 6, 0, tzinfo=UTC),
-        end_utc=datetime(2026, 9, 15, 9, 0, tzinfo=UTC),
         venue=None,
         host="AZ-MFA",
         participants=("TM-MFA", "AZ-MFA"),
@@ -167,12 +165,8 @@ def test_a_party_with_an_email_stores_it() -> None:
 def test_nested_dataclasses_and_dates() -> None:
     event = MeetingHeld(
         meeting_id="m1",
-        start=datetime(2026, 9, 15, 10, 0),
+        start=WallTime(datetime(2026, 9, 15, 10, 0), None, datetime(2026, 9, 15, 6, 0, tzinfo=UTC)),
         end=None,
-        start_fold=None,
-        end_fold=None,
-        start_utc=datetime(2026, 9, 15, 6, 0, tzinfo=UTC),
-        end_utc=None,
         attendance=(),
         outcomes=("Statement",),
         action_items=(ActionItem("m1/1", "Draft", "TM-MFA", date(2026, 10, 1)),),
@@ -184,19 +178,38 @@ def test_nested_dataclasses_and_dates() -> None:
     assert from_stored("MeetingHeld", payload) == event
 
 
+def test_a_wall_time_is_stored_as_fields_of_the_event() -> None:
+    start = WallTime(datetime(2026, 10, 25, 2, 30), 1, datetime(2026, 10, 25, 1, 30, tzinfo=UTC))
+    event = MeetingHeld("m1", start, None, (), (), ())
+    _, payload, _ = to_stored(event)
+    assert {key: payload[key] for key in payload if key.startswith(("start", "end"))} == {
+        "start": "2026-10-25T02:30:00",
+        "start_fold": 1,
+        "start_utc": "2026-10-25T01:30:00Z",
+        "end": None,  # no end: every key of it is null
+        "end_fold": None,
+        "end_utc": None,
+    }
+    assert from_stored("MeetingHeld", payload) == event
+    with pytest.raises(ValueError, match=r"MeetingHeld\.start_utc: expected an ISO 8601"):
+        from_stored("MeetingHeld", payload | {"start_utc": 7})
+    with pytest.raises(ValueError, match=r"MeetingHeld: missing field 'end_fold'"):
+        from_stored("MeetingHeld", {k: v for k, v in payload.items() if k != "end_fold"})
+    with pytest.raises(ValueError, match=r"MeetingHeld: unexpected fields \['start_local'\]"):
+        from_stored("MeetingHeld", payload | {"start_local": "2026-10-25T02:30:00"})
+
+
 def test_aware_datetimes_are_stored_in_utc_and_accept_offsets() -> None:
     baku = timezone(timedelta(hours=4))
-    event = MeetingHeld(
-        "m1", datetime(2026, 9, 15, 10), None, None, None,
-        datetime(2026, 9, 15, 10, 0, tzinfo=baku), None, (), (), (),
-    )  # fmt: skip
+    start = WallTime(datetime(2026, 9, 15, 10), None, datetime(2026, 9, 15, 10, 0, tzinfo=baku))
+    event = MeetingHeld("m1", start, None, (), (), ())
     _, payload, _ = to_stored(event)
     assert payload["start_utc"] == "2026-09-15T06:00:00Z"
     payload["start_utc"] = "2026-09-15T06:00:00+00:00"
     decoded = from_stored("MeetingHeld", payload)
     assert isinstance(decoded, MeetingHeld)
-    assert decoded.start_utc.tzinfo is UTC
-    assert decoded.start.tzinfo is None
+    assert decoded.start.utc.tzinfo is UTC
+    assert decoded.start.local.tzinfo is None
 
 
 def test_missing_optional_amendment_fields_default_to_unchanged() -> None:

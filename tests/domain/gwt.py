@@ -19,6 +19,7 @@ from consultations.domain.events import (
     MeetingPlanned,
     TrackAdded,
 )
+from consultations.domain.wall_time import WallTime
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -114,13 +115,9 @@ def meeting_planned(**overrides: Any) -> MeetingPlanned:
         "track_id": "strategy-workshop",
         "title": "Strategy workshop, autumn 2026",
         "kind": "workshop",
-        "start": datetime(2026, 9, 15, 10, 0),
-        "end": datetime(2026, 9, 15, 13, 0),
+        "start": WallTime(datetime(2026, 9, 15, 10, 0), None, datetime(2026, 9, 15, 6, tzinfo=UTC)),
+        "end": WallTime(datetime(2026, 9, 15, 13, 0), None, datetime(2026, 9, 15, 9, tzinfo=UTC)),
         "tz": "Asia/Baku",
-        "start_fold": None,
-        "end_fold": None,
-        "start_utc": datetime(2026, 9, 15, 6, 0, tzinfo=UTC),
-        "end_utc": datetime(2026, 9, 15, 9, 0, tzinfo=UTC),
         "venue": "Baku",
         "host": "AZ-MFA",
         "participants": ("TM-MFA", "AZ-MFA"),
@@ -134,12 +131,8 @@ def meeting_held(**overrides: Any) -> MeetingHeld:
     """m1 held as planned with one action item for TM-MFA."""
     values: dict[str, Any] = {
         "meeting_id": "m1",
-        "start": datetime(2026, 9, 15, 10, 0),
+        "start": WallTime(datetime(2026, 9, 15, 10, 0), None, datetime(2026, 9, 15, 6, tzinfo=UTC)),
         "end": None,
-        "start_fold": None,
-        "end_fold": None,
-        "start_utc": datetime(2026, 9, 15, 6, 0, tzinfo=UTC),
-        "end_utc": None,
         "attendance": ("TM-MFA", "AZ-MFA"),
         "outcomes": ("Joint statement agreed",),
         "action_items": (ActionItem("m1/1", "Draft the memorandum", "TM-MFA", date(2026, 10, 1)),),

@@ -26,6 +26,7 @@ from consultations.domain.events import (
     TrackRetired,
 )
 from consultations.domain.vocabulary import ActionStatus, MeetingStatus
+from consultations.domain.wall_time import WallTime
 
 from .gwt import AFTER_MEETING, given, meeting_held, meeting_planned, track_state
 
@@ -68,10 +69,11 @@ def test_plan_with_explicit_end_and_zone() -> None:
     ).then(
         meeting_planned(
             kind="consultation",
-            end=datetime(2026, 9, 15, 11, 30),
+            start=WallTime(datetime(2026, 9, 15, 10), None, datetime(2026, 9, 15, 5, tzinfo=UTC)),
+            end=WallTime(
+                datetime(2026, 9, 15, 11, 30), None, datetime(2026, 9, 15, 6, 30, tzinfo=UTC)
+            ),
             tz="Asia/Ashgabat",
-            start_utc=datetime(2026, 9, 15, 5, 0, tzinfo=UTC),
-            end_utc=datetime(2026, 9, 15, 6, 30, tzinfo=UTC),
             classification="restricted",
             participants=("TM-MFA",),
         )
@@ -81,8 +83,9 @@ def test_plan_with_explicit_end_and_zone() -> None:
 def test_plan_with_duration() -> None:
     given().when(plan(duration="PT1H30M"), track=TRACK).then(
         meeting_planned(
-            end=datetime(2026, 9, 15, 11, 30),
-            end_utc=datetime(2026, 9, 15, 7, 30, tzinfo=UTC),
+            end=WallTime(
+                datetime(2026, 9, 15, 11, 30), None, datetime(2026, 9, 15, 7, 30, tzinfo=UTC)
+            ),
         )
     )
 
@@ -94,10 +97,9 @@ def test_ad_hoc_meeting_lasts_two_hours_by_default() -> None:
         meeting_planned(
             track_id=None,
             kind="review",
-            end=datetime(2026, 9, 15, 12, 0),
+            start=WallTime(datetime(2026, 9, 15, 10), None, datetime(2026, 9, 15, 5, tzinfo=UTC)),
+            end=WallTime(datetime(2026, 9, 15, 12), None, datetime(2026, 9, 15, 7, tzinfo=UTC)),
             tz="Asia/Ashgabat",
-            start_utc=datetime(2026, 9, 15, 5, 0, tzinfo=UTC),
-            end_utc=datetime(2026, 9, 15, 7, 0, tzinfo=UTC),
             venue=None,
             host=None,
             participants=(),
@@ -190,9 +192,9 @@ def test_plan_in_a_dst_fold_with_fold(fold: int, utc_hour: int) -> None:
         .decide()[0]
     )
     assert isinstance(event, MeetingPlanned)
-    assert (event.start, event.start_fold) == (start, fold)
-    assert event.start_utc == datetime(2026, 10, 25, utc_hour, 30, tzinfo=UTC)
-    assert event.end_utc == datetime(2026, 10, 25, utc_hour + 1, 30, tzinfo=UTC)
+    assert (event.start.local, event.start.fold) == (start, fold)
+    assert event.start.utc == datetime(2026, 10, 25, utc_hour, 30, tzinfo=UTC)
+    assert event.end.utc == datetime(2026, 10, 25, utc_hour + 1, 30, tzinfo=UTC)
 
 
 def test_duration_is_elapsed_time_across_a_dst_change() -> None:
@@ -209,8 +211,8 @@ def test_duration_is_elapsed_time_across_a_dst_change() -> None:
         .decide()[0]
     )
     assert isinstance(event, MeetingPlanned)
-    assert event.end == datetime(2026, 3, 29, 4, 30)  # clocks skip 02:00-03:00
-    assert event.end_utc - event.start_utc == datetime(1, 1, 1, 2) - datetime(1, 1, 1)
+    assert event.end.local == datetime(2026, 3, 29, 4, 30)  # clocks skip 02:00-03:00
+    assert event.end.utc - event.start.utc == datetime(1, 1, 1, 2) - datetime(1, 1, 1)
 
 
 def test_end_and_duration_together_are_rejected() -> None:
@@ -229,7 +231,7 @@ def test_meeting_longer_than_14_days_is_rejected() -> None:
 def test_meeting_of_exactly_14_days_is_allowed() -> None:
     event = given().when(plan(end=datetime(2026, 9, 29, 10, 0)), track=TRACK).decide()[0]
     assert isinstance(event, MeetingPlanned)
-    assert event.end_utc - event.start_utc == datetime(2026, 9, 29) - datetime(2026, 9, 15)
+    assert event.end.utc - event.start.utc == datetime(2026, 9, 29) - datetime(2026, 9, 15)
 
 
 @pytest.mark.parametrize(
@@ -287,13 +289,11 @@ def test_reschedule_keeps_the_length_and_zone() -> None:
         .then(
             MeetingRescheduled(
                 meeting_id="m1",
-                start=datetime(2026, 9, 22, 9, 0),
-                end=datetime(2026, 9, 22, 12, 0),
+                start=WallTime(
+                    datetime(2026, 9, 22, 9), None, datetime(2026, 9, 22, 5, tzinfo=UTC)
+                ),
+                end=WallTime(datetime(2026, 9, 22, 12), None, datetime(2026, 9, 22, 8, tzinfo=UTC)),
                 tz="Asia/Baku",
-                start_fold=None,
-                end_fold=None,
-                start_utc=datetime(2026, 9, 22, 5, 0, tzinfo=UTC),
-                end_utc=datetime(2026, 9, 22, 8, 0, tzinfo=UTC),
                 reason="Visa delays",
             )
         )
@@ -433,13 +433,9 @@ def test_cancel_needs_a_reason(reason: str) -> None:
 def test_cancel_a_rescheduled_meeting() -> None:
     rescheduled = MeetingRescheduled(
         "m1",
-        datetime(2026, 9, 22, 9),
-        datetime(2026, 9, 22, 12),
+        WallTime(datetime(2026, 9, 22, 9), None, datetime(2026, 9, 22, 5, tzinfo=UTC)),
+        WallTime(datetime(2026, 9, 22, 12), None, datetime(2026, 9, 22, 8, tzinfo=UTC)),
         "Asia/Baku",
-        None,
-        None,
-        datetime(2026, 9, 22, 5, tzinfo=UTC),
-        datetime(2026, 9, 22, 8, tzinfo=UTC),
         None,
     )
     given(meeting_planned(), rescheduled).when(
@@ -490,12 +486,10 @@ def test_record_held_at_another_time_without_attendance() -> None:
     ).then(
         MeetingHeld(
             meeting_id="m1",
-            start=datetime(2026, 9, 15, 11, 0),
-            end=datetime(2026, 9, 15, 14, 30),
-            start_fold=None,
-            end_fold=None,
-            start_utc=datetime(2026, 9, 15, 7, 0, tzinfo=UTC),
-            end_utc=datetime(2026, 9, 15, 10, 30, tzinfo=UTC),
+            start=WallTime(datetime(2026, 9, 15, 11), None, datetime(2026, 9, 15, 7, tzinfo=UTC)),
+            end=WallTime(
+                datetime(2026, 9, 15, 14, 30), None, datetime(2026, 9, 15, 10, 30, tzinfo=UTC)
+            ),
             attendance=(),
             outcomes=(),
             action_items=(),

@@ -151,7 +151,7 @@ def test_meeting_invariants(
         assert meetings.fold(events) == state
         assert state.version == len(events)
         assert state.status in LEGAL_MOVES[None if before is None else before.status]
-        assert timedelta(0) < state.end_utc - state.start_utc <= timedelta(days=14)
+        assert timedelta(0) < state.end.utc - state.start.utc <= timedelta(days=14)
         if before is not None and before.is_closed:
             assert state.status is before.status
         if before is not None and before.action_items:
@@ -162,7 +162,7 @@ def test_meeting_invariants(
         )
         if just_held:
             assert state.held is not None
-            assert state.held.start_utc <= now + timedelta(days=1)
+            assert state.held.start.utc <= now + timedelta(days=1)
     note_event(f"final status: {None if state is None else state.status.value}")
     note_event(f"meeting events: {min(len(events), 4)}{'+' if len(events) >= 4 else ''}")
 

@@ -28,6 +28,7 @@ from consultations.domain.events import (
     MeetingHeld,
     PartyRegistered,
 )
+from consultations.domain.wall_time import WallTime
 from consultations.service_layer.unit_of_work import UnitOfWork
 from tests.support.opaque import Opaque, OpaqueMapper, opaque
 
@@ -47,7 +48,7 @@ def flat(log: EventLog, after: int = 0, **options: Any) -> list[RecordedEvent]:
 
 def held(start_utc: datetime) -> MeetingHeld:
     return MeetingHeld(
-        "m1", datetime(2025, 12, 1, 13, 30), None, None, None, start_utc, None, (), (), ()
+        "m1", WallTime(datetime(2025, 12, 1, 13, 30), None, start_utc), None, (), (), ()
     )
 
 

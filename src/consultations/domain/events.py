@@ -2,15 +2,17 @@
 
 Events carry only JSON-friendly values (str, int, bool, date, datetime, tuples, None and
 nested frozen dataclasses). Enumerations and value objects (kind, cadence, durations) are
-stored in their canonical text form so the stored payload stays readable. Datetimes named
-``start``/``end`` are naive local wall times in the event's ``tz``; ``*_utc`` are aware UTC.
+stored in their canonical text form so the stored payload stays readable. A meeting's
+``start``/``end`` are wall times (local time in the zone ``tz``, fold, and UTC instant).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from types import MappingProxyType
 from typing import Final
+
+from consultations.domain.wall_time import WallTime
 
 OMIT_WHEN_NONE: Final = "omit_when_none"
 """Field metadata key: the stored payload leaves the field out while its value is None.
@@ -20,6 +22,15 @@ value is stored exactly as before the field existed (same payload text, same has
 stored payload without the key reads back as None.
 """
 _ADDED_OPTIONAL: Final = MappingProxyType({OMIT_WHEN_NONE: True})
+
+FLATTENED: Final = "flattened"
+"""Field metadata key: a value object stored as fields of the event itself.
+
+Its first field is stored under the field's own name and each other one as
+``<name>_<field>``: a wall time ``start`` is ``start``, ``start_fold`` and ``start_utc``, as
+events stored them before wall time was one value object. None stores every key as null.
+"""
+_FLAT: Final = MappingProxyType({FLATTENED: True})
 
 # --- parties -----------------------------------------------------------------------------
 
@@ -124,13 +135,9 @@ class MeetingPlanned:
     track_id: str | None
     title: str
     kind: str
-    start: datetime
-    end: datetime
+    start: WallTime = field(metadata=_FLAT)
+    end: WallTime = field(metadata=_FLAT)
     tz: str
-    start_fold: int | None
-    end_fold: int | None
-    start_utc: datetime
-    end_utc: datetime
     venue: str | None
     host: str | None
     participants: tuple[str, ...]
@@ -144,13 +151,9 @@ class MeetingRescheduled:
     """A planned meeting moved to another time (and possibly zone)."""
 
     meeting_id: str
-    start: datetime
-    end: datetime
+    start: WallTime = field(metadata=_FLAT)
+    end: WallTime = field(metadata=_FLAT)
     tz: str
-    start_fold: int | None
-    end_fold: int | None
-    start_utc: datetime
-    end_utc: datetime
     reason: str | None
 
 
@@ -181,12 +184,8 @@ class MeetingHeld:
     """A meeting took place; ``start``/``end`` are when it actually did (``end`` optional)."""
 
     meeting_id: str
-    start: datetime
-    end: datetime | None
-    start_fold: int | None
-    end_fold: int | None
-    start_utc: datetime
-    end_utc: datetime | None
+    start: WallTime = field(metadata=_FLAT)
+    end: WallTime | None = field(metadata=_FLAT)
     attendance: tuple[str, ...]
     outcomes: tuple[str, ...]
     action_items: tuple[ActionItem, ...]

@@ -48,7 +48,7 @@ from consultations.domain.vocabulary import (
     MeetingStatus,
     parse_choice,
 )
-from consultations.domain.wall_time import ResolvedTime, local_date, resolve_local, to_local
+from consultations.domain.wall_time import WallTime, local_date, resolve_local, to_local
 
 AD_HOC_DURATION = Duration(hours=2)
 MAX_MEETING_LENGTH = timedelta(days=14)
@@ -61,12 +61,8 @@ MAX_NOTE_LENGTH = 2000
 class HeldSession:
     """When a meeting actually took place, who attended and what came out of it."""
 
-    start: datetime
-    end: datetime | None
-    start_fold: int | None
-    end_fold: int | None
-    start_utc: datetime
-    end_utc: datetime | None
+    start: WallTime
+    end: WallTime | None
     attendance: tuple[str, ...]
     outcomes: tuple[str, ...]
 
@@ -96,13 +92,9 @@ class Meeting:
     track_id: str | None
     title: str
     kind: Kind
-    start: datetime
-    end: datetime
+    start: WallTime
+    end: WallTime
     tz: str
-    start_fold: int | None
-    end_fold: int | None
-    start_utc: datetime
-    end_utc: datetime
     venue: str | None
     host: str | None
     participants: tuple[str, ...]
@@ -184,10 +176,6 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:  # noqa: PLR0
             start=event.start,
             end=event.end,
             tz=event.tz,
-            start_fold=event.start_fold,
-            end_fold=event.end_fold,
-            start_utc=event.start_utc,
-            end_utc=event.end_utc,
             venue=event.venue,
             host=event.host,
             participants=event.participants,
@@ -212,10 +200,6 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:  # noqa: PLR0
                 start=event.start,
                 end=event.end,
                 tz=event.tz,
-                start_fold=event.start_fold,
-                end_fold=event.end_fold,
-                start_utc=event.start_utc,
-                end_utc=event.end_utc,
                 status=MeetingStatus.RESCHEDULED,
             )
         case MeetingAmended():
@@ -247,10 +231,6 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:  # noqa: PLR0
             session = HeldSession(
                 start=event.start,
                 end=event.end,
-                start_fold=event.start_fold,
-                end_fold=event.end_fold,
-                start_utc=event.start_utc,
-                end_utc=event.end_utc,
                 attendance=event.attendance,
                 outcomes=event.outcomes,
             )
@@ -342,13 +322,9 @@ def _plan(
             track_id=command.track_id,
             title=title,
             kind=kind.value,
-            start=start.local,
-            end=end.local,
+            start=start,
+            end=end,
             tz=tz,
-            start_fold=start.fold,
-            end_fold=end.fold,
-            start_utc=start.utc,
-            end_utc=end.utc,
             venue=None if command.venue is None else validate_line(command.venue, "venue"),
             host=host,
             participants=participants,
@@ -367,28 +343,17 @@ def _reschedule(meeting: Meeting, command: RescheduleMeeting) -> tuple[MeetingEv
         duration=command.duration,
         tz=tz,
         fold=command.fold,
-        default_length=meeting.end_utc - meeting.start_utc,
+        default_length=meeting.end.utc - meeting.start.utc,
     )
     reason = _optional_note(command.reason, "reason")
-    unchanged = (start.local, start.fold, end.local, end.fold, tz) == (
-        meeting.start,
-        meeting.start_fold,
-        meeting.end,
-        meeting.end_fold,
-        meeting.tz,
-    )
-    if unchanged:
+    if (start, end, tz) == (meeting.start, meeting.end, meeting.tz):
         return ()
     return (
         MeetingRescheduled(
             meeting_id=meeting.id,
-            start=start.local,
-            end=end.local,
+            start=start,
+            end=end,
             tz=tz,
-            start_fold=start.fold,
-            end_fold=end.fold,
-            start_utc=start.utc,
-            end_utc=end.utc,
             reason=reason,
         ),
     )
@@ -430,7 +395,7 @@ def _cancel(meeting: Meeting, command: CancelMeeting) -> tuple[MeetingEvent, ...
 
 def _hold(meeting: Meeting, command: RecordMeetingHeld, now: datetime) -> tuple[MeetingEvent, ...]:
     if command.on is None:
-        start = ResolvedTime(meeting.start, meeting.start_fold, meeting.start_utc)
+        start = meeting.start
     else:
         start = resolve_local(command.on, meeting.tz, command.fold, field="on")
     if start.utc > now + HELD_AHEAD_TOLERANCE:
@@ -439,7 +404,7 @@ def _hold(meeting: Meeting, command: RecordMeetingHeld, now: datetime) -> tuple[
             f"{start.local.isoformat(sep=' ')} ({meeting.tz}) is more than a day in the future; "
             "record a meeting as held once it took place",
         )
-    end: ResolvedTime | None = None
+    end: WallTime | None = None
     if command.end is not None:
         end = resolve_local(command.end, meeting.tz, command.fold, field="end")
         _check_length(start, end, "end")
@@ -456,12 +421,8 @@ def _hold(meeting: Meeting, command: RecordMeetingHeld, now: datetime) -> tuple[
     return (
         MeetingHeld(
             meeting_id=meeting.id,
-            start=start.local,
-            end=None if end is None else end.local,
-            start_fold=start.fold,
-            end_fold=None if end is None else end.fold,
-            start_utc=start.utc,
-            end_utc=None if end is None else end.utc,
+            start=start,
+            end=end,
             attendance=attendance,
             outcomes=validate_lines(command.outcomes, "outcome", max_length=MAX_NOTE_LENGTH),
             action_items=items,
@@ -508,7 +469,7 @@ def _timing(
     tz: str,
     fold: int | None,
     default_length: timedelta,
-) -> tuple[ResolvedTime, ResolvedTime]:
+) -> tuple[WallTime, WallTime]:
     """Resolve start and end (explicit, or start + duration in elapsed time)."""
     if end is not None and duration is not None:
         raise InvalidInput("duration", "give either an end or a duration, not both")
@@ -529,7 +490,7 @@ def _timing(
     return begin, finish
 
 
-def _check_length(start: ResolvedTime, end: ResolvedTime, field: str) -> None:
+def _check_length(start: WallTime, end: WallTime, field: str) -> None:
     if end.utc <= start.utc:
         raise InvalidInput(
             field,

@@ -22,7 +22,7 @@ def parse_zone(name: str, field: str = "tz") -> ZoneInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class ResolvedTime:
+class WallTime:
     """A local wall time resolved to a UTC instant.
 
     ``fold`` is 0 or 1 when the wall time is ambiguous (it occurs twice), else None.
@@ -35,7 +35,7 @@ class ResolvedTime:
 
 def resolve_local(
     local: datetime, tz: str, fold: int | None = None, *, field: str = "start"
-) -> ResolvedTime:
+) -> WallTime:
     """Convert naive local wall time in zone ``tz`` to a UTC instant.
 
     Raises InvalidInput when the zone is unknown (field ``tz``), the wall time is not naive
@@ -56,17 +56,17 @@ def resolve_local(
     if first.astimezone(zone).replace(tzinfo=None) != wall:
         raise InvalidInput(field, f"{shown} does not exist in {tz} (DST gap)")
     if first == second:
-        return ResolvedTime(wall, None, first)
+        return WallTime(wall, None, first)
     if fold is None:
         raise InvalidInput(
             field,
             f"{shown} is ambiguous in {tz} (it occurs twice as clocks go back); "
             "pass --fold 0|1 (0 = the earlier, 1 = the later)",
         )
-    return ResolvedTime(wall, fold, second if fold else first)
+    return WallTime(wall, fold, second if fold else first)
 
 
-def to_local(instant: datetime, tz: str) -> ResolvedTime:
+def to_local(instant: datetime, tz: str) -> WallTime:
     """Express the aware ``instant`` as wall time in ``tz`` (with fold if ambiguous)."""
     if instant.tzinfo is None:
         raise ValueError("instant must be timezone-aware")
@@ -76,7 +76,7 @@ def to_local(instant: datetime, tz: str) -> ResolvedTime:
     ambiguous = (
         wall.replace(tzinfo=zone).utcoffset() != wall.replace(tzinfo=zone, fold=1).utcoffset()
     )
-    return ResolvedTime(wall, aware.fold if ambiguous else None, instant.astimezone(UTC))
+    return WallTime(wall, aware.fold if ambiguous else None, instant.astimezone(UTC))
 
 
 def local_date(instant: datetime, tz: str) -> date:

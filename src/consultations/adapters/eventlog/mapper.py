@@ -2,9 +2,10 @@
 
 Encoding is generic over the event dataclass fields: dates as ``YYYY-MM-DD``, aware
 datetimes as ISO 8601 UTC with ``Z``, naive local wall times as ``YYYY-MM-DDTHH:MM:SS``,
-tuples as lists, nested dataclasses as objects, None kept, except in fields marked
-``OMIT_WHEN_NONE`` (optional fields added to an event type later), which are left out while
-None so that such events are stored exactly as before. Decoding is driven by the field type
+tuples as lists, nested dataclasses as objects (or, in fields marked ``FLATTENED``, as keys
+of the event: see that marker), None kept, except in fields marked ``OMIT_WHEN_NONE``
+(optional fields added to an event type later), which are left out while None so that such
+events are stored exactly as before. Decoding is driven by the field type
 hints (compiled once per class), so adding a field to an event needs no change here. Schema
 versions and upcasting come from the registry an :class:`EventMapper` is given.
 """
@@ -16,7 +17,13 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeAlias, Union, get_args, get_origin, get_type_hints
 
 from consultations.adapters.eventlog.upcasting import UpcasterRegistry
-from consultations.domain.events import ALL_EVENTS, OMIT_WHEN_NONE, DomainEvent, MeetingHeld
+from consultations.domain.events import (
+    ALL_EVENTS,
+    FLATTENED,
+    OMIT_WHEN_NONE,
+    DomainEvent,
+    MeetingHeld,
+)
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
@@ -48,7 +55,7 @@ class EventMapper:
 
     def occurred_at(self, event: DomainEvent) -> datetime | None:
         """When the event happened, if not when it is recorded: a meeting was held at its start."""
-        return event.start_utc if isinstance(event, MeetingHeld) else None
+        return event.start.utc if isinstance(event, MeetingHeld) else None
 
     def from_stored(
         self, event_type: str, schema_version: int, payload: Mapping[str, Any]
@@ -89,8 +96,34 @@ def _encode_fields(instance: Any) -> dict[str, JSONValue]:
         value = getattr(instance, field.name)
         if value is None and field.metadata.get(OMIT_WHEN_NONE):
             continue
+        if field.metadata.get(FLATTENED):
+            for key, part in _flattened(type(instance))[field.name]:
+                encoded[key] = None if value is None else _encode(getattr(value, part))
+            continue
         encoded[field.name] = _encode(value)
     return encoded
+
+
+_FLATTENED: dict[type[Any], dict[str, list[tuple[str, str]]]] = {}
+
+
+def _flattened(cls: type[Any]) -> dict[str, list[tuple[str, str]]]:
+    """``(stored key, field of the value object)`` of each ``FLATTENED`` field of ``cls``."""
+    keys = _FLATTENED.get(cls)
+    if keys is None:
+        hints = get_type_hints(cls)
+        keys = _FLATTENED[cls] = {
+            field.name: _flat_keys(field.name, hints[field.name])
+            for field in dataclasses.fields(cls)
+            if field.metadata.get(FLATTENED)
+        }
+    return keys
+
+
+def _flat_keys(name: str, hint: Any) -> list[tuple[str, str]]:
+    (value_type,) = (arg for arg in get_args(hint) or (hint,) if arg is not type(None))
+    parts = [part.name for part in dataclasses.fields(value_type)]
+    return [(name, parts[0])] + [(f"{name}_{part}", part) for part in parts[1:]]
 
 
 def _encode(value: object) -> JSONValue:
@@ -143,11 +176,19 @@ def _dataclass_decoder(cls: type[Any]) -> Decoder:
 
 def _compile_dataclass(cls: type[Any]) -> Decoder:
     hints = get_type_hints(cls)
-    known = frozenset(hints)
     fields = [
         (field.name, _compile(hints[field.name]), field.default is dataclasses.MISSING)
         for field in dataclasses.fields(cls)
+        if not field.metadata.get(FLATTENED)
     ]
+    flattened = [
+        (field.name, _flat_keys(field.name, hints[field.name]), _compile(hints[field.name]))
+        for field in dataclasses.fields(cls)
+        if field.metadata.get(FLATTENED)
+    ]
+    known = frozenset(name for name, _, _ in fields).union(
+        key for _, keys, _ in flattened for key, _ in keys
+    )
 
     def decode(payload: Any) -> Any:
         if not isinstance(payload, Mapping):
@@ -164,6 +205,18 @@ def _compile_dataclass(cls: type[Any]) -> Decoder:
                     raise _Invalid(f".{name}{error.path}", error.problem) from None
             elif required:
                 raise _Invalid("", f"missing field {name!r}")
+        for name, keys, field_decoder in flattened:
+            missing = [key for key, _ in keys if key not in payload]
+            if missing:
+                raise _Invalid("", f"missing field {missing[0]!r}")
+            parts = {part: payload[key] for key, part in keys}
+            value = None if payload[name] is None else parts
+            try:
+                kwargs[name] = field_decoder(value)
+            except _Invalid as error:  # name the stored key: ".utc" of start is ".start_utc"
+                part = error.path.lstrip(".")
+                key = next((key for key, of in keys if of == part), name)
+                raise _Invalid(f".{key}", error.problem) from None
         return cls(**kwargs)
 
     return decode

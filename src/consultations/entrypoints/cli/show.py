@@ -9,6 +9,7 @@ from typing import Any
 
 from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.output import plain, render
+from consultations.domain.wall_time import WallTime
 from consultations.service_layer.history import aggregate_history
 
 HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "changes")
@@ -18,7 +19,7 @@ def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_for
     """Print the state (key/value) and the history of ``<noun>-<id>``."""
     store = context.app(projections=False).store
     found = aggregate_history(store, noun, aggregate_id)
-    state = dataclasses.asdict(found.state)
+    state = _fields(found.state)
     history = [
         {
             "version": event.stream_version,
@@ -47,3 +48,20 @@ def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_for
         else (*HISTORY_COLUMNS[:1], "position", *HISTORY_COLUMNS[1:])
     )
     render(history, columns, output_format, title="History")
+
+
+def _fields(value: Any) -> Any:
+    """A state as plain values; a wall time ``x`` as ``x``, ``x_fold``, ``x_utc`` (as stored)."""
+    if isinstance(value, tuple | list):
+        return [_fields(item) for item in value]
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(value):
+        item = getattr(value, field.name)
+        if isinstance(item, WallTime):
+            fields |= {field.name: item.local, f"{field.name}_fold": item.fold}
+            fields[f"{field.name}_utc"] = item.utc
+        else:
+            fields[field.name] = _fields(item)
+    return fields
