@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
+from consultations.domain.wall_time import WallTime
 from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.output import plain, render
-from consultations.domain.wall_time import WallTime
 from consultations.service_layer.history import aggregate_history
 
 HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "changes")
