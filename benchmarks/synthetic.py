@@ -16,6 +16,7 @@ from consultations.domain.events import (
     PartyRegistered,
     TrackAdded,
 )
+from consultations.domain.wall_time import WallTime
 
 TRACKS = 40
 CADENCES = ("half-year", "quarter", "month", "year", "max-gap:P6M")
@@ -65,13 +66,9 @@ def _meeting(number: int, first: date, every: timedelta, held: bool) -> list[Dom
             track_id=f"t{track}",
             title=f"Session {number}",
             kind="consultation",
-            start=start,
-            end=start + timedelta(hours=2),
+            start=WallTime(start, None, utc),
+            end=WallTime(start + timedelta(hours=2), None, utc + timedelta(hours=2)),
             tz=tz,
-            start_fold=None,
-            end_fold=None,
-            start_utc=utc,
-            end_utc=utc + timedelta(hours=2),
             venue="Ashgabat" if number % 2 else "Baku",
             host="TM-MFA" if number % 2 else "AZ-MFA",
             participants=("TM-MFA", "AZ-MFA"),
@@ -84,13 +81,9 @@ def _meeting(number: int, first: date, every: timedelta, held: bool) -> list[Dom
         events.append(
             MeetingRescheduled(
                 meeting_id,
-                later,
-                later + timedelta(hours=2),
+                WallTime(later, None, later_utc),
+                WallTime(later + timedelta(hours=2), None, later_utc + timedelta(hours=2)),
                 tz,
-                None,
-                None,
-                later_utc,
-                later_utc + timedelta(hours=2),
                 "agenda clash",
             )
         )
@@ -101,11 +94,7 @@ def _meeting(number: int, first: date, every: timedelta, held: bool) -> list[Dom
         events.append(
             MeetingHeld(
                 meeting_id,
-                start,
-                None,
-                None,
-                None,
-                utc,
+                WallTime(start, None, utc),
                 None,
                 ("TM-MFA", "AZ-MFA"),
                 ("Agreed next steps",),

@@ -182,12 +182,12 @@ def _compile_dataclass(cls: type[Any]) -> Decoder:
         if not field.metadata.get(FLATTENED)
     ]
     flattened = [
-        (field.name, _flat_keys(field.name, hints[field.name]), _compile(hints[field.name]))
+        _compile_flattened(field.name, hints[field.name])
         for field in dataclasses.fields(cls)
         if field.metadata.get(FLATTENED)
     ]
     known = frozenset(name for name, _, _ in fields).union(
-        key for _, keys, _ in flattened for key, _ in keys
+        key for _, _, _, parts in flattened for key, _ in parts
     )
 
     def decode(payload: Any) -> Any:
@@ -205,21 +205,38 @@ def _compile_dataclass(cls: type[Any]) -> Decoder:
                     raise _Invalid(f".{name}{error.path}", error.problem) from None
             elif required:
                 raise _Invalid("", f"missing field {name!r}")
-        for name, keys, field_decoder in flattened:
-            missing = [key for key, _ in keys if key not in payload]
-            if missing:
-                raise _Invalid("", f"missing field {missing[0]!r}")
-            parts = {part: payload[key] for key, part in keys}
-            value = None if payload[name] is None else parts
+        for name, value_type, optional, parts in flattened:
             try:
-                kwargs[name] = field_decoder(value)
-            except _Invalid as error:  # name the stored key: ".utc" of start is ".start_utc"
-                part = error.path.lstrip(".")
-                key = next((key for key, of in keys if of == part), name)
-                raise _Invalid(f".{key}", error.problem) from None
+                values = [payload[key] for key, _ in parts]
+            except KeyError as missing:
+                raise _Invalid("", f"missing field {missing.args[0]!r}") from None
+            if optional and values[0] is None:
+                kwargs[name] = None
+                continue
+            decoded = []
+            for (key, part_decoder), value in zip(parts, values, strict=True):
+                try:
+                    decoded.append(part_decoder(value))
+                except _Invalid as error:
+                    raise _Invalid(f".{key}{error.path}", error.problem) from None
+            kwargs[name] = value_type(*decoded)
         return cls(**kwargs)
 
     return decode
+
+
+def _compile_flattened(
+    name: str, hint: Any
+) -> tuple[str, type[Any], bool, list[tuple[str, Decoder]]]:
+    """A ``FLATTENED`` field: its value object's type, whether it may be None, decoders.
+
+    One decoder for each stored key, in the order of the value object's fields.
+    """
+    optional = type(None) in get_args(hint)
+    (value_type,) = (arg for arg in get_args(hint) or (hint,) if arg is not type(None))
+    part_hints = get_type_hints(value_type)
+    parts = [(key, _compile(part_hints[part])) for key, part in _flat_keys(name, hint)]
+    return name, value_type, optional, parts
 
 
 def _compile(hint: Any) -> Decoder:  # noqa: PLR0911 - one return per kind of field

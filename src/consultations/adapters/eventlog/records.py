@@ -114,18 +114,43 @@ def chained_rows(  # noqa: PLR0917
     return rows, envelopes
 
 
-def recorded(row: Mapping[Any, Any], mapper: EventMapper) -> RecordedEvent:
-    """The envelope of a stored row, its payload upcast and decoded."""
+def recorded(
+    row: Mapping[Any, Any], mapper: EventMapper, metadata: Mapping[str, Any] | None = None
+) -> RecordedEvent:
+    """The envelope of a stored row, its payload upcast and decoded.
+
+    ``metadata``: the row's metadata when the caller parsed it (see :class:`MetadataText`).
+    """
     return RecordedEvent(
         row["position"],
         row["stream_id"],
         row["stream_version"],
         mapper.from_stored(row["event_type"], row["schema_version"], row["payload"]),
-        row["metadata"],
+        row["metadata"] if metadata is None else metadata,
         row["occurred_at"],
         row["recorded_at"],
         row["hash"],
     )
+
+
+class MetadataText:
+    """Stored metadata text parsed once for a run of rows that share it.
+
+    One command's events share one metadata document, so a long read parses it once per
+    command, not per event. A driver that already returns parsed JSON passes through.
+    """
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        self._parsed: Mapping[str, Any] = {}
+
+    def __call__(self, value: str | Mapping[str, Any]) -> Mapping[str, Any]:
+        """The metadata of one row."""
+        if not isinstance(value, str):
+            return value
+        if value != self._text:
+            self._text, self._parsed = value, json.loads(value)
+        return self._parsed
 
 
 def verify_rows(

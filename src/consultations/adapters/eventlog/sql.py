@@ -21,6 +21,7 @@ from consultations.adapters.eventlog.hash_chain import ChainReport
 from consultations.adapters.eventlog.mapper import EventMapper
 from consultations.adapters.eventlog.port import Append, EventLog, RecordedEvent
 from consultations.adapters.eventlog.records import (
+    MetadataText,
     chained_rows,
     check_appends,
     recorded,
@@ -55,6 +56,11 @@ _STREAM_VERSION = sa.select(sa.func.max(events.c.stream_version)).where(
 _RECORDED_RESULT = sa.select(
     idempotency_keys.c.first_position, idempotency_keys.c.last_position
 ).where(idempotency_keys.c.key == sa.bindparam("key"))
+# What an envelope needs: every column but prev_hash, the metadata as the text stored.
+_ENVELOPE = (
+    *(column for column in events.c if column.name not in {"prev_hash", "metadata"}),
+    sa.type_coerce(events.c.metadata, sa.Text).label("metadata"),
+)
 _READ_STREAM = (
     sa.select(events)
     .where(
@@ -249,8 +255,11 @@ class SqlEventLog(EventLog):
         while a reader is part-way through are seen by its later batches. With one (a rebuild
         inside the write transaction), every batch is read on it.
         """
-        for rows in self._row_batches(after, up_to, stream_id, batch_size, connection):
-            yield [recorded(row, self.mapper) for row in rows]
+        metadata = MetadataText()
+        for rows in self._row_batches(
+            after, up_to, stream_id, batch_size, connection, columns=_ENVELOPE
+        ):
+            yield [recorded(row, self.mapper, metadata(row["metadata"])) for row in rows]
 
     def _row_batches(
         self,
@@ -259,13 +268,15 @@ class SqlEventLog(EventLog):
         stream_id: str | None,
         batch_size: int,
         connection: Connection | None,
+        *,
+        columns: Sequence[Any] = (events,),
     ) -> Iterator[list[RowMapping]]:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         # Keyset pagination: safe across transactions because positions are gap-free and
         # committed in order, so a later batch never finds a row an earlier one skipped.
         while up_to is None or after < up_to:
-            query = sa.select(events).where(events.c.position > after)
+            query = sa.select(*columns).where(events.c.position > after)
             if up_to is not None:
                 query = query.where(events.c.position <= up_to)
             if stream_id is not None:
