@@ -222,19 +222,21 @@ def aggregates_from(
                 case MeetingPlanned():
                     e = domain_event
                     aggregate = Meeting(
-                        e.meeting_id, e.track_id, e.title, e.kind, e.start, e.end, e.tz,
-                        e.start_fold, e.end_fold, e.start_utc, e.end_utc, e.venue, e.host,
+                        e.meeting_id, e.track_id, e.title, e.kind, e.start.local, e.end.local,
+                        e.tz, e.start.fold, e.end.fold, e.start.utc, e.end.utc, e.venue, e.host,
                         list(e.participants), list(e.agenda), e.classification, meta,
                     )  # fmt: skip
                 case MeetingRescheduled():
                     e = domain_event
-                    aggregate._rescheduled(e.start, e.end, e.tz, e.start_fold, e.end_fold,
-                                           e.start_utc, e.end_utc, e.reason, meta)  # fmt: skip
+                    aggregate._rescheduled(e.start.local, e.end.local, e.tz, e.start.fold,
+                                           e.end.fold, e.start.utc, e.end.utc, e.reason,
+                                           meta)  # fmt: skip
                 case MeetingHeld():
                     e = domain_event
-                    aggregate._held(e.start, e.end, e.start_fold, e.end_fold, e.start_utc,
-                                    e.end_utc, list(e.attendance), list(e.outcomes), [],
-                                    meta)  # fmt: skip
+                    end = e.end
+                    aggregate._held(e.start.local, end and end.local, e.start.fold,
+                                    end and end.fold, e.start.utc, end and end.utc,
+                                    list(e.attendance), list(e.outcomes), [], meta)  # fmt: skip
                 case MeetingCancelled():
                     aggregate.cancel(domain_event.reason, meta)
                 case _:
