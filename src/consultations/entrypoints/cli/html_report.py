@@ -365,8 +365,10 @@ def _track_link(track: TrackOverview) -> str:
 
 
 def _window_label(row: dict[str, Any]) -> str:
-    # A max-gap label is two dates joined by "..": let it break after them.
-    return _e(row["window"]).replace("..", "..<wbr>")
+    # A max-gap label is two dates joined by "..": break it there, never inside a date.
+    return "..<wbr>".join(
+        f'<span class="nowrap">{_e(part)}</span>' for part in row["window"].split("..")
+    )
 
 
 def _dates(row: dict[str, Any]) -> str:
