@@ -301,7 +301,7 @@ def _forward_look(overview: ComplianceOverview) -> str:
     )
     return (
         '<section id="ahead"><h2>Coming up</h2>'
-        '<p class="meta">Each track\'s current window and the next.</p>'
+        '<p class="meta">Each track\'s current window and the windows after it.</p>'
         + (f'<div class="ahead">{cards}</div>' if cards else "<p>Nothing ahead.</p>")
         + "</section>"
     )
