@@ -21,6 +21,7 @@ from consultations.domain.compliance import (
     Window,
     WindowStatus,
     evaluate,
+    reach_ahead,
     window_of,
 )
 from consultations.domain.durations import Duration
@@ -675,3 +676,42 @@ def _counted_at(session: Session) -> datetime:
     if session.status is MeetingStatus.HELD and session.held_utc is not None:
         return session.held_utc
     return session.start_utc
+
+
+@pytest.mark.parametrize(
+    ("cadence", "count", "reach"),
+    [
+        ("quarter", 0, "2026-05-10"),
+        ("quarter", 1, "2026-07-01"),
+        ("quarter", 2, "2026-10-01"),
+        ("year", 1, "2027-01-01"),
+        ("half-year", 3, "2027-07-01"),
+        # The window containing the day ends by 2026-08-10 at the latest.
+        ("max-gap:P3M", 1, "2026-08-11"),
+        ("max-gap:P3M", 2, "2026-11-12"),
+    ],
+)
+def test_reach_ahead(cadence: str, count: int, reach: str) -> None:
+    assert reach_ahead(parse_cadence(cadence), d("2026-05-10"), count) == d(reach)
+
+
+@settings(max_examples=200)
+@given(
+    cadence=st.sampled_from(
+        ["half-year", "quarter", "month", "year", "max-gap:P6M", "max-gap:P1M", "max-gap:P45D"]
+    ),
+    tz=ZONES,
+    start=DAYS,
+    day=DAYS,
+    sessions=SESSIONS,
+    count=st.integers(min_value=0, max_value=3),
+)
+def test_windows_up_to_the_reach_ahead_include_that_many_after_the_current_one(
+    *, cadence: str, tz: str, start: date, day: date, sessions: list[Session], count: int
+) -> None:
+    rules = TrackRules(parse_cadence(cadence), 1, start, tz)
+    reference = max(day, start)
+    windows = evaluate(rules, sessions, day, until=reach_ahead(rules.cadence, reference, count))
+    current = sum(window.start <= reference for window in windows) - 1
+    assert current >= 0
+    assert len(windows) - 1 - current >= count

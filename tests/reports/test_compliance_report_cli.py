@@ -13,11 +13,7 @@ import csv
 import io
 import itertools
 import json
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -25,52 +21,14 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from consultations.domain.commands import CompleteActionItem, DropActionItem
-from tests.cli.runner import Result, run_cli
 from tests.projections.support import ANALYST, wire
+from tests.reports.support import STATUSES, Cli, ReportDocument, span, table_rows
 
-STATUSES = {"satisfied", "missed", "unconfirmed", "scheduled", "at_risk", "open", "upcoming"}
 Key = tuple[str, str]  # (track, window)
 
-# --- a CLI session -----------------------------------------------------------------------
 
-
-class Cli:
-    """The CLI on one database."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str], url: str, engine: Engine) -> None:
-        self.capsys, self.url, self.engine = capsys, url, engine
-
-    def __call__(self, *args: str) -> Result:
-        return run_cli(self.capsys, self.url, *args)
-
-    def ok(self, *args: str) -> str:
-        result = self(*args)
-        assert (result.code, result.err) == (0, ""), result
-        return result.out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--format", "json"))
-
-    def track(self, track_id: str, cadence: str, start: str, *options: str) -> None:
-        """A track of both parties (``--tz`` defaults to Asia/Ashgabat)."""
-        zone = () if "--tz" in options else ("--tz", "Asia/Ashgabat")
-        self.ok(
-            "track", "add", track_id, "--title", f"Track {track_id}", "--kind", "consultation",
-            "--cadence", cadence, "--start", start, "--party", "TM-MFA", "--party", "AZ-MFA",
-            *zone, *options,
-        )  # fmt: skip
-
-    def meeting(
-        self, track_id: str, meeting_id: str, start: str, *, held: bool = False, on: str = ""
-    ) -> str:
-        """Plan a meeting (local wall time in the track's zone); optionally record it held."""
-        self.ok(
-            "meeting", "plan", "--track", track_id, "--title", f"Meeting {meeting_id}",
-            "--start", start, "--id", meeting_id,
-        )  # fmt: skip
-        if held or on:
-            self.ok("meeting", "held", meeting_id, *(("--on", on) if on else ()))
-        return meeting_id
+class ReportCli(Cli):
+    """The CLI session, with the compliance report read in all four formats."""
 
     def report(self, *args: str) -> dict[Key, dict[str, Any]]:
         """The compliance report, read in all four formats, which must agree; by window."""
@@ -83,8 +41,8 @@ class Cli:
         assert [(r["track"], r["window"], r["status"]) for r in by_csv] == expected
         table = table_rows(self.ok("report", "compliance", *args))
         assert [(cells[0], cells[1], cells[-1]) for cells in table] == expected
-        html = ReportDocument.parse(self.ok("report", "compliance", *args, "--format", "html"))
-        assert html.windows() == expected
+        # Without the forward look the html format reaches no further than the others.
+        assert self.html(*args, "--ahead", "0").windows() == expected
         return {(row["track"], row["window"]): row for row in rows}
 
     def statuses(self, *args: str) -> dict[Key, str]:
@@ -92,174 +50,10 @@ class Cli:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine) -> Cli:
-    session = Cli(capsys, database_url, migrated_engine)
-    session.ok("party", "add", "TM-MFA", "--name", "MFA of Turkmenistan", "--tz", "Asia/Ashgabat")
-    session.ok("party", "add", "AZ-MFA", "--name", "MFA of Azerbaijan", "--tz", "Asia/Baku")
-    for area_id in ("energy", "security", "culture"):
-        session.ok("area", "add", area_id, "--name", area_id.title())
-    return session
-
-
-# --- reading the table and the HTML ------------------------------------------------------
-
-
-def table_rows(text: str) -> list[list[str]]:
-    """The body rows of a Rich table (one line each: the values here are short)."""
-    return [
-        [cell.strip() for cell in line.strip().strip("│").split("│")]
-        for line in text.splitlines()
-        if line.strip().startswith("│")
-    ]
-
-
-VOID_ELEMENTS = {"meta", "link", "br", "img", "hr", "input", "source", "base", "col", "wbr"}
-URL_ATTRIBUTES = {"src", "href", "xlink:href", "srcset", "action", "data", "poster", "background"}
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def walk(self) -> Iterator[Node]:
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.walk()
-
-    def find_all(self, tag: str) -> list[Node]:
-        return [node for node in self.walk() if node.tag == tag]
-
-    def elements(self) -> list[Node]:
-        return [c for c in self.children if isinstance(c, Node)]
-
-
-class _TreeBuilder(HTMLParser):
-    """A strict little DOM: every end tag must close the innermost open element."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.stack = [self.root]
-        self.doctype = ""
-
-    def handle_decl(self, decl: str) -> None:
-        self.doctype = decl
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {name: value or "" for name, value in attrs})
-        self.stack[-1].children.append(node)
-        if tag not in VOID_ELEMENTS:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Node(tag, {name: value or "" for name, value in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        assert self.stack[-1].tag == tag, f"</{tag}> closes <{self.stack[-1].tag}>"
-        self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
-
-
-@dataclass
-class Section:
-    """One track's part of the report: heading, timeline bars and table rows."""
-
-    track: str
-    title: str
-    rects: list[Node]
-    rows: list[list[Node]]
-
-
-class ReportDocument:
-    """The parsed HTML report, checked to be self-contained and internally consistent."""
-
-    def __init__(self, root: Node, doctype: str) -> None:
-        self.root = root
-        self.doctype = doctype
-        self.legend = self._legend()
-        self.sections = self._sections()
-
-    @classmethod
-    def parse(cls, text: str) -> ReportDocument:
-        builder = _TreeBuilder()
-        builder.feed(text)
-        builder.close()
-        assert [n.tag for n in builder.stack] == ["#document"], "every element is closed"
-        document = cls(builder.root, builder.doctype)
-        document.check()
-        return document
-
-    def _legend(self) -> dict[str, str]:
-        legend = next(p for p in self.root.find_all("p") if p.attrs.get("class") == "legend")
-        colours = {}
-        for span in legend.find_all("span"):
-            (swatch,) = span.find_all("i")
-            colours[span.text().strip()] = background(swatch)
-        return colours
-
-    def _sections(self) -> list[Section]:
-        (body,) = self.root.find_all("body")
-        sections: list[Section] = []
-        for node in body.elements():
-            if node.tag == "h2":
-                sections.append(Section(node.attrs["id"], node.text(), [], []))
-            elif node.tag == "svg":
-                sections[-1].rects += node.find_all("rect")
-            elif node.tag == "table":
-                (tbody,) = node.find_all("tbody")
-                sections[-1].rows += [tr.find_all("td") for tr in tbody.find_all("tr")]
-        return sections
-
-    def check(self) -> None:
-        """Self-contained, and every window coloured by its status, in table and timeline."""
-        assert self.doctype.lower() == "doctype html"
-        assert [n.attrs.get("charset") for n in self.root.find_all("meta")] == ["utf-8"]
-        for node in self.root.walk():
-            assert node.tag not in {"link", "iframe", "object", "embed", "img"}, node.tag
-            assert not (node.tag == "script" and "src" in node.attrs)
-            for name, value in node.attrs.items():
-                if name in URL_ATTRIBUTES:
-                    assert not re.match(r"\s*([a-z][a-z0-9+.-]*:|//)", value, re.I), (name, value)
-        for style in self.root.find_all("style"):
-            assert "url(" not in style.text()
-            assert "@import" not in style.text()
-        assert set(self.legend) == STATUSES
-        assert len(set(self.legend.values())) == len(STATUSES), "one colour per status"
-        for section in self.sections:
-            header = self.root.find_all("h2")
-            assert section.track in [h.attrs["id"] for h in header]
-            assert len(section.rects) == len(section.rows), "one bar per window"
-            for rect, cells in zip(section.rects, section.rows, strict=True):
-                window, status = cells[0].text(), cells[-1].text()
-                assert cells[-1].attrs.get("class") == "status"
-                assert background(cells[-1]) == self.legend[status]
-                assert rect.attrs["fill"] == self.legend[status]
-                (tooltip,) = rect.find_all("title")
-                assert tooltip.text().startswith(f"{window}: {status} ")
-
-    def windows(self) -> list[tuple[str, str, str]]:
-        return [
-            (section.track, cells[0].text(), cells[-1].text())
-            for section in self.sections
-            for cells in section.rows
-        ]
-
-    def section(self, track: str) -> Section:
-        return next(s for s in self.sections if s.track == track)
-
-
-def background(node: Node) -> str:
-    match = re.search(r"background:\s*(#[0-9a-fA-F]{3,8})", node.attrs.get("style", ""))
-    assert match, node.attrs
-    return match.group(1).lower()
+def cli(
+    capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine
+) -> ReportCli:
+    return ReportCli.with_parties(capsys, database_url, migrated_engine)
 
 
 # --- all seven statuses, in all four formats ---------------------------------------------
@@ -281,7 +75,7 @@ SEVEN = {
 
 
 @pytest.fixture
-def seven(cli: Cli) -> Cli:
+def seven(cli: ReportCli) -> ReportCli:
     """Three tracks whose windows, on 2026-05-10, show every status."""
     cli.track("pc", "quarter", "2025-07-01", "--area", "security", "--priority", "high")
     cli.meeting("pc", "pc-q3", "2025-08-10 10:00", held=True)
@@ -296,7 +90,7 @@ def seven(cli: Cli) -> Cli:
     return cli
 
 
-def test_every_status_agrees_in_json_csv_table_and_html(seven: Cli) -> None:
+def test_every_status_agrees_in_json_csv_table_and_html(seven: ReportCli) -> None:
     rows = seven.report("--as-of", AS_OF)
     assert {key: row["status"] for key, row in rows.items()} == SEVEN
     assert set(SEVEN.values()) == STATUSES
@@ -311,7 +105,7 @@ def test_every_status_agrees_in_json_csv_table_and_html(seven: Cli) -> None:
     )  # fmt: skip
 
 
-def test_csv_carries_every_json_field(seven: Cli) -> None:
+def test_csv_carries_every_json_field(seven: ReportCli) -> None:
     rows = seven.json("report", "compliance", "--as-of", AS_OF)
     text = seven.ok("report", "compliance", "--as-of", AS_OF, "--format", "csv")
     by_csv = list(csv.DictReader(io.StringIO(text)))
@@ -322,35 +116,43 @@ def test_csv_carries_every_json_field(seven: Cli) -> None:
             assert line[key] == (json.dumps(value) if isinstance(value, list) else str(value))
 
 
-def test_the_html_report_is_self_contained_with_a_timeline_per_track(seven: Cli) -> None:
-    document = ReportDocument.parse(
-        seven.ok("report", "compliance", "--as-of", AS_OF, "--format", "html")
-    )
-    assert [s.track for s in document.sections] == ["cx", "pc", "ws"]
-    assert [s.title for s in document.sections] == ["Track cx", "Track pc", "Track ws"]
-    pc = document.section("pc")
-    assert len(pc.rects) == 6
-    assert [rect.attrs["fill"] for rect in pc.rects] == [
-        document.legend[SEVEN["pc", window]]
-        for window in ("2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
+def test_the_html_report_has_one_timeline_for_every_track(seven: ReportCli) -> None:
+    document = seven.html("--as-of", AS_OF)
+    assert document.tracks() == ["cx", "pc", "ws"]
+    assert [document.lane(t).find_all("a")[0].text() for t in document.tracks()] == [
+        "Track cx", "Track pc", "Track ws",
+    ]  # fmt: skip
+    quarters = ("2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
+    pc = document.bars("pc")
+    assert [(bar.attrs["data-window"], bar.attrs["data-status"]) for bar in pc] == [
+        (quarter, SEVEN["pc", quarter]) for quarter in quarters
     ]
-    lefts = [float(rect.attrs["x"]) for rect in pc.rects]
-    assert lefts == sorted(lefts), "bars in time order"
-    assert len(set(lefts)) == 6, "bars side by side"
-    svg_width = float(document.root.find_all("svg")[0].attrs["width"])
-    for rect in pc.rects:
-        assert float(rect.attrs["x"]) + float(rect.attrs["width"]) <= svg_width
+    spans = [span(bar) for bar in pc]
+    assert all(0 <= left < right <= 100 for left, right in spans)
+    for (left, right), (next_left, _) in itertools.pairwise(spans):
+        assert left < right <= next_left + 0.001, "bars side by side, in time order"
+    # One axis for all: windows that start on the same day start at the same place.
+    starts = {
+        (track, bar.attrs["data-window"]): span(bar)[0]
+        for track in document.tracks()
+        for bar in document.bars(track)
+    }
+    assert starts["cx", "2026"] == starts["pc", "2026-Q1"] == starts["ws", "2026-H1"] > 0
+    assert starts["pc", "2025-Q3"] == starts["ws", "2025-H2"] > starts["ws", "2025-H1"] == 0
     assert "2026-05-10" in document.root.text()  # the as-of date is stated
 
 
-def test_output_option_writes_the_file_and_nothing_to_stdout(seven: Cli, tmp_path: Path) -> None:
+def test_output_option_writes_the_file_and_nothing_to_stdout(
+    seven: ReportCli, tmp_path: Path
+) -> None:
     target = tmp_path / "report.html"
     assert (
         seven.ok("report", "compliance", "--as-of", AS_OF, "--format", "html", "-o", str(target))
         == ""
     )
     document = ReportDocument.parse(target.read_text(encoding="utf-8"))
-    assert {(t, w): s for t, w, s in document.windows()} == SEVEN
+    # The forward look reaches the window after the current one: cx's 2027.
+    assert {(t, w): s for t, w, s in document.windows()} == SEVEN | {("cx", "2027"): "upcoming"}
     for output_format in ("csv", "json"):
         written = tmp_path / f"report.{output_format}"
         args = ("report", "compliance", "--as-of", AS_OF, "--format", output_format)
@@ -359,7 +161,7 @@ def test_output_option_writes_the_file_and_nothing_to_stdout(seven: Cli, tmp_pat
     assert json.loads((tmp_path / "report.json").read_text())[0]["track"] == "cx"
 
 
-def test_report_filters_by_track_area_and_window_range(seven: Cli) -> None:
+def test_report_filters_by_track_area_and_window_range(seven: ReportCli) -> None:
     assert set(seven.statuses("--as-of", AS_OF, "--area", "culture")) == {("cx", "2026")}
     assert set(seven.statuses("--as-of", AS_OF, "--track", "ws")) == {
         key for key in SEVEN if key[0] == "ws"
@@ -376,7 +178,7 @@ def test_report_filters_by_track_area_and_window_range(seven: Cli) -> None:
     assert result.out == ""
 
 
-def test_timeline_bars_of_a_max_gap_track_do_not_overlap(cli: Cli) -> None:
+def test_timeline_bars_of_a_max_gap_track_do_not_overlap(cli: ReportCli) -> None:
     """A closed max-gap window keeps its deadline as end; its bar must not hide the next."""
     cli.track("tf", "max-gap:P3M", "2025-01-01")
     cli.meeting("tf", "tf-jan", "2025-01-20 10:00", held=True)
@@ -384,18 +186,17 @@ def test_timeline_bars_of_a_max_gap_track_do_not_overlap(cli: Cli) -> None:
     args = ("report", "compliance", "--as-of", "2025-07-01", "--to", "2025-07-01")
     statuses = [row["status"] for row in cli.json(*args)]
     assert statuses == ["satisfied", "satisfied", "missed", "open"]
-    document = ReportDocument.parse(cli.ok(*args, "--format", "html"))
-    rects = document.section("tf").rects
-    assert [rect.attrs["fill"] for rect in rects] == [document.legend[s] for s in statuses]
-    spans = [(float(r.attrs["x"]), float(r.attrs["x"]) + float(r.attrs["width"])) for r in rects]
+    bars = cli.html(*args[2:], "--ahead", "0").bars("tf")
+    assert [bar.attrs["data-status"] for bar in bars] == statuses
+    spans = [span(bar) for bar in bars]
     for (left, right), (next_left, _) in itertools.pairwise(spans):
-        assert left < right <= next_left
+        assert left < right <= next_left + 0.001
 
 
 # --- the edges of DESIGN §2 ----------------------------------------------------------------
 
 
-def test_the_last_day_of_a_window_still_belongs_to_it(cli: Cli) -> None:
+def test_the_last_day_of_a_window_still_belongs_to_it(cli: ReportCli) -> None:
     cli.track("late", "quarter", "2026-01-01", "--tz", "Asia/Baku")
     cli.meeting("late", "late-q1", "2026-03-31 23:30", held=True)  # 19:30 UTC, same day
     cli.track("none", "quarter", "2026-01-01")
@@ -427,7 +228,7 @@ def test_the_last_day_of_a_window_still_belongs_to_it(cli: Cli) -> None:
         ("2026-07-01", "missed"),
     ],
 )
-def test_the_at_risk_lead_boundary(cli: Cli, as_of: str, status: str) -> None:
+def test_the_at_risk_lead_boundary(cli: ReportCli, as_of: str, status: str) -> None:
     cli.track("q", "quarter", "2026-04-01")
     cli.track("planned", "quarter", "2026-04-01")
     cli.meeting("planned", "planned-q2", "2026-06-29 10:00")
@@ -437,7 +238,7 @@ def test_the_at_risk_lead_boundary(cli: Cli, as_of: str, status: str) -> None:
     assert statuses["planned", "2026-Q2"] == expected
 
 
-def test_max_gap_windows_clamp_month_ends(cli: Cli) -> None:
+def test_max_gap_windows_clamp_month_ends(cli: ReportCli) -> None:
     """Aug 31 + 6 months is Feb 28 (Feb 29 in a leap year), and the window ends there."""
     for track_id in ("gap", "kept", "late"):
         cli.track(track_id, "max-gap:P6M", "2025-03-01", "--tz", "Asia/Baku")
@@ -466,7 +267,7 @@ def test_max_gap_windows_clamp_month_ends(cli: Cli) -> None:
     assert day_after["leap", "2023-09-01..2024-02-29"]["window_end"] == "2024-02-29"
 
 
-def test_a_track_that_starts_and_retires_mid_window(cli: Cli) -> None:
+def test_a_track_that_starts_and_retires_mid_window(cli: ReportCli) -> None:
     cli.track("mid", "quarter", "2025-08-15")
     cli.meeting("mid", "mid-sep", "2025-09-10 10:00", held=True)
     cli.meeting("mid", "mid-jan", "2026-01-20 10:00", held=True)
@@ -489,7 +290,7 @@ def test_a_track_that_starts_and_retires_mid_window(cli: Cli) -> None:
     assert result.code == 3
 
 
-def test_a_meeting_planned_in_one_window_and_held_in_the_next(cli: Cli) -> None:
+def test_a_meeting_planned_in_one_window_and_held_in_the_next(cli: ReportCli) -> None:
     cli.track("slip", "quarter", "2026-01-01")
     cli.meeting("slip", "slip-1", "2026-03-25 10:00", on="2026-04-02 10:00")
     rows = cli.report("--as-of", "2026-05-10", "--to", "2026-06-30")
@@ -500,7 +301,7 @@ def test_a_meeting_planned_in_one_window_and_held_in_the_next(cli: Cli) -> None:
     assert (meeting["start_local"], meeting["status"]) == ("2026-03-25T10:00:00", "held")
 
 
-def test_a_meeting_counts_on_its_local_day_in_the_tracks_zone(cli: Cli) -> None:
+def test_a_meeting_counts_on_its_local_day_in_the_tracks_zone(cli: ReportCli) -> None:
     """00:30 on 1 July in Baku is still 30 June in UTC: it belongs to the second half."""
     cli.track("baku", "half-year", "2026-01-01", "--tz", "Asia/Baku")
     cli.meeting("baku", "baku-july", "2026-07-01 00:30", held=True)
@@ -521,7 +322,7 @@ def test_a_meeting_counts_on_its_local_day_in_the_tracks_zone(cli: Cli) -> None:
 # --- action items --------------------------------------------------------------------------
 
 
-def test_report_actions_by_status(cli: Cli, migrated_engine: Engine) -> None:
+def test_report_actions_by_status(cli: ReportCli, migrated_engine: Engine) -> None:
     cli.track("pc", "quarter", "2026-01-01")
     cli.meeting("pc", "pc-feb", "2026-02-10 10:00")
     cli.ok(
@@ -583,7 +384,7 @@ def test_report_actions_by_status(cli: Cli, migrated_engine: Engine) -> None:
 # --- the schedule --------------------------------------------------------------------------
 
 
-def test_schedule_filters(cli: Cli) -> None:
+def test_schedule_filters(cli: ReportCli) -> None:
     cli.track("pc", "quarter", "2026-01-01", "--area", "security", "--tz", "Asia/Baku")
     cli.track("cx", "year", "2026-01-01", "--area", "culture")
     cli.meeting("pc", "pc-june", "2026-06-30 10:00")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.database import chunks
 from consultations.adapters.ical_feed import FeedMeeting
 from consultations.adapters.orm import (
     action_items,
@@ -115,6 +116,14 @@ class ReadModels:
         rows[0]["areas"] = self._links([track_id])[track_id][0] if track_id else []
         return rows[0]
 
+    def meetings(self, meeting_ids: Iterable[str]) -> dict[str, Row]:
+        """The schedule rows of these meetings, by id (unknown ids are left out)."""
+        found: dict[str, Row] = {}
+        for chunk in chunks(meeting_ids):
+            for row in self._rows(sa.select(schedule).where(schedule.c.meeting_id.in_(chunk))):
+                found[row["meeting_id"]] = row
+        return found
+
     def feed_meetings(self, where: ScheduleFilter, window: FeedWindow) -> list[FeedMeeting]:
         """The meetings a feed shows, as the renderer takes them, in no set order.
 
@@ -184,9 +193,14 @@ class ReadModels:
         return self._rows(sa.select(*columns).order_by(feeds.c.created_at.desc(), feeds.c.feed_id))
 
     def action_items(self) -> list[Row]:
-        """Action items with their meeting's title and track, by due date."""
+        """Action items with their meeting's title, track and classification, by due date."""
         query = (
-            sa.select(action_items, schedule.c.title.label("meeting_title"), schedule.c.track_id)
+            sa.select(
+                action_items,
+                schedule.c.title.label("meeting_title"),
+                schedule.c.track_id,
+                schedule.c.classification,
+            )
             .join(schedule, schedule.c.meeting_id == action_items.c.meeting_id)
             .order_by(action_items.c.due, action_items.c.item_id)
         )

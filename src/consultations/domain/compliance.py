@@ -57,6 +57,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 from typing import NamedTuple
 
 from consultations.domain.cadence import Cadence, CadenceKind
@@ -395,3 +396,21 @@ def periods_after(cadence: Cadence, end: date, last: date) -> Iterator[Period]:
         spans = _calendar_spans(cadence, start, last)
     for span in spans:
         yield Period(span.label, span.start, span.end)
+
+
+def reach_ahead(cadence: Cadence, day: date, count: int) -> date:
+    """A day by which the ``count``-th window after the one containing ``day`` has started.
+
+    A report running to this day (windows starting on or before it) shows the window
+    containing ``day`` and at least the ``count`` after it. For calendar cadences this is
+    that window's first day. Max-gap windows depend on the sessions held: the window
+    containing ``day`` is anchored on or before it, so it ends at the latest one period
+    after ``day``, and the chain that follows starts no later than the one counted from
+    there. ``day`` itself for ``count`` 0.
+    """
+    gap = cadence.max_gap
+    end = window_of(cadence, day).end if gap is None else gap.add_to(day)
+    reach = day
+    for period in islice(periods_after(cadence, end, date.max), count):
+        reach = period.start
+    return reach

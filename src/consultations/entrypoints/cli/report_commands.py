@@ -15,6 +15,7 @@ from consultations.service_layer.reports import (
     ACTION_COLUMNS,
     COMPLIANCE_COLUMNS,
     action_report,
+    compliance_overview,
     compliance_report,
 )
 
@@ -41,22 +42,45 @@ def report() -> None:
     show_default=True,
 )
 @click.option(
+    "--ahead",
+    type=click.IntRange(0, 100),
+    help="Also report this many windows after the current one, past --to or the end of the "
+    "year (default: 1 for html, the forward look; 0 otherwise).",
+)
+@click.option(
+    "--include-restricted",
+    is_flag=True,
+    help="html: show the details of restricted meetings (default: a Busy block).",
+)
+@click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
 @pass_context
 def compliance(
     context: CliContext, as_of: date | None, since: date | None, until: date | None,
     track_id: str | None, area_id: str | None, known_at: datetime | None, output_format: str,
-    output: Path | None,
+    ahead: int | None, include_restricted: bool, output: Path | None,
 ) -> None:  # fmt: skip
-    """Did we keep our commitments? One row per track and window, with its status."""
+    """Did we keep our commitments? One row per track and window, with its status.
+
+    The html format is a self-contained page: a summary, a timeline of every track, the
+    forward look and the meetings counted in each window.
+    """
+    if output_format == "html":
+        with context.read_models(known_at) as read:
+            overview = compliance_overview(
+                read, as_of=as_of, since=since, until=until, track_id=track_id,
+                area_id=area_id, ahead=1 if ahead is None else ahead, cleared=include_restricted,
+            )  # fmt: skip
+        write_compliance_html(overview, output)
+        return
+    if include_restricted:
+        raise click.UsageError("--include-restricted: only --format html shows meeting details")
     with context.read_models(known_at) as read:
         rows = compliance_report(
-            read, as_of=as_of, since=since, until=until, track_id=track_id, area_id=area_id
-        )
-    if output_format == "html":
-        write_compliance_html(rows, as_of, output)
-        return
+            read, as_of=as_of, since=since, until=until, track_id=track_id, area_id=area_id,
+            ahead=ahead or 0,
+        )  # fmt: skip
     columns: tuple[str, ...] = COMPLIANCE_COLUMNS
     if output_format == "table":
         columns = tuple(c for c in columns if c not in {"title", "priority", "areas", "meetings"})
