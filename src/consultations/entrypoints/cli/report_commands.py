@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.html_report import write_compliance_html
-from consultations.entrypoints.cli.output import FORMATS, format_option, render
+from consultations.entrypoints.cli.output import Column, format_option, output_options, render
 from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
+from consultations.entrypoints.wording import describe_sessions
 from consultations.service_layer.reports import (
     ACTION_COLUMNS,
     COMPLIANCE_COLUMNS,
     action_report,
     compliance_report,
 )
+
+TABLE_COMPLIANCE_COLUMNS = ("track", "window", "sessions", "status")
+TABLE_ACTION_COLUMNS: tuple[Column, ...] = (
+    "item_id", ("status", "closed_on"), ("due", "owner"), ("text", "note"),
+)  # fmt: skip
 
 
 @click.group("report")
@@ -33,13 +40,7 @@ def report() -> None:
 @click.option("--track", "track_id")
 @click.option("--area", "area_id")
 @KNOWN_AT_OPTION
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice((*FORMATS, "html")),
-    default="table",
-    show_default=True,
-)
+@output_options("table", "json", "csv", "html")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
@@ -59,7 +60,8 @@ def compliance(
         return
     columns: tuple[str, ...] = COMPLIANCE_COLUMNS
     if output_format == "table":
-        columns = tuple(c for c in columns if c not in {"title", "priority", "areas", "meetings"})
+        columns = TABLE_COMPLIANCE_COLUMNS
+        rows = [row | {"sessions": _sessions(row)} for row in rows]
     if output is None:
         render(rows, columns, output_format, title="Compliance")
         return
@@ -83,4 +85,12 @@ def actions(
     """Action items from held meetings: who owes what, by when."""
     with context.read_models(known_at) as read:
         rows = action_report(read, as_of=as_of, status=status)
-    render(rows, ACTION_COLUMNS, output_format, title="Action items")
+    if output_format == "table":
+        # An open item past due reads "overdue": the --status word for it.
+        rows = [row | {"status": "overdue"} if row["overdue"] else row for row in rows]
+    columns = TABLE_ACTION_COLUMNS if output_format == "table" else ACTION_COLUMNS
+    render(rows, columns, output_format, title="Action items")
+
+
+def _sessions(row: dict[str, Any]) -> str:
+    return describe_sessions(row["held"], row["required"], row["planned"], row["unconfirmed"])
