@@ -60,6 +60,7 @@ Value = str | list[str]
 Fields = dict[str, Value]
 _LABEL_WIDTH = len("classification  ")
 _WHEN_WIDTH = len("2026-12-06 07:43 UTC  ")
+_NARROW = 40  # fewer columns than this for a history sentence: it goes under its time
 
 
 def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_format: str) -> None:
@@ -174,9 +175,9 @@ def _meeting_fields(meeting: Meeting, track: Track | None) -> Fields:
     if meeting.held is not None:
         fields["held"] = _span(meeting.held.start, meeting.held.end, meeting.tz)
     fields |= {
-        "venue": meeting.venue or "",
-        "host": meeting.host or "",
-        "participants": ", ".join(meeting.participants),
+        "venue": meeting.venue or "none",
+        "host": meeting.host or "none",
+        "participants": ", ".join(meeting.participants) or "none",
     }
     if meeting.held is not None:
         fields["attendance"] = ", ".join(meeting.held.attendance) or "not recorded"
@@ -226,8 +227,11 @@ def _history_lines(
         [f"; note: {note}" if note else ""]
         + [f"; reason: {r}" for r in dict.fromkeys(reasons) if r]
     )
-    when = describe_time(recorded.recorded_at).ljust(_WHEN_WIDTH)
-    lines = wrap_words(sentence, width, when, " " * _WHEN_WIDTH)
+    when = describe_time(recorded.recorded_at)
+    if width - _WHEN_WIDTH >= _NARROW:  # the time beside the sentence, else above it
+        lines = wrap_words(sentence, width, when.ljust(_WHEN_WIDTH), " " * _WHEN_WIDTH)
+    else:
+        lines = [when, *wrap_words(sentence, width, "  ", "  ")]
     if before is not None and isinstance(recorded.event, _CHANGES):
         indent = " " * (_WHEN_WIDTH + 2)
         for label, value in after.items():
