@@ -293,6 +293,14 @@ def test_every_read_fits_the_terminal_and_never_breaks_an_id(
         assert '["' not in out, "lists as plain text"
 
 
+def test_a_wide_terminal_gets_a_table_even_for_a_streamed_read(cli: Session) -> None:
+    """`events log` streams its rows; at 200 columns they fit as a table."""
+    cli.columns(200)
+    out = cli.ok("events", "log")
+    assert out.splitlines()[1].startswith("┏"), out[:400]
+    assert max(map(len, out.splitlines())) <= 200
+
+
 def test_the_schedule_table_shows_times_as_typed_and_each_meeting_once(cli: Session) -> None:
     table = cli.ok("schedule", "--all")
     assert table.count("2025-04-15 10:00") == 1

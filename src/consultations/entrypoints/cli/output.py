@@ -202,13 +202,10 @@ def render(
         for row in rows:
             writer.writerow([csv_cell(row.get(name)) for name in names])
     else:
+        laid_out = list(rows)  # a table is laid out from all of its rows
         stacks = [(c,) if isinstance(c, str) else c for c in columns]
-        cells = [
-            [[table_cell(row.get(name)) for name in stack] for stack in stacks] for row in rows
-        ]
-        whole = [
-            all(_one_word(row.get(name)) for row in rows for name in stack) for stack in stacks
-        ]
+        cells = [[[table_cell(row.get(n)) for n in stack] for stack in stacks] for row in laid_out]
+        whole = [all(_one_word(row.get(n)) for row in laid_out for n in stack) for stack in stacks]
         console = Console(file=out)
         if _narrowest(stacks, cells, whole) > console.width:
             _records(stacks, cells, title, console.width, out)
