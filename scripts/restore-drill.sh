@@ -111,9 +111,9 @@ check_restored() {
     }
     step "$label: projections rebuild on the restored copy" cli "$restored" projections rebuild
     step "$label: schedule of the original" \
-        cli_to "$scratch/original.json" "$original" schedule --format json
+        cli_to "$scratch/original.json" "$original" schedule --all --format json
     step "$label: schedule of the restored copy" \
-        cli_to "$scratch/restored.json" "$restored" schedule --format json
+        cli_to "$scratch/restored.json" "$restored" schedule --all --format json
     if ! cmp -s "$scratch/original.json" "$scratch/restored.json"; then
         diff -u "$scratch/original.json" "$scratch/restored.json" | head -40 >&2 || true
         fail "$label: the restored schedule differs from the original"

@@ -167,11 +167,11 @@ def check_shown(cli: Session, p: str) -> None:
 
 def check_listed(cli: Session, p: str) -> None:
     """The schedule (now and as known at a moment) and the lists."""
-    schedule = {row["meeting_id"]: row for row in cli.json("schedule")}
+    schedule = {row["meeting_id"]: row for row in cli.json("schedule", "--all")}
     assert [(schedule[m]["title"], schedule[m]["venue"]) for m in ("m1", "m2", "m3")] == [
         (p, p), (SECOND + p, SECOND + p), (p, p)
     ]  # fmt: skip
-    assert cli.json("schedule", "--known-at", "2099-01-01") == list(schedule.values())
+    assert cli.json("schedule", "--all", "--known-at", "2099-01-01") == list(schedule.values())
     parties = [(r["party_id"], r["name"], r["departments"]) for r in cli.json("party", "list")]
     assert parties == [("P1", p, [p]), ("P2", SECOND + p, [])]
     assert [(r["area_id"], r["name"]) for r in cli.json("area", "list")] == [("a1", p)]
@@ -464,7 +464,7 @@ def test_injection_strings_through_plan_import_are_stored_verbatim(
     assert [i["text"] for i in meeting["action_items"]] == [p, SECOND + p]
     assert {(h["actor"], h["reason"]) for h in m1["history"]} == {(p, p)}
     assert cli.json("meeting", "show", "m2")["meeting"]["cancel_reason"] == p
-    schedule = [(r["meeting_id"], r["title"], r["venue"]) for r in cli.json("schedule")]
+    schedule = [(r["meeting_id"], r["title"], r["venue"]) for r in cli.json("schedule", "--all")]
     assert schedule == [("m1", p, p), ("m2", SECOND + p, SECOND + p), ("m3", p, p)]
     log = cli.json("events", "log")
     assert {(e["actor"], e["metadata"]["reason"]) for e in log} == {(p, p)}

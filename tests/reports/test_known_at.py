@@ -99,7 +99,7 @@ class Cli:
         return json.loads(result.out)
 
     def schedule(self, *args: str) -> dict[str, dict[str, Any]]:
-        return {row["meeting_id"]: row for row in self.json("schedule", *args)}
+        return {row["meeting_id"]: row for row in self.json("schedule", "--all", *args)}
 
     def compliance(self, *args: str) -> dict[tuple[str, str], dict[str, Any]]:
         rows = self.json("report", "compliance", "--as-of", "2026-05-20", *args)

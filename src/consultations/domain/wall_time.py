@@ -52,7 +52,7 @@ def resolve_local(
     wall = local.replace(fold=0)
     first = wall.replace(tzinfo=zone).astimezone(UTC)
     second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    shown = _format(wall)
+    shown = format_wall_time(wall)
     if first.astimezone(zone).replace(tzinfo=None) != wall:
         raise InvalidInput(field, f"{shown} does not exist in {tz} (DST gap)")
     if first == second:
@@ -84,5 +84,6 @@ def local_date(instant: datetime, tz: str) -> date:
     return to_local(instant, tz).local.date()
 
 
-def _format(wall: datetime) -> str:
+def format_wall_time(wall: datetime) -> str:
+    """``2026-05-14 10:00`` (seconds only when there are any), as wall times are typed."""
     return wall.isoformat(sep=" ", timespec="minutes" if not wall.second else "seconds")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.html_report import write_compliance_html
-from consultations.entrypoints.cli.output import FORMATS, format_option, render
+from consultations.entrypoints.cli.output import Column, format_option, output_options, render
 from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
+from consultations.entrypoints.wording import describe_sessions
 from consultations.service_layer.reports import (
     ACTION_COLUMNS,
     COMPLIANCE_COLUMNS,
@@ -18,6 +20,11 @@ from consultations.service_layer.reports import (
     compliance_overview,
     compliance_report,
 )
+
+TABLE_COMPLIANCE_COLUMNS = ("track", "window", "sessions", "status")
+TABLE_ACTION_COLUMNS: tuple[Column, ...] = (
+    "item_id", ("status", "closed_on"), ("due", "owner"), ("text", "note"),
+)  # fmt: skip
 
 
 @click.group("report")
@@ -34,13 +41,7 @@ def report() -> None:
 @click.option("--track", "track_id")
 @click.option("--area", "area_id")
 @KNOWN_AT_OPTION
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice((*FORMATS, "html")),
-    default="table",
-    show_default=True,
-)
+@output_options("table", "json", "csv", "html")
 @click.option(
     "--ahead",
     type=click.IntRange(0, 100),
@@ -83,7 +84,8 @@ def compliance(
         )  # fmt: skip
     columns: tuple[str, ...] = COMPLIANCE_COLUMNS
     if output_format == "table":
-        columns = tuple(c for c in columns if c not in {"title", "priority", "areas", "meetings"})
+        columns = TABLE_COMPLIANCE_COLUMNS
+        rows = [row | {"sessions": _sessions(row)} for row in rows]
     if output is None:
         render(rows, columns, output_format, title="Compliance")
         return
@@ -107,4 +109,12 @@ def actions(
     """Action items from held meetings: who owes what, by when."""
     with context.read_models(known_at) as read:
         rows = action_report(read, as_of=as_of, status=status)
-    render(rows, ACTION_COLUMNS, output_format, title="Action items")
+    if output_format == "table":
+        # An open item past due reads "overdue": the --status word for it.
+        rows = [row | {"status": "overdue"} if row["overdue"] else row for row in rows]
+    columns = TABLE_ACTION_COLUMNS if output_format == "table" else ACTION_COLUMNS
+    render(rows, columns, output_format, title="Action items")
+
+
+def _sessions(row: dict[str, Any]) -> str:
+    return describe_sessions(row["held"], row["required"], row["planned"], row["unconfirmed"])

@@ -1,4 +1,4 @@
-"""`consultations schedule`: every meeting in start order."""
+"""`consultations schedule`: the meetings from today (or in a range, or all) in start order."""
 
 from __future__ import annotations
 
@@ -8,19 +8,24 @@ import click
 
 from consultations.adapters.read_models import ScheduleFilter
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.output import format_option, render
+from consultations.entrypoints.cli.output import Column, format_option, render
 from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
 
 SCHEDULE_COLUMNS = (
     "meeting_id", "start_local", "end_local", "tz", "title", "track_id", "status", "host",
     "venue", "classification", "start_utc", "end_utc", "sequence",
 )  # fmt: skip
-TABLE_SCHEDULE_COLUMNS = ("meeting_id", "start_local", "tz", "title", "status", "host", "venue")
+TABLE_SCHEDULE_COLUMNS = (
+    ("meeting_id", "status"), ("start_local", "tz"), "host", ("title", "venue"),
+)  # fmt: skip
 
 
 @click.command("schedule")
 @click.option("--from", "date_from", type=DAY, help="First local date (inclusive).")
 @click.option("--to", "date_to", type=DAY, help="Last local date (inclusive).")
+@click.option(
+    "--all", "everything", is_flag=True, help="Every meeting, past ones too (not from today)."
+)
 @click.option("--track", "track_id")
 @click.option("--area", "area_id")
 @click.option("--party", "party_id", help="Meetings hosted by this party or in its tracks.")
@@ -28,11 +33,19 @@ TABLE_SCHEDULE_COLUMNS = ("meeting_id", "start_local", "tz", "title", "status", 
 @format_option
 @pass_context
 def schedule(
-    context: CliContext, date_from: date | None, date_to: date | None, track_id: str | None,
-    area_id: str | None, party_id: str | None, known_at: datetime | None, output_format: str,
+    context: CliContext, date_from: date | None, date_to: date | None, everything: bool,
+    track_id: str | None, area_id: str | None, party_id: str | None, known_at: datetime | None,
+    output_format: str,
 ) -> None:  # fmt: skip
-    """The schedule: every meeting in start order, with its current state."""
+    """What is coming: the meetings from today on, in start order, with their state.
+
+    With --from or --to, the meetings between those local dates; with --all, every one.
+    """
+    if date_from is None and date_to is None and not everything:
+        date_from = context.app().clock().astimezone().date()
     where = ScheduleFilter(date_from, date_to, track_id, area_id, party_id)
-    columns = TABLE_SCHEDULE_COLUMNS if output_format == "table" else SCHEDULE_COLUMNS
+    columns: tuple[Column, ...] = (
+        TABLE_SCHEDULE_COLUMNS if output_format == "table" else SCHEDULE_COLUMNS
+    )
     with context.read_models(known_at) as read:
         render(read.schedule(where), columns, output_format, title="Schedule")

@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 
 import click
 
+from consultations.domain.cadence import parse_cadence
 from consultations.domain.commands import AddTrack, AmendTrack, RetireTrack
 from consultations.domain.vocabulary import Kind, Priority
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.output import format_option, render
+from consultations.entrypoints.cli.output import Column, format_option, render
 from consultations.entrypoints.cli.params import DAY, comma_list, write_options
 from consultations.entrypoints.cli.show import show_aggregate
+from consultations.entrypoints.wording import describe_cadence
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = [kind.value for kind in Kind]
@@ -21,6 +23,9 @@ PRIORITIES = [priority.value for priority in Priority]
 TRACK_COLUMNS = (
     "track_id", "title", "kind", "cadence", "required", "priority", "areas", "parties",
     "start_date", "retired_on", "tz", "default_duration", "reminders", "host_rotation",
+)  # fmt: skip
+TABLE_TRACK_COLUMNS: tuple[Column, ...] = (
+    ("track_id", "priority"), "title", "cadence", ("start_date", "retired_on"),
 )  # fmt: skip
 
 
@@ -146,6 +151,11 @@ def show_track(context: CliContext, track_id: str, output_format: str) -> None:
 @pass_context
 def list_tracks(context: CliContext, area_id: str | None, output_format: str) -> None:
     """List the tracks."""
-    columns = TRACK_COLUMNS[:9] if output_format == "table" else TRACK_COLUMNS
     with context.read_models() as read:
-        render(read.tracks(area_id=area_id), columns, output_format, title="Tracks")
+        rows = read.tracks(area_id=area_id)
+    if output_format == "table":
+        for row in rows:
+            row["cadence"] = describe_cadence(parse_cadence(row["cadence"]), row["required"])
+        render(rows, TABLE_TRACK_COLUMNS, output_format, title="Tracks")
+    else:
+        render(rows, TRACK_COLUMNS, output_format, title="Tracks")
