@@ -27,6 +27,7 @@ from consultations.domain.commands import (
     PlanMeeting,
     RescheduleMeeting,
 )
+from consultations.entrypoints.demo import ensure_demo
 from consultations.service_layer.plan_import import (
     MAX_FILE_BYTES,
     Change,
@@ -798,7 +799,12 @@ def test_the_example_in_the_documentation_imports(log: Log) -> None:
     report = log.load(block.encode())
 
     assert report.events == Counter(
-        PartyRegistered=2, AreaRegistered=1, TrackAdded=1, MeetingPlanned=2, MeetingHeld=1
+        PartyRegistered=2,
+        AreaRegistered=1,
+        TrackAdded=1,
+        MeetingPlanned=2,
+        MeetingHeld=1,
+        ActionItemCompleted=1,
     )
     hosts = [log.payloads(f"meeting-{m}")[0][1]["host"] for m in ("ws-2026-h1", "ws-2027-h1")]
     assert hosts == ["AZ-MFA", "TM-MFA"]
@@ -926,6 +932,21 @@ def test_a_meeting_planned_elsewhere_since_the_last_import_is_not_overwritten(lo
     assert shown(refused.value.changes) == [
         ("meetings.extra", "venue", "Baku", "Awaza", "alice (cli)")
     ]
+
+
+def test_a_plan_seeded_by_run_is_an_import_of_its_file(
+    database_url: str, migrated_engine: Engine
+) -> None:
+    app = bootstrap(Settings(database_url))
+    try:
+        assert list(ensure_demo(app, EXAMPLE, demo_feed=False, actor="operator")) == [
+            f"imported {EXAMPLE}: {EXAMPLE_TOTAL} events"
+        ]
+        sources = {event.metadata["source"] for batch in app.store.read() for event in batch}
+    finally:
+        app.close()
+
+    assert sources == {"plan:tm-az-cooperation.toml"}
 
 
 def redacted(text: str) -> str:

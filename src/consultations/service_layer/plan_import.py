@@ -137,7 +137,8 @@ class ImportReport:
     """What an import appended (or, in a dry run, would append), by event type.
 
     ``changes``: what it changed in entries already in the log. ``repeated``: the import was
-    done before with the same idempotency key; this is what it appended then.
+    done before with the same idempotency key (even if this is a dry run); this is what it
+    appended then.
     """
 
     events: Counter[str]
@@ -171,7 +172,7 @@ def import_plan(
     if idempotency_key is not None:
         earlier = service.store.recorded_result(idempotency_key, digest)
         if earlier is not None:
-            return ImportReport(_types_at(service.store, earlier), earlier, dry_run, repeated=True)
+            return ImportReport(_types_at(service.store, earlier), earlier, repeated=True)
     document = _parse(content)
     uow = service.new_unit_of_work()
     now = service.clock()
@@ -689,7 +690,10 @@ def _text(value: object) -> str:
     if value is None or value == ():
         return "(none)"
     if isinstance(value, WallTime):
-        return f"{value.local:%Y-%m-%d %H:%M}"
+        shown = f"{value.local:%Y-%m-%d %H:%M}" + (
+            f":{value.local:%S}" if value.local.second else ""
+        )
+        return shown if value.fold is None else f"{shown} (fold {value.fold})"
     if isinstance(value, tuple):
         return "; ".join(_text(item) for item in value)
     return value.isoformat() if isinstance(value, date) else str(value)
@@ -724,10 +728,7 @@ def _changes(uow: UnitOfWork, source: str) -> list[Change]:
     A field that another source changed after this file's last import (its latest event
     among the streams read) is marked with that change, which this one would undo.
     """
-    own = (
-        e.position for s in uow.recorded.values() for e in s if e.metadata.get("source") == source
-    )
-    last_import = max(own, default=None)
+    last_import = _last_import(uow, source)
     changes: list[Change] = []
     for stream_id, pending in uow.pending.items():
         aggregate = of_stream(stream_id)
@@ -736,11 +737,7 @@ def _changes(uow: UnitOfWork, source: str) -> list[Change]:
             continue
         events = [stored.event for stored in recorded]
         before, after = view(aggregate.fold(events)), view(aggregate.fold([*events, *pending]))
-        later = (
-            {}
-            if last_import is None
-            else _edits_after(aggregate, view, recorded, last_import, source)
-        )
+        later = _edits_after(aggregate, view, recorded, last_import, source)
         entry = f"{_SECTION_OF[aggregate.name]}.{_quoted(aggregate.id_of(stream_id))}"
         changes += [
             Change(entry, key, old, after[key], later.get(key))
@@ -750,15 +747,33 @@ def _changes(uow: UnitOfWork, source: str) -> list[Change]:
     return changes
 
 
+def _last_import(uow: UnitOfWork, source: str) -> int | None:
+    """The position of the newest event from ``source`` in the streams read (None: none)."""
+    return max(
+        (
+            stored.position
+            for stream in uow.recorded.values()
+            for stored in stream
+            if stored.metadata.get("source") == source
+        ),
+        default=None,
+    )
+
+
 def _edits_after(
     aggregate: Aggregate[Any],
     view: View,
     recorded: Sequence[RecordedEvent],
-    position: int,
+    position: int | None,
     source: str,
 ) -> dict[str, Edit]:
-    """The fields that sources other than ``source`` changed after ``position``: the last edit."""
+    """The fields that sources other than ``source`` changed after ``position``: the last edit.
+
+    None: no event of ``source`` among the streams read, so it has nothing to undo.
+    """
     edits: dict[str, Edit] = {}
+    if position is None:
+        return edits
     shown: dict[str, str] | None = None  # before the stream's first event
     for count, stored in enumerate(recorded, start=1):
         current = view(aggregate.fold(event.event for event in recorded[:count]))

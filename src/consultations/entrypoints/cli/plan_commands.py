@@ -91,7 +91,7 @@ def import_command(
     if not report.total:
         click.echo("nothing to import: the log already matches the plan")
         return
-    verb = "would append" if dry_run else "appended"
+    verb = "would append" if report.dry_run else "appended"
     repeated = "already imported with this idempotency key: " if report.repeated else ""
     counts = [f"{count} {name}" for name, count in sorted(report.events.items())]
     items = [f"{item}," for item in counts[:-1]] + counts[-1:]
