@@ -131,6 +131,20 @@ def test_idempotency_key_repeats_return_the_first_result(cli: Session) -> None:
     assert cli.events() == before
 
 
+def test_an_idempotency_key_reused_for_a_different_command_is_refused(cli: Session) -> None:
+    plan = ("meeting", "plan", "--track", "ws", "--title", "W", "--start", "2027-04-15 10:00")
+    assert cli.ok(*plan, "--idempotency-key", "k1") == "ws-2027-04-15"
+
+    refused = "idempotency key 'k1' was used for a different command"
+    cli.rejected(3, refused, "meeting", "plan", "--track", "ws", "--title", "Other",
+                 "--start", "2027-10-14 10:00", "--idempotency-key", "k1")  # fmt: skip
+    cli.rejected(3, refused, "area", "add", "trade", "--name", "Trade", "--idempotency-key", "k1")
+    # The same command again, even said by someone else, still gives the first result.
+    assert cli.ok(*plan, "--idempotency-key", "k1", "--actor", "az") == "ws-2027-04-15"
+    planned = json.loads(cli.ok("schedule", "--format", "json"))
+    assert [row["meeting_id"] for row in planned] == ["ws-2027-04-15"]
+
+
 @pytest.mark.parametrize(
     ("code", "message", "args"),
     [

@@ -18,6 +18,7 @@ from consultations.adapters.eventlog import (
     ConcurrencyConflict,
     EventLog,
     EventMapper,
+    IdempotencyKeyReused,
     RecordedEvent,
     UpcasterRegistry,
 )
@@ -160,6 +161,22 @@ class EventLogContract:
         # A stale expected version does not matter for a repeat: the first result stands.
         assert log.append("area-a", 0, [area(1)], idempotency_key="k-1") == [1, 2]
         assert log.append("area-a", 2, [area(3)], idempotency_key="k-2") == [3]
+
+    def test_a_key_repeated_with_a_different_command_is_refused(self) -> None:
+        log = self.create_log()
+        assert log.append("area-a", 0, [area(1)], idempotency_key="k", fingerprint="f1") == [1]
+        assert log.append("area-a", 1, [area(1)], idempotency_key="k", fingerprint="f1") == [1]
+        assert log.recorded_result("k", "f1") == [1]
+        with pytest.raises(IdempotencyKeyReused, match="idempotency key 'k' was used for a "):
+            log.append("area-b", 0, [area(2)], idempotency_key="k", fingerprint="f2")
+        with pytest.raises(IdempotencyKeyReused):
+            log.recorded_result("k", "f2")
+        assert log.head()[0] == 1
+        # Without a fingerprint on either side (keys recorded before they were kept), a key
+        # matches any command, as it always did.
+        assert log.append("area-b", 0, [area(2)], idempotency_key="old") == [2]
+        assert log.recorded_result("old", "any") == [2]
+        assert log.recorded_result("k") == [1]
 
     def test_recorded_at_is_monotonic_even_if_the_clock_goes_back(self) -> None:
         times = iter([datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)])

@@ -70,6 +70,21 @@ def test_upgrade_downgrade_upgrade_restores_a_working_log(engine: Engine) -> Non
     assert store.verify().ok
 
 
+def test_idempotency_keys_recorded_before_fingerprints_keep_repeating(engine: Engine) -> None:
+    migrations.upgrade(engine, "0007")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO idempotency_keys (key, first_position, last_position, recorded_at) "
+                "VALUES ('old', 1, 2, '2026-12-01 00:00:00+00')"
+            )
+        )
+    migrations.upgrade(engine)
+
+    # No fingerprint was kept for it: whatever command repeats it gets the first result.
+    assert SqlEventLog(engine).recorded_result("old", "a fingerprint") == [1, 2]
+
+
 def test_downgrade_of_a_failed_step_leaves_nothing_half_done(engine: Engine) -> None:
     with pytest.raises(Exception, match="nonexistent"):
         migrations.upgrade(engine, "nonexistent")

@@ -100,8 +100,8 @@ def test_the_drill_passes_on_a_healthy_database(
     assert drilled.returncode == 0, drilled.stderr
     assert drilled.stderr == ""
     assert drilled.stdout.splitlines() == [
-        f"OK: {backend}: restored copy verified (84 events, hash chain intact up to position "
-        "84), read tables rebuilt, schedule identical",
+        f"OK: {backend}: restored copy verified (101 events, hash chain intact up to position "
+        "101), read tables rebuilt, schedule identical",
         "restore drill OK",
     ]
     assert scratch_left(tmp_path) == []  # the scratch folder is removed

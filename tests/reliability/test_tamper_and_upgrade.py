@@ -239,7 +239,7 @@ def test_an_intact_database_reports_nothing(
 ) -> None:
     verified = run_cli(capsys, example_url, "events", "verify")
     assert (verified.code, verified.err) == (0, "")
-    assert verified.out == "ok: 84 events, hash chain intact up to position 84\n"
+    assert verified.out == "ok: 101 events, hash chain intact up to position 101\n"
     row = verify_json(capsys, example_url)
     assert (row["ok"], row["guards_ok"], row["guard_problems"]) == (True, True, [])
     with engine.connect() as connection:
@@ -259,8 +259,8 @@ def test_a_dropped_update_trigger_fails_verification_and_blocks_upgrades(
     row = verify_json(capsys, example_url)
     assert row == {
         "ok": False,
-        "checked": 84,
-        "last_position": 84,
+        "checked": 101,
+        "last_position": 101,
         "first_bad_position": None,
         "problem": None,
         "guards_ok": False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,17 +17,29 @@ import sqlalchemy as sa
 import tomli_w
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.eventlog import IdempotencyKeyReused
 from consultations.adapters.eventlog.mapper import encode
 from consultations.bootstrap import bootstrap
+from consultations.domain.commands import (
+    AmendMeeting,
+    AmendTrack,
+    CompleteActionItem,
+    PlanMeeting,
+    RescheduleMeeting,
+)
+from consultations.entrypoints.demo import ensure_demo
 from consultations.service_layer.plan_import import (
     MAX_FILE_BYTES,
+    Change,
     ImportReport,
+    PlanConflicts,
     PlanProblems,
     import_plan,
 )
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.settings import Settings
 from tests.cli.runner import Result, run_cli
+from tests.support.reference_session import reference_plan
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
 # The example was written on this day: everything before it happened, everything after is planned.
@@ -39,7 +52,10 @@ EXAMPLE_EVENTS = Counter(
     MeetingPlanned=39,
     MeetingHeld=30,
     MeetingCancelled=1,
+    ActionItemCompleted=16,
+    ActionItemDropped=1,
 )
+EXAMPLE_TOTAL = EXAMPLE_EVENTS.total()  # 101
 
 Plan = dict[str, Any]
 
@@ -59,9 +75,11 @@ class Log:
     def __init__(self, engine: Engine, service: CommandService) -> None:
         self.engine, self.service = engine, service
 
-    def load(self, content: bytes | Plan, *, dry_run: bool = False) -> ImportReport:
+    def load(
+        self, content: bytes | Plan, provenance: Provenance = PROVENANCE, **options: Any
+    ) -> ImportReport:
         data = content if isinstance(content, bytes) else dump(content)
-        return import_plan(self.service, data, PROVENANCE, dry_run=dry_run)
+        return import_plan(self.service, data, provenance, **options)
 
     def problems(self, content: bytes | Plan) -> list[str]:
         before = self.count()
@@ -92,8 +110,13 @@ def log(database_url: str, migrated_engine: Engine) -> Iterator[Log]:
 
 @pytest.fixture
 def cli(
-    capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    migrated_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[..., Result]:
+    monkeypatch.setenv("COLUMNS", "80")  # the output is wrapped to the terminal's width
+
     def run(*args: str) -> Result:
         return run_cli(capsys, database_url, *args)
 
@@ -115,11 +138,11 @@ def test_importing_the_example_appends_each_entry_once(
     report = log.load(EXAMPLE.read_bytes())
 
     assert report.events == EXAMPLE_EVENTS
-    assert report.positions == list(range(1, 85))
+    assert report.positions == list(range(1, EXAMPLE_TOTAL + 1))
     assert log.types() == EXAMPLE_EVENTS
     verified = cli("events", "verify")
     assert (verified.code, verified.err) == (0, "")
-    assert verified.out.startswith("ok: 84 events")
+    assert verified.out.startswith(f"ok: {EXAMPLE_TOTAL} events")
 
 
 def test_importing_the_example_again_appends_nothing(log: Log) -> None:
@@ -129,7 +152,7 @@ def test_importing_the_example_again_appends_nothing(log: Log) -> None:
     again = log.load(EXAMPLE.read_bytes())
 
     assert (again.total, again.positions) == (0, [])
-    assert log.count() == before == 84
+    assert log.count() == before == EXAMPLE_TOTAL
 
 
 def test_the_example_records_history_as_written(log: Log) -> None:
@@ -186,7 +209,7 @@ def test_an_edited_plan_appends_only_the_differences(log: Log) -> None:
         TrackAmended=1,
     )
     assert report.events == changes
-    assert log.types(after=84) == changes
+    assert log.types(after=EXAMPLE_TOTAL) == changes
     moved = log.payloads("meeting-ws-2027-h1")[1:]
     assert moved[0][0] == "MeetingRescheduled"
     assert (moved[0][1]["start"], moved[0][1]["end"]) == (
@@ -312,7 +335,7 @@ def test_a_plan_that_lags_behind_the_log_appends_nothing(log: Log) -> None:
     plan["meetings"]["ws-2025-h1"]["title"] = "Edited after it was held: ignored"
 
     assert log.load(plan).total == 0
-    assert log.count() == 84
+    assert log.count() == EXAMPLE_TOTAL
 
 
 def test_a_retired_track_can_be_imported_again_but_not_changed(log: Log) -> None:
@@ -529,6 +552,7 @@ def edit(plan: Plan, path: str, value: Any) -> Plan:
     return plan
 
 
+DO = {"text": "Do", "owner": "TM-MFA", "due": date(2026, 6, 1)}
 LOCATED = [
     ("colour", "green", "colour: unknown section; expected parties, areas, tracks, meetings"),
     ("meetings", [1, 2], "meetings: expected a table of entries keyed by id"),
@@ -576,6 +600,14 @@ LOCATED = [
     ("meetings.held.actions", [{"text": "Do", "owner": "TM-MFA", "due": date(2026, 6, 1), "by": 1}],
      "meetings.held.actions[1].by: unknown key"),
     ("meetings.held.actions", ["Do it"], "meetings.held.actions[1]: expected a table {text, owner, due}"),
+    ("meetings.held.actions", [DO | {"done": date(2026, 5, 1), "dropped": date(2026, 5, 2)}],
+     "meetings.held.actions[1].dropped: give done or dropped, not both"),
+    ("meetings.held.actions", [DO | {"note": "Why"}],
+     "meetings.held.actions[1].note: is only for an action item that is done or dropped"),
+    ("meetings.held.actions", [DO | {"done": "yes"}],
+     "meetings.held.actions[1].done: expected a date such as 2026-05-14, got str 'yes'"),
+    ("meetings.held.actions", [DO, DO | {"dropped": date(2026, 12, 1)}],
+     "meetings.held.actions[2].dropped: 2026-12-01 is in the future"),
     ("meetings.held.fold", 2, "meetings.held.fold: fold must be 0 or 1, got 2"),
 ]  # fmt: skip
 
@@ -638,13 +670,14 @@ def test_import_and_reimport_through_the_cli(
 
     first = cli("plan", "import", path)
     assert (first.code, first.err) == (0, "")
-    assert first.out == (
-        "appended 84 events: 6 AreaRegistered, 1 MeetingCancelled, 30 MeetingHeld, "
-        "39 MeetingPlanned, 2 PartyRegistered, 6 TrackAdded\n"
-    )
+    assert first.out.splitlines() == [
+        "appended 101 events: 16 ActionItemCompleted, 1 ActionItemDropped,",
+        "  6 AreaRegistered, 1 MeetingCancelled, 30 MeetingHeld, 39 MeetingPlanned,",
+        "  2 PartyRegistered, 6 TrackAdded",
+    ]
     again = cli("plan", "import", path)
     assert (again.code, again.out) == (0, "nothing to import: the log already matches the plan\n")
-    assert log.count() == 84
+    assert log.count() == EXAMPLE_TOTAL
 
 
 def test_events_carry_who_imported_and_from_which_file(
@@ -676,16 +709,26 @@ def test_dry_run_reports_what_would_be_appended_and_writes_nothing(
 
     dry = cli("plan", "import", path, "--dry-run")
     assert (dry.code, dry.err) == (0, "")
-    assert dry.out.startswith("would append 84 events: 6 AreaRegistered, 1 MeetingCancelled")
+    assert dry.out.startswith("would append 101 events: 16 ActionItemCompleted, 1 ActionItemDr")
     assert log.count() == 0
 
     assert cli("plan", "import", path).code == 0
     changed = cli("plan", "import", write(tmp_path, edited(), "edited.toml"), "--dry-run")
-    assert changed.out == (
-        "would append 6 events: 1 MeetingAmended, 1 MeetingCancelled, 1 MeetingPlanned, "
-        "1 MeetingRescheduled, 1 TrackAmended, 1 TrackRetired\n"
-    )
-    assert log.count() == 84
+    assert changed.out.splitlines() == [
+        "tracks.joint-review",
+        "  priority: medium -> high",
+        "tracks.cultural-exchange",
+        "  retired: (none) -> 2027-12-31",
+        "meetings.ws-2027-h1",
+        "  start: 2027-04-13 10:00 -> 2027-04-20 10:00",
+        "  end: 2027-04-13 16:00 -> 2027-04-20 16:00",
+        "  venue: Baku (Bakı), Ministry of Foreign Affairs -> Ganja (Gəncə)",
+        "meetings.rv-2027-05",
+        "  status: planned -> cancelled",
+        "would append 6 events: 1 MeetingAmended, 1 MeetingCancelled, 1 MeetingPlanned,",
+        "  1 MeetingRescheduled, 1 TrackAmended, 1 TrackRetired",
+    ]
+    assert log.count() == EXAMPLE_TOTAL
     assert cli("plan", "import", path, "--dry-run").out.startswith("nothing to import")
 
 
@@ -718,7 +761,7 @@ def test_json_output_lists_event_types_and_counts(
     assert rows == [
         {"event_type": name, "count": count} for name, count in sorted(EXAMPLE_EVENTS.items())
     ]
-    assert log.count() == (0 if dry_run else 84)
+    assert log.count() == (0 if dry_run else EXAMPLE_TOTAL)
     again = cli(*args)
     assert json.loads(again.out) == ([] if not dry_run else rows)
 
@@ -726,7 +769,7 @@ def test_json_output_lists_event_types_and_counts(
 def test_csv_output(cli: Callable[..., Result], tmp_path: Path) -> None:
     result = cli("plan", "import", write(tmp_path, EXAMPLE.read_bytes()), "--format", "csv")
 
-    assert result.out.splitlines()[:2] == ["event_type,count", "AreaRegistered,6"]
+    assert result.out.splitlines()[:2] == ["event_type,count", "ActionItemCompleted,16"]
 
 
 def test_the_example_stays_valid_after_a_round_trip(log: Log) -> None:
@@ -756,8 +799,350 @@ def test_the_example_in_the_documentation_imports(log: Log) -> None:
     report = log.load(block.encode())
 
     assert report.events == Counter(
-        PartyRegistered=2, AreaRegistered=1, TrackAdded=1, MeetingPlanned=2, MeetingHeld=1
+        PartyRegistered=2,
+        AreaRegistered=1,
+        TrackAdded=1,
+        MeetingPlanned=2,
+        MeetingHeld=1,
+        ActionItemCompleted=1,
     )
     hosts = [log.payloads(f"meeting-{m}")[0][1]["host"] for m in ("ws-2026-h1", "ws-2027-h1")]
     assert hosts == ["AZ-MFA", "TM-MFA"]
     assert log.load(block.encode()).total == 0
+
+
+# --- importing again after changes made elsewhere ------------------------------------------
+
+ALICE = Provenance(actor="alice", source="cli")
+PDB_VENUE = "Ashgabat (Aşgabat), Ministry of Foreign Affairs"  # pdb-2026-q4's in the example
+
+
+def shown(changes: list[Change]) -> list[tuple[str, str, str, str, str | None]]:
+    """Each change as (entry, field, old, new, who made the change it undoes)."""
+    return [
+        (c.entry, c.field, c.old, c.new, c.undoes and f"{c.undoes.actor} ({c.undoes.source})")
+        for c in changes
+    ]
+
+
+def test_an_import_lists_each_field_it_changes_old_and_new(log: Log) -> None:
+    log.load(EXAMPLE.read_bytes())
+
+    dry = log.load(edited(), dry_run=True)
+    report = log.load(edited())
+
+    assert shown(report.changes) == shown(dry.changes) == [
+        ("tracks.joint-review", "priority", "medium", "high", None),
+        ("tracks.cultural-exchange", "retired", "(none)", "2027-12-31", None),
+        ("meetings.ws-2027-h1", "start", "2027-04-13 10:00", "2027-04-20 10:00", None),
+        ("meetings.ws-2027-h1", "end", "2027-04-13 16:00", "2027-04-20 16:00", None),
+        ("meetings.ws-2027-h1", "venue", "Baku (Bakı), Ministry of Foreign Affairs",
+         "Ganja (Gəncə)", None),
+        ("meetings.rv-2027-05", "status", "planned", "cancelled", None),
+    ]  # fmt: skip
+    assert log.load(edited()).changes == []
+
+
+def test_importing_again_refuses_to_undo_what_the_cli_changed_since(log: Log) -> None:
+    log.load(EXAMPLE.read_bytes())
+    log.service.execute(
+        RescheduleMeeting(meeting_id="pdb-2026-q4", start=datetime(2026, 12, 17, 11)), ALICE
+    )
+    log.service.execute(AmendMeeting(meeting_id="pdb-2026-q4", venue="Awaza"), ALICE)
+    log.service.execute(AmendTrack(track_id="joint-review", priority="low"), ALICE)
+    before = log.count()
+
+    for dry_run in (False, True):
+        with pytest.raises(PlanConflicts) as refused:
+            log.load(EXAMPLE.read_bytes(), dry_run=dry_run)
+        assert log.count() == before, "a refused import must write nothing"
+    assert shown(refused.value.changes) == [
+        ("tracks.joint-review", "priority", "low", "medium", "alice (cli)"),
+        ("meetings.pdb-2026-q4", "start", "2026-12-17 11:00", "2026-12-15 11:00", "alice (cli)"),
+        ("meetings.pdb-2026-q4", "end", "2026-12-17 13:00", "2026-12-15 13:00", "alice (cli)"),
+        ("meetings.pdb-2026-q4", "venue", "Awaza", PDB_VENUE, "alice (cli)"),
+    ]
+
+    forced = log.load(EXAMPLE.read_bytes(), force=True)
+
+    assert forced.events == Counter(TrackAmended=1, MeetingRescheduled=1, MeetingAmended=1)
+    assert shown(forced.changes) == shown(refused.value.changes)
+    assert log.load(EXAMPLE.read_bytes()).total == 0
+
+
+def test_fields_nobody_else_changed_since_the_last_import_are_imported(log: Log) -> None:
+    log.load(EXAMPLE.read_bytes())
+    log.service.execute(AmendMeeting(meeting_id="pdb-2026-q4", venue="Awaza"), ALICE)
+    plan = example()
+    meeting = plan["meetings"]["pdb-2026-q4"]
+    # The file takes Alice's venue in and changes the title: nothing of hers is undone.
+    meeting |= {"venue": "Awaza", "title": "Policy-database working group: pilot review"}
+
+    report = log.load(plan)
+
+    assert report.events == Counter(MeetingAmended=1)
+    assert shown(report.changes) == [
+        ("meetings.pdb-2026-q4", "title", "Policy-database working group, Q4 2026",
+         "Policy-database working group: pilot review", None),
+    ]  # fmt: skip
+    # Her change is older than the file's last import now: the file may change it again.
+    meeting["venue"] = "Türkmenbaşy"
+    assert shown(log.load(plan).changes) == [
+        ("meetings.pdb-2026-q4", "venue", "Awaza", "Türkmenbaşy", None)
+    ]
+
+
+def test_another_plan_file_is_another_source(log: Log) -> None:
+    log.load(EXAMPLE.read_bytes())
+    other = example()
+    other["tracks"]["joint-review"]["priority"] = "high"
+    other["meetings"]["ws-2027-h1"]["venue"] = "Ganja (Gəncə)"
+    az = Provenance(actor="az-secretariat", source="plan:az-edits.toml")
+    # Never imported before: there is nothing of its own it could undo.
+    assert log.load(other, az).events == Counter(TrackAmended=1, MeetingAmended=1)
+    before = log.count()
+
+    with pytest.raises(PlanConflicts) as refused:
+        log.load(EXAMPLE.read_bytes())
+
+    assert shown(refused.value.changes) == [
+        ("tracks.joint-review", "priority", "high", "medium", "az-secretariat (plan:az-edits.toml)"),
+        ("meetings.ws-2027-h1", "venue", "Ganja (Gəncə)", "Baku (Bakı), Ministry of Foreign Affairs",
+         "az-secretariat (plan:az-edits.toml)"),
+    ]  # fmt: skip
+    assert log.count() == before
+    assert log.load(other, az).total == 0  # the other file agrees with the log
+
+
+def test_a_meeting_planned_elsewhere_since_the_last_import_is_not_overwritten(log: Log) -> None:
+    log.load(base_plan())
+    log.service.execute(
+        PlanMeeting(meeting_id="extra", title="Extra", start=datetime(2027, 6, 1, 10),
+                    track_id="ws", venue="Baku"),
+        ALICE,
+    )  # fmt: skip
+    plan = base_plan()
+    plan["meetings"]["extra"] = {
+        "track": "ws", "title": "Extra", "start": datetime(2027, 6, 1, 10), "venue": "Awaza"
+    }  # fmt: skip
+
+    with pytest.raises(PlanConflicts) as refused:
+        log.load(plan)
+
+    assert shown(refused.value.changes) == [
+        ("meetings.extra", "venue", "Baku", "Awaza", "alice (cli)")
+    ]
+
+
+def test_a_plan_seeded_by_run_is_an_import_of_its_file(
+    database_url: str, migrated_engine: Engine
+) -> None:
+    app = bootstrap(Settings(database_url))
+    try:
+        assert list(ensure_demo(app, EXAMPLE, demo_feed=False, actor="operator")) == [
+            f"imported {EXAMPLE}: {EXAMPLE_TOTAL} events"
+        ]
+        sources = {event.metadata["source"] for batch in app.store.read() for event in batch}
+    finally:
+        app.close()
+
+    assert sources == {"plan:tm-az-cooperation.toml"}
+
+
+def redacted(text: str) -> str:
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<when>", text)
+
+
+def test_the_cli_lists_the_changes_and_refuses_to_undo_cli_edits(
+    cli: Callable[..., Result], log: Log, tmp_path: Path
+) -> None:
+    path = write(tmp_path, EXAMPLE.read_bytes(), "tm-az.toml")
+    assert cli("plan", "import", path).code == 0
+    for args in (
+        ("meeting", "reschedule", "pdb-2026-q4", "--start", "2026-12-17 11:00"),
+        ("meeting", "amend", "pdb-2026-q4", "--venue", "Baku (Bakı), Ministry of Foreign Affairs"),
+    ):
+        assert cli(*args, "--actor", "alice").code == 0
+    before = log.count()
+    listing = [
+        "meetings.pdb-2026-q4",
+        "  start: 2026-12-17 11:00 -> 2026-12-15 11:00",
+        "         (set by alice via cli on <when>)",
+        "  end: 2026-12-17 13:00 -> 2026-12-15 13:00",
+        "       (set by alice via cli on <when>)",
+        "  venue: Baku (Bakı), Ministry of Foreign Affairs",
+        "      -> Ashgabat (Aşgabat), Ministry of Foreign Affairs",
+        "         (set by alice via cli on <when>)",
+    ]
+
+    for dry_run in ([], ["--dry-run"]):
+        refused = cli("plan", "import", path, *dry_run)
+        assert (refused.code, refused.out) == (3, "")
+        assert redacted(refused.err).splitlines() == [
+            "these changes would undo what was recorded after tm-az.toml was last imported:",
+            *listing,
+            "error: plan: 3 changes refused; nothing was imported (--force imports anyway)",
+        ]
+        assert log.count() == before, "a refused import must write nothing"
+    dry = cli("plan", "import", path, "--dry-run", "--force")
+    assert (dry.code, dry.err) == (0, "")
+    assert redacted(dry.out).splitlines() == [
+        *listing,
+        "would append 2 events: 1 MeetingAmended, 1 MeetingRescheduled",
+    ]
+    assert log.count() == before
+
+    forced = cli("plan", "import", path, "--force")
+    assert (forced.code, forced.err) == (0, "")
+    assert (
+        forced.out.splitlines()[-1] == "appended 2 events: 1 MeetingAmended, 1 MeetingRescheduled"
+    )
+    assert log.count() == before + 2
+    assert (
+        cli("plan", "import", path).out == "nothing to import: the log already matches the plan\n"
+    )
+
+
+# --- action items done or dropped ------------------------------------------------------------
+
+
+def test_the_example_records_action_items_done_and_dropped(log: Log) -> None:
+    log.load(EXAMPLE.read_bytes())
+
+    assert log.payloads("meeting-ws-2025-h1")[2:] == [
+        ("ActionItemCompleted", {"meeting_id": "ws-2025-h1", "item_id": "ws-2025-h1/1",
+                                 "on": "2025-05-12", "note": None}),
+        ("ActionItemCompleted", {"meeting_id": "ws-2025-h1", "item_id": "ws-2025-h1/2",
+                                 "on": "2025-06-03",
+                                 "note": "Co-chairs named by note verbale after the cabinet reshuffle"}),
+    ]  # fmt: skip
+    dropped = log.payloads("meeting-ws-2026-h1")[-1]
+    assert dropped[0] == "ActionItemDropped"
+    assert dropped[1]["on"] == "2026-09-15"
+    assert dropped[1]["reason"].startswith("Event postponed to 2027")
+
+
+def test_action_items_are_closed_by_a_later_import(log: Log) -> None:
+    log.load(reference_plan())  # the example before anyone followed its action items up
+
+    report = log.load(EXAMPLE.read_bytes())
+
+    assert report.events == Counter(ActionItemCompleted=16, ActionItemDropped=1)
+    changes = shown(report.changes)
+    assert len(changes) == report.total
+    assert {
+        ("meetings.ws-2025-h1", "actions[1]", "open", "done on 2025-05-12", None),
+        ("meetings.ws-2025-h1", "actions[2]", "open", "done on 2025-06-03", None),
+        ("meetings.ws-2026-h1", "actions[1]", "open", "dropped on 2026-09-15", None),
+    } <= set(changes)
+    assert log.load(EXAMPLE.read_bytes()).total == 0
+
+
+def test_a_file_that_lags_behind_closed_action_items_appends_nothing(log: Log) -> None:
+    log.load(EXAMPLE.read_bytes())
+    # Closed through the CLI; the file still says open.
+    item = CompleteActionItem(meeting_id="tf-2026-05", item_id="tf-2026-05/1", on=date(2026, 11, 2))
+    log.service.execute(item, ALICE)
+
+    assert log.load(EXAMPLE.read_bytes()).total == 0
+    plan = example()  # says done, on another day: a closed item is not compared
+    plan["meetings"]["tf-2026-05"]["actions"][0]["done"] = date(2026, 11, 20)
+    assert log.load(plan).total == 0
+
+
+def close(meeting: str, number: int, **follow_up: Any) -> Callable[[Plan], None]:
+    def change(plan: Plan) -> None:
+        items = plan["meetings"][meeting]["actions"]
+        while len(items) < number:
+            items.append({"text": "Added later", "owner": "TM-MFA", "due": date(2026, 1, 1)})
+        for key in ("done", "dropped", "note"):
+            items[number - 1].pop(key, None)
+        items[number - 1] |= follow_up
+
+    return change
+
+
+def reorder(plan: Plan) -> None:
+    plan["meetings"]["ws-2025-h1"]["actions"].reverse()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (close("ws-2026-h1", 1, done=date(2026, 9, 1)),
+         "meetings.ws-2026-h1.actions[1]: is dropped in the log; that cannot be changed"),
+        (close("ws-2025-h1", 1, dropped=date(2025, 5, 1)),
+         "meetings.ws-2025-h1.actions[1]: is done in the log; that cannot be changed"),
+        (close("tf-2026-05", 2, done=date(2026, 7, 1)),
+         "meetings.tf-2026-05.actions[2]: the log has no action item 'tf-2026-05/2'; action items "
+         "are recorded with the meeting and cannot be added later"),
+        (reorder,
+         "meetings.ws-2025-h1.actions[1].text: differs from the recorded 'Circulate the draft "
+         "strategy framework to both ministries' of ws-2025-h1/1; action items are matched by "
+         "their place in the list"),
+        (close("tf-2026-05", 1, done=date(2026, 12, 1)),
+         "meetings.tf-2026-05.actions[1].done: 2026-12-01 is in the future"),
+        (close("tf-2026-05", 1, dropped=date(2026, 11, 1), note="x" * 2001),
+         "meetings.tf-2026-05.actions[1].note: is 2001 characters long"),
+    ],
+)  # fmt: skip
+def test_action_item_follow_up_the_log_cannot_take_is_reported(
+    log: Log, change: Callable[[Plan], None], expected: str
+) -> None:
+    log.load(EXAMPLE.read_bytes())
+    plan = example()
+    change(plan)
+
+    problems = log.problems(plan)
+
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(expected), problems
+
+
+# --- idempotency keys ----------------------------------------------------------------------
+
+
+def test_an_import_with_an_idempotency_key_is_done_once_for_that_file(log: Log) -> None:
+    first = log.load(EXAMPLE.read_bytes(), idempotency_key="k1")
+    log.load(edited())  # the log moves on; the key still gives the first result
+    before = log.count()
+
+    again = log.load(EXAMPLE.read_bytes(), idempotency_key="k1")
+
+    assert (again.repeated, again.events, again.positions) == (True, first.events, first.positions)
+    for content in (edited(), b"[parties]\n"):
+        with pytest.raises(IdempotencyKeyReused, match="idempotency key 'k1' was used for a "):
+            log.load(content, idempotency_key="k1")
+    assert log.count() == before
+
+
+def test_a_key_used_by_a_command_is_not_reused_by_an_import(log: Log) -> None:
+    log.load(base_plan())
+    meeting = PlanMeeting(
+        meeting_id="", title="Extra", start=datetime(2027, 6, 1, 10), track_id="ws"
+    )
+    log.service.execute(meeting, ALICE, idempotency_key="k1")
+    before = log.count()
+
+    with pytest.raises(IdempotencyKeyReused):
+        log.load(edit(base_plan(), "areas.trade", {"name": "Trade"}), idempotency_key="k1")
+    assert log.count() == before
+
+
+def test_the_cli_refuses_an_idempotency_key_used_for_another_file(
+    cli: Callable[..., Result], log: Log, tmp_path: Path
+) -> None:
+    path = write(tmp_path, EXAMPLE.read_bytes())
+    key = ("--idempotency-key", "k1")
+    first = cli("plan", "import", path, *key)
+    assert first.code == 0
+
+    again = cli("plan", "import", path, *key)
+    assert (again.code, again.err) == (0, "")
+    assert again.out.splitlines()[0] == (
+        "already imported with this idempotency key: appended 101 events:"
+    )
+    other = cli("plan", "import", write(tmp_path, edited(), "edited.toml"), *key)
+    assert (other.code, other.out) == (3, "")
+    assert other.err == "error: idempotency key 'k1' was used for a different command\n"
+    assert log.count() == EXAMPLE_TOTAL

@@ -80,7 +80,7 @@ class Importer:
 def importer(tmp_path: Path) -> Iterator[Importer]:
     importer = Importer(f"sqlite:///{tmp_path / 'fuzz.db'}")
     importer.check(EXAMPLE_BYTES)
-    assert importer.count() == 84
+    assert importer.count() == 101
     yield importer
     importer.close()
 

@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 
-from consultations.adapters.eventlog import ConcurrencyConflict, InMemoryEventLog
+from consultations.adapters.eventlog import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    InMemoryEventLog,
+)
 from consultations.domain.commands import (
     RegisterArea,
     RegisterParty,
@@ -23,6 +27,7 @@ from consultations.domain.commands import (
 from consultations.domain.errors import DomainError, NotFound
 from consultations.domain.events import AreaRegistered, PartyRegistered
 from consultations.service_layer import services
+from consultations.service_layer.feeds import new_feed
 from consultations.service_layer.handlers import handle
 from consultations.service_layer.history import aggregate_history
 from consultations.service_layer.plan_import import import_plan
@@ -82,6 +87,41 @@ def test_a_repeated_idempotency_key_returns_the_first_outcome(
 
     assert first == Outcome("energy", [1])
     assert again == Outcome("energy", [1], repeated=True)
+    assert log.head()[0] == 1
+
+
+def test_a_key_repeated_with_a_different_command_is_refused(
+    log: InMemoryEventLog, service: CommandService
+) -> None:
+    service.execute(RegisterArea(area_id="energy", name="Energy"), PROVENANCE, idempotency_key="k")
+    head = log.head()
+
+    for other in (
+        RegisterArea(area_id="energy", name="Power"),
+        RegisterArea(area_id="trade", name="Energy"),
+        RegisterParty(party_id="energy", name="Energy", tz="UTC"),
+    ):
+        with pytest.raises(IdempotencyKeyReused, match="idempotency key 'k' was used for a "):
+            service.execute(other, PROVENANCE, idempotency_key="k")
+    assert log.head() == head
+    # Who asks and why is not part of the command.
+    again = service.execute(
+        RegisterArea(area_id="energy", name="Energy"),
+        Provenance(actor="someone else", reason="retry"),
+        idempotency_key="k",
+    )
+    assert again == Outcome("energy", [1], repeated=True)
+
+
+def test_a_repeated_feed_creation_is_the_same_command_despite_its_fresh_token(
+    log: InMemoryEventLog, service: CommandService
+) -> None:
+    first = service.execute(new_feed("all", "All", False)[1], PROVENANCE, idempotency_key="f")
+    again = service.execute(new_feed("all", "All", False)[1], PROVENANCE, idempotency_key="f")
+
+    assert again == Outcome(first.aggregate_id, first.positions, repeated=True)
+    with pytest.raises(IdempotencyKeyReused):
+        service.execute(new_feed("all", "Other", False)[1], PROVENANCE, idempotency_key="f")
     assert log.head()[0] == 1
 
 

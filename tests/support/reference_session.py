@@ -4,19 +4,33 @@ Tests that compare logs (byte identity across versions, the in-memory log agains
 one, carried events against decoded ones) play the same session.
 """
 
+import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import tomli_w
 
 from consultations.domain.commands import PlanMeeting, RecordMeetingHeld, RescheduleMeeting
 from consultations.service_layer.plan_import import import_plan
 from consultations.service_layer.services import CommandService, Provenance
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
+FOLLOW_UP = ("done", "dropped", "note")
+
+
+def reference_plan() -> bytes:
+    """The example plan as the session was first recorded: no action item done or dropped."""
+    plan = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    for meeting in plan["meetings"].values():
+        for item in meeting.get("actions", []):
+            for key in FOLLOW_UP:
+                item.pop(key, None)
+    return tomli_w.dumps(plan).encode()
 
 
 def play_reference_session(service: CommandService, provenance: Provenance) -> None:
-    """Import the example plan, then plan, reschedule and hold one more meeting."""
-    import_plan(service, EXAMPLE.read_bytes(), provenance)
+    """Import the reference plan, then plan, reschedule and hold one more meeting."""
+    import_plan(service, reference_plan(), provenance)
     start = datetime(2026, 3, 2, 10, 0)
     service.execute(
         PlanMeeting(

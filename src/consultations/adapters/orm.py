@@ -79,6 +79,7 @@ event_log_head = sa.Table(
 )
 
 # Results of idempotent appends: repeating a key returns these positions, appends nothing.
+# ``fingerprint``: a digest of the command the key was first used for (null before 0008).
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
@@ -86,6 +87,7 @@ idempotency_keys = sa.Table(
     sa.Column("first_position", sa.BigInteger, nullable=False),
     sa.Column("last_position", sa.BigInteger, nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=True),
 )
 
 # --- read models (projections). Every row here can be rebuilt from the log. ----------------

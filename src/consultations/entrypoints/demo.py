@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from consultations.bootstrap import Application
 from consultations.service_layer.feeds import new_feed
-from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.plan_import import import_plan, source_of
 from consultations.service_layer.services import Provenance
 
 DEMO_FEED_NAME = "TM–AZ cooperation (demo)"
@@ -21,7 +22,9 @@ def ensure_demo(app: Application, seed: Path | None, demo_feed: bool, actor: str
     """
     provenance = Provenance(actor=actor, source="run")
     if seed is not None and app.store.head()[0] == 0:
-        report = import_plan(app.commands, seed.read_bytes(), provenance)
+        # Recorded as an import of the file, so a later `plan import` of it knows it.
+        as_import = replace(provenance, source=source_of(seed))
+        report = import_plan(app.commands, seed.read_bytes(), as_import)
         yield f"imported {seed}: {report.total} events"
     if not demo_feed:
         return

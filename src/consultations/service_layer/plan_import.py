@@ -2,33 +2,43 @@
 
 The file says what should be true (parties, areas, tracks, meetings). Each entry becomes
 the commands that close the gap with the log (add, amend, retire, plan, reschedule, hold,
-cancel), all decided in one unit of work. Any problem anywhere: nothing is written and
-every problem is reported with its location. A file already in the log appends nothing.
-The format is documented in docs/plan-format.md.
+cancel, close action items), all decided in one unit of work. Any problem anywhere: nothing
+is written and every problem is reported with its location. A file already in the log
+appends nothing.
+
+The log knows a file by its name (the events' ``source``, ``plan:<file name>``). What an
+import changes in entries already in the log is reported field by field; a change to a
+field that another source changed after the file's last import would undo that change, and
+is refused unless forced. The format is documented in docs/plan-format.md.
 """
 
 from __future__ import annotations
 
 import codecs
 import dataclasses
+import hashlib
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import tomli
 
+from consultations.adapters.eventlog import EventLog, RecordedEvent
 from consultations.domain import meetings, tracks
-from consultations.domain.aggregates import AREA, MEETING, PARTY, TRACK, Aggregate
+from consultations.domain.aggregates import AREA, MEETING, PARTY, TRACK, Aggregate, of_stream
 from consultations.domain.commands import (
     AddTrack,
     AmendMeeting,
     AmendTrack,
     CancelMeeting,
+    CompleteActionItem,
     DomainCommand,
+    DropActionItem,
     NewActionItem,
     PlanMeeting,
     RecordMeetingHeld,
@@ -39,8 +49,10 @@ from consultations.domain.commands import (
 )
 from consultations.domain.errors import DomainError, InvalidInput, NotAllowed
 from consultations.domain.validation import validate_id
+from consultations.domain.vocabulary import ActionStatus, MeetingStatus
+from consultations.domain.wall_time import WallTime
 from consultations.service_layer.handlers import handle
-from consultations.service_layer.services import CommandService, Provenance
+from consultations.service_layer.services import CommandService, Provenance, fingerprint
 from consultations.service_layer.unit_of_work import UnitOfWork
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -56,6 +68,7 @@ MEETING_KEYS = {
     "participants", "agenda", "classification", "status", "reason", "held_start", "held_end",
     "attendance", "outcomes", "actions", "reminders",
 }  # fmt: skip
+ACTION_KEYS = {"text", "owner", "due", "done", "dropped", "note"}
 STATUSES = ("planned", "held", "cancelled")
 HELD_KEYS = ("held_start", "held_end", "attendance", "outcomes", "actions")
 # Where the domain names a field differently from the file; "id" is the entry itself.
@@ -68,7 +81,15 @@ _FILE_KEYS: dict[type, dict[str, str]] = {
         "on": "held_start", "end": "held_end", "action": "actions", "owner": "actions",
         "outcome": "outcomes",
     },
+    CompleteActionItem: {"on": "done"},
+    DropActionItem: {"on": "dropped", "reason": "note"},
 }  # fmt: skip
+CloseActionItem = CompleteActionItem | DropActionItem
+
+
+def source_of(path: Path) -> str:
+    """How the log names a plan file in its events' metadata: ``plan:<file name>``."""
+    return f"plan:{path.name}"
 
 
 class PlanProblems(Exception):
@@ -80,12 +101,51 @@ class PlanProblems(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """Who changed an entry, through what (the events' ``source``), and when it was recorded."""
+
+    actor: str
+    source: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field of an entry already in the log that the import changes, as text.
+
+    ``undoes``: the change another source made to the field after this file's last import,
+    which this one would undo (None when there is none).
+    """
+
+    entry: str  # where it is in the file, e.g. ``meetings.ws-2027-h1``
+    field: str  # the file's key, e.g. ``start`` or ``actions[2]``
+    old: str
+    new: str
+    undoes: Edit | None = None
+
+
+class PlanConflicts(Exception):
+    """The import would undo changes made elsewhere since the file's last import (``changes``)."""
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        super().__init__(f"{len(changes)} change(s) would undo later changes made elsewhere")
+        self.changes = list(changes)
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
-    """What an import appended (or, in a dry run, would append), by event type."""
+    """What an import appended (or, in a dry run, would append), by event type.
+
+    ``changes``: what it changed in entries already in the log. ``repeated``: the import was
+    done before with the same idempotency key (even if this is a dry run); this is what it
+    appended then.
+    """
 
     events: Counter[str]
     positions: list[int] = field(default_factory=list)
     dry_run: bool = False
+    changes: list[Change] = field(default_factory=list)
+    repeated: bool = False
 
     @property
     def total(self) -> int:
@@ -94,9 +154,25 @@ class ImportReport:
 
 
 def import_plan(
-    service: CommandService, content: bytes, provenance: Provenance, *, dry_run: bool = False
+    service: CommandService,
+    content: bytes,
+    provenance: Provenance,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    idempotency_key: str | None = None,
 ) -> ImportReport:
-    """Import a TOML plan: decide everything first, then append it all in one transaction."""
+    """Import a TOML plan: decide everything first, then append it all in one transaction.
+
+    Raises PlanProblems (the file is wrong), PlanConflicts (unless ``force``: it would undo
+    changes another source made since this file's last import, see ``provenance.source``),
+    IdempotencyKeyReused (the key was used for another command, e.g. a different file).
+    """
+    digest = fingerprint("ImportPlan", {"sha256": hashlib.sha256(content).hexdigest()})
+    if idempotency_key is not None:
+        earlier = service.store.recorded_result(idempotency_key, digest)
+        if earlier is not None:
+            return ImportReport(_types_at(service.store, earlier), earlier, repeated=True)
     document = _parse(content)
     uow = service.new_unit_of_work()
     now = service.clock()
@@ -113,11 +189,20 @@ def import_plan(
             problems.append(f"{_where(location, command, error.field)}: {error.problem}")
     if problems:
         raise PlanProblems(problems)
+    changes = _changes(uow, provenance.source)
+    if not force and any(change.undoes for change in changes):
+        raise PlanConflicts([change for change in changes if change.undoes])
     counts = Counter(type(event).__name__ for events in uow.pending.values() for event in events)
     if dry_run:
-        return ImportReport(counts, dry_run=True)
-    positions = uow.commit(provenance.metadata("ImportPlan"))
-    return ImportReport(counts, positions)
+        return ImportReport(counts, dry_run=True, changes=changes)
+    positions = uow.commit(provenance.metadata("ImportPlan"), idempotency_key, digest)
+    return ImportReport(counts, positions, changes=changes)
+
+
+def _types_at(store: EventLog, positions: Sequence[int]) -> Counter[str]:
+    """The event types at ``positions`` (consecutive), counted."""
+    batches = store.read(positions[0] - 1, up_to=positions[-1]) if positions else iter(())
+    return Counter(event.event_type for batch in batches for event in batch)
 
 
 def _parse(content: bytes) -> Mapping[str, Any]:
@@ -172,6 +257,9 @@ def _where(location: str, command: DomainCommand | None, name: str) -> str:
     key = _FILE_KEYS.get(type(command), {}).get(name, name)
     if isinstance(command, RecordMeetingHeld) and name == "on" and command.on is None:
         key = "status"  # held at the planned start, which is in the future
+    if isinstance(command, CloseActionItem):
+        item = f"actions[{command.item_id.rpartition('/')[2]}]"
+        key = item if name == "action" else f"{item}.{key}"
     return location if key == "id" else f"{location}.{key}"
 
 
@@ -287,9 +375,13 @@ class _Fields:
                 return None
         return values
 
-    def actions(self, key: str) -> tuple[NewActionItem, ...]:
+    def actions(
+        self, key: str, meeting_id: str
+    ) -> tuple[tuple[NewActionItem, ...], tuple[CloseActionItem, ...]]:
+        """The action items, and the commands closing those the file says are done or dropped."""
         value = self._get(key, list, "a list of {text, owner, due} tables", False) or []
-        items = []
+        items: list[NewActionItem] = []
+        closes: list[CloseActionItem] = []
         for number, item in enumerate(value, start=1):
             where = _Fields(f"{self.location}.{key}[{number}]", item, self.problems)
             if not isinstance(item, dict):
@@ -300,12 +392,30 @@ class _Fields:
                 where.identifier("owner", required=True),
                 where.day("due", required=True),
             )
-            for unknown in sorted(set(item) - {"text", "owner", "due"}):
+            done, dropped, note = where.day("done"), where.day("dropped"), where.text("note")
+            if done is not None and dropped is not None:
+                where.problem("dropped", "give done or dropped, not both")
+            elif note is not None and done is None and dropped is None:
+                where.problem("note", "is only for an action item that is done or dropped")
+            for unknown in sorted(set(item) - ACTION_KEYS):
                 where.problem(_quoted(unknown), "unknown key")
             if where.ok and text is not None and owner is not None and due is not None:
                 items.append(NewActionItem(text=text, owner=owner, due=due))
+                item_id = meetings.action_item_id(meeting_id, number)
+                if done is not None:
+                    closes.append(
+                        CompleteActionItem(
+                            meeting_id=meeting_id, item_id=item_id, on=done, note=note
+                        )
+                    )
+                elif dropped is not None:
+                    closes.append(
+                        DropActionItem(
+                            meeting_id=meeting_id, item_id=item_id, on=dropped, reason=note
+                        )
+                    )
             self.ok = self.ok and where.ok
-        return tuple(items)
+        return tuple(items), tuple(closes)
 
 
 def _describe(value: object) -> str:
@@ -418,6 +528,7 @@ class _MeetingSpec:
     status: str
     reason: str | None
     held: RecordMeetingHeld
+    closes: tuple[CloseActionItem, ...]  # the file's done and dropped action items
 
     def __call__(self, uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
         plan = self.plan
@@ -430,6 +541,8 @@ class _MeetingSpec:
                 raise NotAllowed(
                     "status", f"is {current.status.value} in the log; that cannot be changed"
                 )
+            if current.status is MeetingStatus.HELD and self.status == "held":
+                commands += self._closing(current)
         else:
             if self._moved(current):
                 move = RescheduleMeeting(
@@ -457,9 +570,42 @@ class _MeetingSpec:
             )
         was_open = current is None or not current.is_closed
         if was_open and self.status == "held":
-            commands.append(self.held)
+            commands += [self.held, *self.closes]
         elif was_open and self.status == "cancelled":
             commands.append(CancelMeeting(meeting_id=plan.meeting_id, reason=self.reason or ""))
+        return commands
+
+    def _closing(self, held: meetings.Meeting) -> list[DomainCommand]:
+        """The file's done and dropped action items that are still open in the log.
+
+        Items are matched by their place in the list (``ID/1``, ``ID/2``…); the text must
+        still be the recorded one, so a reordered list cannot close the wrong item.
+        """
+        commands: list[DomainCommand] = []
+        recorded = {item.item_id: item for item in held.action_items}
+        for close in self.closes:
+            number = int(close.item_id.rpartition("/")[2])
+            where = f"actions[{number}]"
+            item = recorded.get(close.item_id)
+            if item is None:
+                raise NotAllowed(
+                    where,
+                    f"the log has no action item {close.item_id!r}; action items are "
+                    "recorded with the meeting and cannot be added later",
+                )
+            if item.text != self.held.action_items[number - 1].text.strip():
+                raise NotAllowed(
+                    f"{where}.text",
+                    f"differs from the recorded {item.text!r} of {close.item_id}; action "
+                    "items are matched by their place in the list",
+                )
+            wanted = (
+                ActionStatus.DONE if isinstance(close, CompleteActionItem) else ActionStatus.DROPPED
+            )
+            if item.status is ActionStatus.OPEN:
+                commands.append(close)
+            elif item.status is not wanted:
+                raise NotAllowed(where, f"is {item.status} in the log; that cannot be changed")
         return commands
 
     def _moved(self, current: meetings.Meeting) -> bool:
@@ -502,6 +648,7 @@ def _meeting(meeting_id: str, fields: _Fields) -> _MeetingSpec:
     for key in HELD_KEYS:
         if key in fields.entry and status != "held":
             fields.problem(key, 'is only for a meeting with status = "held"')
+    items, closes = fields.actions("actions", meeting_id)
     held = RecordMeetingHeld(
         meeting_id=meeting_id,
         on=fields.local_time("held_start"),
@@ -509,9 +656,9 @@ def _meeting(meeting_id: str, fields: _Fields) -> _MeetingSpec:
         fold=fold,
         attendance=fields.texts("attendance") or (),
         outcomes=fields.texts("outcomes") or (),
-        action_items=fields.actions("actions"),
+        action_items=items,
     )
-    return _MeetingSpec(plan, classification, status, reason, held)
+    return _MeetingSpec(plan, classification, status, reason, held, closes)
 
 
 class _Unchangeable(NotAllowed):
@@ -520,3 +667,126 @@ class _Unchangeable(NotAllowed):
         super().__init__(
             name, f"differs from the recorded {shown}; {what} cannot be changed by import"
         )
+
+
+# --- what an import changes, and what it would undo ----------------------------------------
+
+View = Callable[[Any], dict[str, str]]
+_TRACK_SHOWN = {
+    "title": "title", "kind": "kind", "cadence": "cadence", "required": "required",
+    "start": "start", "tz": "tz", "parties": "parties", "areas": "areas",
+    "priority": "priority", "duration": "default_duration", "reminders": "reminders",
+    "host_rotation": "host_rotation", "retired": "retired_on",
+}  # fmt: skip
+_MEETING_SHOWN = {
+    "title": "title", "kind": "kind", "start": "start", "end": "end", "tz": "tz",
+    "venue": "venue", "host": "host", "participants": "participants", "agenda": "agenda",
+    "classification": "classification",
+}  # fmt: skip
+
+
+def _text(value: object) -> str:
+    """A value as the change listing shows it: times as ``YYYY-MM-DD HH:MM``, lists ``a; b``."""
+    if value is None or value == ():
+        return "(none)"
+    if isinstance(value, WallTime):
+        shown = f"{value.local:%Y-%m-%d %H:%M}" + (
+            f":{value.local:%S}" if value.local.second else ""
+        )
+        return shown if value.fold is None else f"{shown} (fold {value.fold})"
+    if isinstance(value, tuple):
+        return "; ".join(_text(item) for item in value)
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _track_view(track: tracks.Track) -> dict[str, str]:
+    """A track as its file keys, each value as text."""
+    return {key: _text(getattr(track, name)) for key, name in _TRACK_SHOWN.items()}
+
+
+def _meeting_view(meeting: meetings.Meeting) -> dict[str, str]:
+    """A meeting as its file keys (and ``actions[n]``), each value as text."""
+    shown = {key: _text(getattr(meeting, name)) for key, name in _MEETING_SHOWN.items()}
+    own = meeting.reminders
+    shown["reminders"] = "(the track's)" if own is None else _text(own)
+    # The file knows a rescheduled meeting as planned.
+    moved = meeting.status is MeetingStatus.RESCHEDULED
+    shown["status"] = MeetingStatus.PLANNED.value if moved else meeting.status.value
+    for number, item in enumerate(meeting.action_items, start=1):
+        closed = "" if item.closed_on is None else f" on {item.closed_on}"
+        shown[f"actions[{number}]"] = f"{item.status}{closed}"
+    return shown
+
+
+_VIEWS: dict[str, View] = {TRACK.name: _track_view, MEETING.name: _meeting_view}
+_SECTION_OF = {aggregate.name: section for section, aggregate in _AGGREGATE_OF.items()}
+
+
+def _changes(uow: UnitOfWork, source: str) -> list[Change]:
+    """What the pending events change in tracks and meetings already in the log, by field.
+
+    A field that another source changed after this file's last import (its latest event
+    among the streams read) is marked with that change, which this one would undo.
+    """
+    last_import = _last_import(uow, source)
+    changes: list[Change] = []
+    for stream_id, pending in uow.pending.items():
+        aggregate = of_stream(stream_id)
+        view, recorded = _VIEWS.get(aggregate.name), uow.recorded[stream_id]
+        if view is None or not recorded:
+            continue
+        events = [stored.event for stored in recorded]
+        before, after = view(aggregate.fold(events)), view(aggregate.fold([*events, *pending]))
+        later = _edits_after(aggregate, view, recorded, last_import, source)
+        entry = f"{_SECTION_OF[aggregate.name]}.{_quoted(aggregate.id_of(stream_id))}"
+        changes += [
+            Change(entry, key, old, after[key], later.get(key))
+            for key, old in before.items()
+            if after[key] != old
+        ]
+    return changes
+
+
+def _last_import(uow: UnitOfWork, source: str) -> int | None:
+    """The position of the newest event from ``source`` in the streams read (None: none)."""
+    return max(
+        (
+            stored.position
+            for stream in uow.recorded.values()
+            for stored in stream
+            if stored.metadata.get("source") == source
+        ),
+        default=None,
+    )
+
+
+def _edits_after(
+    aggregate: Aggregate[Any],
+    view: View,
+    recorded: Sequence[RecordedEvent],
+    position: int | None,
+    source: str,
+) -> dict[str, Edit]:
+    """The fields that sources other than ``source`` changed after ``position``: the last edit.
+
+    None: no event of ``source`` among the streams read, so it has nothing to undo.
+    """
+    edits: dict[str, Edit] = {}
+    if position is None:
+        return edits
+    shown: dict[str, str] | None = None  # before the stream's first event
+    for count, stored in enumerate(recorded, start=1):
+        current = view(aggregate.fold(event.event for event in recorded[:count]))
+        if stored.position > position and stored.metadata.get("source") != source:
+            edit = Edit(
+                str(stored.metadata.get("actor")),
+                str(stored.metadata.get("source")),
+                stored.recorded_at,
+            )
+            edits |= {
+                key: edit
+                for key, value in current.items()
+                if shown is None or shown.get(key, value) != value
+            }
+        shown = current
+    return edits

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from consultations.adapters.eventlog import EventLog
 from consultations.domain.aggregates import of_stream
-from consultations.domain.commands import DomainCommand
+from consultations.domain.commands import CreateFeed, DomainCommand
 from consultations.service_layer.handlers import MeetingDirectory, handle
 from consultations.service_layer.unit_of_work import UnitOfWork
 
@@ -49,6 +52,26 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Values the application makes afresh for every request rather than the caller asking for
+# them (``new_feed`` draws a feed id and a token): a retry is the same command without them.
+_MADE_PER_REQUEST: Mapping[type, frozenset[str]] = {
+    CreateFeed: frozenset({"feed_id", "token_sha256"})
+}
+
+
+def fingerprint(name: str, values: Mapping[str, Any]) -> str:
+    """A digest of one request (its name and values) that its idempotency key is bound to."""
+    text = json.dumps([name, values], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def command_fingerprint(command: DomainCommand) -> str:
+    """:func:`fingerprint` of a command as the caller gave it."""
+    made = _MADE_PER_REQUEST.get(type(command), frozenset())
+    values = {k: v for k, v in dataclasses.asdict(command).items() if k not in made}
+    return fingerprint(type(command).__name__, values)
+
+
 class CommandService:
     """Runs commands against the log; every rejection leaves the log untouched."""
 
@@ -68,14 +91,19 @@ class CommandService:
         provenance: Provenance,
         idempotency_key: str | None = None,
     ) -> Outcome:
-        """Decide and append one command; a repeated idempotency key returns the first outcome."""
+        """Decide and append one command; a repeated idempotency key returns the first outcome.
+
+        A key that was used for a different command raises IdempotencyKeyReused.
+        """
+        digest = command_fingerprint(command) if idempotency_key is not None else None
         if idempotency_key is not None:
-            earlier = self.store.recorded_result(idempotency_key)
+            earlier = self.store.recorded_result(idempotency_key, digest)
             if earlier is not None:
                 return Outcome(self._aggregate_at(earlier[0]), earlier, repeated=True)
         uow = UnitOfWork(self.store)
         aggregate_id = handle(uow, command, self.clock(), self.directory)
-        positions = uow.commit(provenance.metadata(type(command).__name__), idempotency_key)
+        metadata = provenance.metadata(type(command).__name__)
+        positions = uow.commit(metadata, idempotency_key, digest)
         return Outcome(aggregate_id, positions)
 
     def new_unit_of_work(self) -> UnitOfWork:

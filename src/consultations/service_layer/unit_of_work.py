@@ -23,6 +23,7 @@ class UnitOfWork:
         self.store = store
         self._versions: dict[str, int] = {}  # of each stream read, as read
         self._stored: dict[str, list[DomainEvent]] = {}  # of each stream read, as read
+        self._recorded: dict[str, Sequence[RecordedEvent]] = {}  # the same, with metadata
         self._pending: dict[str, list[DomainEvent]] = {}
         self._states: dict[str, dict[Callable[..., Any], Any]] = {}
 
@@ -51,6 +52,7 @@ class UnitOfWork:
     def _remember(self, stream_id: str, stored: Sequence[RecordedEvent]) -> None:
         self._versions[stream_id] = stored[-1].stream_version if stored else 0
         self._stored[stream_id] = [recorded.event for recorded in stored]
+        self._recorded[stream_id] = stored
 
     def folded(self, stream_id: str, fold: Callable[[Iterable[Any]], State]) -> State:
         """``fold`` of the stream's events, kept until events are recorded to the stream.
@@ -83,23 +85,42 @@ class UnitOfWork:
             self._states.pop(stream_id, None)
 
     @property
+    def recorded(self) -> Mapping[str, Sequence[RecordedEvent]]:
+        """Every stream read so far as it was in the log (who recorded what, when), by stream."""
+        return self._recorded
+
+    @property
     def pending(self) -> Mapping[str, Sequence[DomainEvent]]:
         """Events recorded and not yet committed, by stream."""
         return self._pending
 
-    def commit(self, metadata: Mapping[str, Any], idempotency_key: str | None = None) -> list[int]:
-        """Append every pending event in one transaction; return their positions."""
+    def commit(
+        self,
+        metadata: Mapping[str, Any],
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> list[int]:
+        """Append every pending event in one transaction; return their positions.
+
+        ``fingerprint`` identifies the request ``idempotency_key`` is recorded for.
+        """
         appends = [
             Append(stream_id, self._versions[stream_id], new_events)
             for stream_id, new_events in self._pending.items()
         ]
         positions = (
-            self.store.append_many(appends, metadata=metadata, idempotency_key=idempotency_key)
+            self.store.append_many(
+                appends,
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
             if appends
             else []
         )
         self._versions.clear()
         self._stored.clear()
+        self._recorded.clear()
         self._pending.clear()
         self._states.clear()
         return positions

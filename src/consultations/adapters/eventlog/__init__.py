@@ -1,10 +1,10 @@
 """The event log, owned by this package alone: no other module reads or writes its tables.
 
 ``port`` is what the application sees (the :class:`EventLog` protocol, the one envelope
-:class:`RecordedEvent`, :class:`Append`, :class:`ConcurrencyConflict`); ``sql`` and
-``memory`` implement it; ``mapper`` (with an injected ``upcasting`` registry) turns domain
-events into stored rows and back; ``hash_chain`` and ``records`` keep every backend's rows,
-hashes and chain the same.
+:class:`RecordedEvent`, :class:`Append`, :class:`ConcurrencyConflict`,
+:class:`IdempotencyKeyReused`); ``sql`` and ``memory`` implement it; ``mapper`` (with an
+injected ``upcasting`` registry) turns domain events into stored rows and back;
+``hash_chain`` and ``records`` keep every backend's rows, hashes and chain the same.
 """
 
 from consultations.adapters.eventlog.hash_chain import ChainReport
@@ -14,6 +14,7 @@ from consultations.adapters.eventlog.port import (
     Append,
     ConcurrencyConflict,
     EventLog,
+    IdempotencyKeyReused,
     RecordedEvent,
 )
 from consultations.adapters.eventlog.sql import SqlEventLog
@@ -25,6 +26,7 @@ __all__ = [
     "ConcurrencyConflict",
     "EventLog",
     "EventMapper",
+    "IdempotencyKeyReused",
     "InMemoryEventLog",
     "RecordedEvent",
     "SqlEventLog",

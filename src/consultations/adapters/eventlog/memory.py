@@ -20,6 +20,7 @@ from consultations.adapters.eventlog.records import (
     chained_rows,
     check_appends,
     recorded,
+    repeated_result,
     verify_rows,
 )
 from consultations.adapters.eventlog.upcasting import UpcasterRegistry
@@ -47,7 +48,7 @@ class InMemoryEventLog(EventLog):
         self.listeners = list(listeners)
         self._rows: list[Row] = []  # the row at position p is self._rows[p - 1]
         self._streams: dict[str, list[int]] = {}  # positions, by stream
-        self._keys: dict[str, list[int]] = {}
+        self._keys: dict[str, tuple[list[int], str | None]] = {}  # positions, fingerprint
         self._head: tuple[int, str, datetime | None] = (0, GENESIS_HASH, None)
 
     def append_many(
@@ -56,11 +57,14 @@ class InMemoryEventLog(EventLog):
         *,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> list[int]:
         """Append to several streams at once: each expected version holds, or nothing is kept."""
         check_appends(appends)
-        if idempotency_key is not None and idempotency_key in self._keys:
-            return list(self._keys[idempotency_key])
+        if idempotency_key is not None:
+            previous = self.recorded_result(idempotency_key, fingerprint)
+            if previous is not None:
+                return previous
         versions = {item.stream_id: self.stream_version(item.stream_id) for item in appends}
         rows, envelopes = chained_rows(
             self.mapper, appends, metadata or {}, versions, self._head, self._clock()
@@ -76,13 +80,17 @@ class InMemoryEventLog(EventLog):
         self._head = (last["position"], last["hash"], last["recorded_at"])
         positions = [row["position"] for row in rows]
         if idempotency_key is not None:
-            self._keys[idempotency_key] = positions
+            self._keys[idempotency_key] = (positions, fingerprint)
         return list(positions)
 
-    def recorded_result(self, idempotency_key: str) -> list[int] | None:
+    def recorded_result(
+        self, idempotency_key: str, fingerprint: str | None = None
+    ) -> list[int] | None:
         """Positions appended by the first command with this key, or None if it is new."""
-        positions = self._keys.get(idempotency_key)
-        return None if positions is None else list(positions)
+        if idempotency_key not in self._keys:
+            return None
+        positions, recorded = self._keys[idempotency_key]
+        return repeated_result(idempotency_key, positions[0], positions[-1], recorded, fingerprint)
 
     def stream_version(self, stream_id: str) -> int:
         """The number of events in a stream (0 when it does not exist)."""

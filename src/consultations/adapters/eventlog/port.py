@@ -26,6 +26,14 @@ class ConcurrencyConflict(Exception):
         self.stream_id, self.expected, self.actual = stream_id, expected, actual
 
 
+class IdempotencyKeyReused(Exception):
+    """An idempotency key came back with a different command: refused, nothing was written."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} was used for a different command")
+        self.key = key
+
+
 @dataclass(frozen=True, slots=True)
 class Append:
     """New events for one stream, expected to be at ``expected_version`` (0 = new stream)."""
@@ -65,12 +73,14 @@ class EventLog(Protocol):
         *,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> list[int]:
         """Append to one stream; return the new positions (a repeated key: the first result)."""
         return self.append_many(
             [Append(stream_id, expected_version, events)],
             metadata=metadata,
             idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
         )
 
     def append_many(
@@ -79,10 +89,13 @@ class EventLog(Protocol):
         *,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> list[int]:
         """Append to several streams at once: each expected version holds, or nothing is written.
 
-        Raises ConcurrencyConflict when a stream is not at its expected version.
+        A key already recorded returns the first result and appends nothing; ``fingerprint``
+        (of the command) is kept with a new key. Raises ConcurrencyConflict when a stream is
+        not at its expected version, IdempotencyKeyReused (see :func:`repeated_result`).
         """
         ...
 
@@ -109,8 +122,13 @@ class EventLog(Protocol):
         """The number of events in a stream (0 when it does not exist)."""
         ...
 
-    def recorded_result(self, idempotency_key: str) -> list[int] | None:
-        """Positions appended by the first command with this key, or None if it is new."""
+    def recorded_result(
+        self, idempotency_key: str, fingerprint: str | None = None
+    ) -> list[int] | None:
+        """Positions appended by the first command with this key, or None if it is new.
+
+        Raises IdempotencyKeyReused when the key was recorded for another command.
+        """
         ...
 
     def head(self) -> tuple[int, str]:

@@ -19,7 +19,12 @@ from consultations.adapters.eventlog.hash_chain import (
     verify_chain,
 )
 from consultations.adapters.eventlog.mapper import EventMapper
-from consultations.adapters.eventlog.port import Append, ConcurrencyConflict, RecordedEvent
+from consultations.adapters.eventlog.port import (
+    Append,
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    RecordedEvent,
+)
 
 Row = dict[str, Any]
 
@@ -31,6 +36,19 @@ def check_appends(appends: Sequence[Append]) -> None:
             raise ValueError("stream_id must not be empty")
         if item.expected_version < 0:
             raise ValueError("expected_version must be >= 0")
+
+
+def repeated_result(
+    key: str, first: int, last: int, recorded: str | None, fingerprint: str | None
+) -> list[int]:
+    """The positions a repeated key returns, if it comes with the command it was recorded for.
+
+    ``recorded`` and ``fingerprint`` identify the first and the repeated command; a key
+    recorded before fingerprints were kept, or repeated without one, matches any command.
+    """
+    if recorded is not None and fingerprint is not None and recorded != fingerprint:
+        raise IdempotencyKeyReused(key)
+    return list(range(first, last + 1))
 
 
 def chained_rows(  # noqa: PLR0917

@@ -25,6 +25,7 @@ from consultations.adapters.eventlog.records import (
     chained_rows,
     check_appends,
     recorded,
+    repeated_result,
     verify_rows,
 )
 from consultations.adapters.eventlog.upcasting import UpcasterRegistry
@@ -54,7 +55,9 @@ _STREAM_VERSION = sa.select(sa.func.max(events.c.stream_version)).where(
     events.c.stream_id == sa.bindparam("stream_id")
 )
 _RECORDED_RESULT = sa.select(
-    idempotency_keys.c.first_position, idempotency_keys.c.last_position
+    idempotency_keys.c.first_position,
+    idempotency_keys.c.last_position,
+    idempotency_keys.c.fingerprint,
 ).where(idempotency_keys.c.key == sa.bindparam("key"))
 # What an envelope needs: every column but prev_hash, the metadata as the text stored.
 _ENVELOPE = (
@@ -109,16 +112,18 @@ class SqlEventLog(EventLog):
         *,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> list[int]:
         """Append to several streams at once: each expected version holds, or nothing is written.
 
-        Listeners run in the same transaction: if one raises, nothing is written.
+        Listeners run in the same transaction: if one raises, nothing is written. A repeated
+        key returns the first result (see ``EventLog.append_many``).
         """
         check_appends(appends)
         with write_transaction(self.engine) as connection:
             head = connection.execute(_LOCK_HEAD).mappings().one()
             if idempotency_key is not None:
-                previous = self._recorded_result(connection, idempotency_key)
+                previous = self._recorded_result(connection, idempotency_key, fingerprint)
                 if previous is not None:
                     return previous
             # The head is locked: at position 0 no stream has events, so nothing to look up.
@@ -156,6 +161,7 @@ class SqlEventLog(EventLog):
                         "first_position": positions[0],
                         "last_position": positions[-1],
                         "recorded_at": last["recorded_at"],
+                        "fingerprint": fingerprint,
                     },
                 )
             for listener in self.listeners:
@@ -176,15 +182,23 @@ class SqlEventLog(EventLog):
 
     # -- reading -------------------------------------------------------------------------
 
-    def recorded_result(self, idempotency_key: str) -> list[int] | None:
+    def recorded_result(
+        self, idempotency_key: str, fingerprint: str | None = None
+    ) -> list[int] | None:
         """Positions appended by the first command with this key, or None if it is new."""
         with self.engine.connect() as connection:
-            return self._recorded_result(connection, idempotency_key)
+            return self._recorded_result(connection, idempotency_key, fingerprint)
 
     @staticmethod
-    def _recorded_result(connection: Connection, key: str) -> list[int] | None:
+    def _recorded_result(
+        connection: Connection, key: str, fingerprint: str | None
+    ) -> list[int] | None:
         row = connection.execute(_RECORDED_RESULT, {"key": key}).one_or_none()
-        return None if row is None else list(range(row.first_position, row.last_position + 1))
+        if row is None:
+            return None
+        return repeated_result(
+            key, row.first_position, row.last_position, row.fingerprint, fingerprint
+        )
 
     def stream_version(self, stream_id: str) -> int:
         """The number of events in a stream (0 when it does not exist)."""

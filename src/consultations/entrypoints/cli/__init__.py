@@ -1,7 +1,8 @@
 """The `consultations` command line: root options, sub-commands and the exit-code contract.
 
 Exit codes: 0 success; 1 operational failure (database unreachable or not upgraded);
-2 invalid input; 3 not allowed in the current state, or a concurrency conflict; 4 not found;
+2 invalid input; 3 not allowed in the current state, a concurrency conflict, or an
+idempotency key reused for a different command; 4 not found;
 5 the event log failed verification. Every failure is one line on stderr, no traceback.
 """
 
@@ -14,7 +15,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from consultations.adapters.database import DatabaseUrlError, first_line
-from consultations.adapters.eventlog import ConcurrencyConflict
+from consultations.adapters.eventlog import ConcurrencyConflict, IdempotencyKeyReused
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from consultations.entrypoints.cli.area_commands import area
@@ -46,6 +47,7 @@ FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
     (SettingsError, EXIT_INVALID, "settings: "),
     (DatabaseUrlError, EXIT_INVALID, "database-url: "),
     (ConcurrencyConflict, EXIT_NOT_ALLOWED, "conflict: "),
+    (IdempotencyKeyReused, EXIT_NOT_ALLOWED, ""),
     (DaemonAlreadyRunning, EXIT_NOT_ALLOWED, "daemon: "),
     (DatabaseNotReady, EXIT_OPERATIONAL, "database: "),
 )
