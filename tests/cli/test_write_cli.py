@@ -145,6 +145,16 @@ def test_an_idempotency_key_reused_for_a_different_command_is_refused(cli: Sessi
     assert [row["meeting_id"] for row in planned] == ["ws-2027-04-15"]
 
 
+def test_a_repeated_feed_create_prints_no_url_that_would_not_work(cli: Session) -> None:
+    create = ("feed", "create", "--scope", "all", "--idempotency-key", "f1")
+    first = cli.ok(*create).splitlines()
+    assert "/feeds/" in first[1]
+    again = cli.ok(*create).splitlines()
+    assert again[0] == first[0]  # the same feed
+    assert "/feeds/" not in "\n".join(again)  # this run's token was never stored
+    assert "already created with this idempotency key" in again[1]
+
+
 @pytest.mark.parametrize(
     ("code", "message", "args"),
     [

@@ -35,9 +35,15 @@ def create(
     """Create a feed; prints its subscription URLs (the token is shown only now)."""
     token, command = new_feed(scope, name, include_restricted)
     outcome = context.execute(command, actor, reason, idempotency_key)
+    click.echo(f"feed {outcome.aggregate_id}")
+    if outcome.repeated:  # this run's token was never stored: only the first run's works
+        click.echo(
+            "  already created with this idempotency key; its URL was shown then "
+            "(tokens are stored hashed: revoke it and create a new feed if it is lost)"
+        )
+        return
     base = context.settings.public_url
     path = f"/feeds/{token}.ics"
-    click.echo(f"feed {outcome.aggregate_id}")
     click.echo(f"  {base}{path}")
     click.echo(f"  webcal://{base.split('://', 1)[-1]}{path}")
 
