@@ -99,7 +99,7 @@ class Application:
         current, head = migrations.current_revision(self.engine), migrations.head_revision()
         if current != head:
             raise DatabaseNotReady(
-                f"database is at revision {current or 'none'}, this version needs {head}; "
+                f"schema is at revision {current or 'none'}, this version needs {head}; "
                 "run `consultations db upgrade`"
             )
 

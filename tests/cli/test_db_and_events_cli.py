@@ -40,9 +40,16 @@ def tamper(engine: Engine, position: int) -> None:
         )
 
 
+def created(engine: Engine) -> None:
+    """Make the empty database exist (SQLite creates its file on the first connection)."""
+    with engine.connect():
+        pass
+
+
 def test_db_upgrade_current_downgrade(
-    capsys: pytest.CaptureFixture[str], database_url: str
+    capsys: pytest.CaptureFixture[str], database_url: str, engine: Engine
 ) -> None:
+    created(engine)
     result = run_cli(capsys, database_url, "db", "current", "--format", "json")
     assert result.code == 0
     assert json.loads(result.out)[0] | {"database": None} == {
@@ -63,12 +70,13 @@ def test_db_upgrade_current_downgrade(
 
 
 def test_commands_refuse_a_database_that_was_not_upgraded(
-    capsys: pytest.CaptureFixture[str], database_url: str
+    capsys: pytest.CaptureFixture[str], database_url: str, engine: Engine
 ) -> None:
+    created(engine)
     result = run_cli(capsys, database_url, "events", "log")
     assert result.code == 1
     assert result.err.strip() == (
-        f"error: database: database is at revision none, this version needs {HEAD}; "
+        f"error: database: schema is at revision none, this version needs {HEAD}; "
         "run `consultations db upgrade`"
     )
 

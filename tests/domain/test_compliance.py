@@ -20,7 +20,9 @@ from consultations.domain.compliance import (
     TrackRules,
     Window,
     WindowStatus,
+    counted_days,
     evaluate,
+    never_counted,
     reach_ahead,
     window_of,
 )
@@ -715,3 +717,47 @@ def test_windows_up_to_the_reach_ahead_include_that_many_after_the_current_one(
     current = sum(window.start <= reference for window in windows) - 1
     assert current >= 0
     assert len(windows) - 1 - current >= count
+
+
+@settings(max_examples=300)
+@given(
+    cadence=st.sampled_from(
+        ["half-year", "quarter", "month", "year", "max-gap:P6M", "max-gap:P1M", "max-gap:P45D"]
+    ),
+    start=DAYS,
+    retired=st.none() | DAYS,
+    day=DAYS,
+    held=st.booleans(),
+    sessions=SESSIONS,
+)
+def test_a_session_on_a_day_that_never_counts_is_in_no_window(
+    *, cadence: str, start: date, retired: date | None, day: date, held: bool,
+    sessions: list[Session],
+) -> None:  # fmt: skip
+    retired = None if retired is None or retired < start else retired
+    rules = TrackRules(parse_cadence(cadence), 1, start, BAKU, retired)
+    moment = local(f"{day} 10:00")
+    probe = Session("probe", MeetingStatus.HELD if held else MeetingStatus.PLANNED, moment, moment)
+    windows = evaluate(rules, [*sessions, probe], day, until=date(2031, 12, 31))
+    counted = any("probe" in window.meetings for window in windows)
+    why = never_counted(rules, day)
+    if why is not None:
+        assert not counted, why
+    # Exact for calendar windows; for max-gap, past the retirement it depends on the sessions.
+    if rules.cadence.max_gap is None or retired is None or day <= retired:
+        assert counted is (why is None)
+
+
+def test_days_that_never_count_are_named_with_the_first_or_last_window() -> None:
+    rules = TrackRules(parse_cadence("half-year"), 1, d("2026-03-15"), BAKU, d("2027-02-10"))
+    assert counted_days(rules) == (d("2026-01-01"), d("2027-06-30"))
+    assert never_counted(rules, d("2026-02-01")) is None  # before the start, in its window
+    assert never_counted(rules, d("2025-12-31")) == (
+        "2025-12-31 is before the track's first window, which starts on 2026-01-01"
+    )
+    assert never_counted(rules, d("2027-07-01")) == (
+        "2027-07-01 is after the track's last window, which ends by 2027-06-30 "
+        "(the track retired on 2027-02-10)"
+    )
+    gap = TrackRules(parse_cadence("max-gap:P6M"), 1, d("2026-03-15"), BAKU, d("2026-08-31"))
+    assert counted_days(gap) == (d("2026-03-15"), d("2027-02-28"))

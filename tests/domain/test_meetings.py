@@ -13,7 +13,7 @@ from consultations.domain.commands import (
     RecordMeetingHeld,
     RescheduleMeeting,
 )
-from consultations.domain.errors import InvalidInput, NotAllowed, NotFound
+from consultations.domain.errors import InvalidInput, NotAllowed, NotFound, UnknownId
 from consultations.domain.events import (
     ActionItem,
     ActionItemCompleted,
@@ -134,7 +134,7 @@ def test_plan_on_an_existing_id_is_a_duplicate() -> None:
 
 
 def test_plan_in_a_track_that_was_not_found() -> None:
-    given().when(plan()).then_raises(NotFound, "track")
+    given().when(plan()).then_raises(UnknownId, "track")
 
 
 @pytest.mark.parametrize("bad_id", ["", "has space", "a/b", ".hidden", "x" * 65, "ünï"])
@@ -324,7 +324,7 @@ def test_reschedule_with_end_before_start() -> None:
 
 def test_reschedule_unknown_meeting() -> None:
     given().when(RescheduleMeeting(meeting_id="m1", start=datetime(2026, 9, 22, 9))).then_raises(
-        NotFound, "id"
+        UnknownId, "id"
     )
 
 
@@ -529,7 +529,7 @@ def test_record_held_with_bad_action_owner() -> None:
 
 
 def test_record_held_unknown_meeting() -> None:
-    given().when(RecordMeetingHeld(meeting_id="m1")).then_raises(NotFound, "id")
+    given().when(RecordMeetingHeld(meeting_id="m1")).then_raises(UnknownId, "id")
 
 
 # --- action items ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from consultations.domain import tracks
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.commands import AddTrack, AmendTrack, RetireTrack
 from consultations.domain.durations import Duration
-from consultations.domain.errors import InvalidInput, NotAllowed, NotFound
+from consultations.domain.errors import InvalidInput, NotAllowed, UnknownId
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
 from consultations.domain.vocabulary import Kind, Priority
 
@@ -189,7 +189,7 @@ def test_amend_with_invalid_value() -> None:
 
 
 def test_amend_unknown_track() -> None:
-    given().when(AmendTrack(track_id="strategy-workshop", title="x")).then_raises(NotFound, "id")
+    given().when(AmendTrack(track_id="strategy-workshop", title="x")).then_raises(UnknownId, "id")
 
 
 def test_amend_retired_track_is_not_allowed() -> None:
@@ -229,7 +229,7 @@ def test_retire_twice_is_not_allowed() -> None:
 
 
 def test_retire_unknown_track() -> None:
-    given().when(RetireTrack(track_id="nope", on=date(2027, 1, 1))).then_raises(NotFound, "id")
+    given().when(RetireTrack(track_id="nope", on=date(2027, 1, 1))).then_raises(UnknownId, "id")
 
 
 def test_evolve_rejects_events_out_of_order() -> None:

@@ -468,7 +468,7 @@ EXPECTED_PROBLEMS = [
     "tracks.x.start: expected a date such as 2026-05-14, got str '2025-01-01'",
     "meetings.ws-off.reason: is required when status is cancelled",
     "parties.XX-MFA.tz: unknown time zone 'Asia/Atlantis'",
-    "tracks.y.parties: no party 'UZ-MFA'; register it with `party add`",
+    "tracks.y.parties: no party 'UZ-MFA'; did you mean 'AZ-MFA'? If not, register it with `party add`",
     "tracks.z.parties: 'TM-MFA' is listed twice",
     "meetings.ws-2026.held_start: 2099-04-16 10:00:00 (Asia/Baku) is more than a day in the future; "
     "record a meeting as held once it took place",
@@ -507,7 +507,8 @@ def test_a_plan_with_one_problem_writes_nothing_at_all(
     assert result.code == 2
     assert (
         result.err.splitlines()[0]
-        == "error: meetings.pc-2027-q1.host: no party 'UZ-MFA'; register it with `party add`"
+        == "error: meetings.pc-2027-q1.host: no party 'UZ-MFA'; did you mean 'AZ-MFA'? "
+        "If not, register it with `party add`"
     )
     assert log.count() == 0
 
@@ -569,7 +570,7 @@ LOCATED = [
     ("tracks.ws.required", 0, "tracks.ws.required: sessions per window must be at least 1"),
     ("tracks.ws.start", datetime(2025, 1, 1, 10), "tracks.ws.start: expected a date such as 2026-05-14, got datetime"),
     ("tracks.ws.cadence", "fortnightly", "tracks.ws.cadence: unknown cadence 'fortnightly'"),
-    ("tracks.ws.duration", "P1M", "tracks.ws.duration: duration 'P1M' must not use years or months"),
+    ("tracks.ws.duration", "P1M", "tracks.ws.duration: 'P1M' must not use years or months"),
     ("tracks.ws.reminders", ["P1D", "PT24H"], "tracks.ws.reminders: the same reminder offset is listed twice"),
     ("tracks.ws.areas", ["mining"], "tracks.ws.areas: no area 'mining'"),
     ("tracks.ws.areas", ["energy", "energy"], "tracks.ws.areas: 'energy' is listed twice"),
@@ -581,7 +582,7 @@ LOCATED = [
     ("meetings.next.start", datetime(2027, 4, 13, 10, tzinfo=UTC),
      "meetings.next.start: must be a local date-time without an offset; the zone is `tz`"),
     ("meetings.next.start", date(2027, 4, 13), "meetings.next.start: expected a local date-time such as 2026-05-14T10:00:00, got date"),
-    ("meetings.next.end", datetime(2027, 4, 13, 9), "meetings.next.end: end 2027-04-13 09:00:00 is not after start 2027-04-13 10:00:00"),
+    ("meetings.next.end", datetime(2027, 4, 13, 9), "meetings.next.end: 2027-04-13 09:00:00 is not after the start 2027-04-13 10:00:00"),
     ("meetings.next.tz", "Mars/Olympus", "meetings.next.tz: unknown time zone 'Mars/Olympus'"),
     ("meetings.next.tz", "Europe/Berlin", None),
     ("meetings.next.start", datetime(2027, 3, 28, 2, 30), "meetings.next.start: 2027-03-28 02:30 does not exist in Europe/Berlin (DST gap)"),
@@ -591,7 +592,7 @@ LOCATED = [
     ("meetings.next.status", "postponed", "meetings.next.status: expected one of planned, held, cancelled, got str 'postponed'"),
     ("meetings.next.outcomes", ["Agreed"], 'meetings.next.outcomes: is only for a meeting with status = "held"'),
     ("meetings.held.reason", "Why", "meetings.held.reason: is only for a cancelled or rescheduled meeting"),
-    ("meetings.held.held_end", datetime(2026, 4, 14, 9), "meetings.held.held_end: end 2026-04-14 09:00:00 is not after start 2026-04-14 10:00:00"),
+    ("meetings.held.held_end", datetime(2026, 4, 14, 9), "meetings.held.held_end: 2026-04-14 09:00:00 is not after the start 2026-04-14 10:00:00"),
     ("meetings.held.outcomes", ["line\nbreak"], "meetings.held.outcomes: must be a single line without control characters"),
     ("meetings.held.attendance", ["TM-MFA", "TM-MFA"], "meetings.held.attendance: 'TM-MFA' is listed twice"),
     ("meetings.held.actions", [{"text": "Do", "owner": "UZ-MFA", "due": date(2026, 6, 1)}],
@@ -608,7 +609,7 @@ LOCATED = [
      "meetings.held.actions[1].done: expected a date such as 2026-05-14, got str 'yes'"),
     ("meetings.held.actions", [DO, DO | {"dropped": date(2026, 12, 1)}],
      "meetings.held.actions[2].dropped: 2026-12-01 is in the future"),
-    ("meetings.held.fold", 2, "meetings.held.fold: fold must be 0 or 1, got 2"),
+    ("meetings.held.fold", 2, "meetings.held.fold: must be 0 or 1, got 2"),
 ]  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from consultations.service_layer import services
 from consultations.service_layer.feeds import new_feed
 from consultations.service_layer.handlers import handle
 from consultations.service_layer.history import aggregate_history
-from consultations.service_layer.plan_import import import_plan
+from consultations.service_layer.plan_import import PlanProblems, import_plan
 from consultations.service_layer.services import CommandService, Outcome, Provenance
 from tests.eventlog.test_append_encoding import HEAD_WRITTEN_BEFORE
 from tests.support.reference_session import EXAMPLE, play_reference_session
@@ -40,13 +40,17 @@ PROVENANCE = Provenance(actor="tester", source="test", reason="testing")
 
 
 class FakeDirectory:
-    """Previous hosts by track, as a test sets them (the read model's answer)."""
+    """Previous hosts by track and existing ids, as a test sets them (the read models' answers)."""
 
     def __init__(self) -> None:
         self.hosts: dict[str, str] = {}
+        self.known: dict[str, list[str]] = {}
 
     def previous_host(self, track_id: str) -> str | None:
         return self.hosts.get(track_id)
+
+    def ids(self, kind: str) -> list[str]:
+        return self.known.get(kind, [])
 
 
 @pytest.fixture
@@ -189,6 +193,41 @@ def test_a_plan_imports_once_and_a_dry_run_appends_nothing(
     assert import_plan(service, EXAMPLE.read_bytes(), PROVENANCE).total == 0
     assert log.head()[0] == report.total
     assert log.verify().ok
+
+
+def test_an_unknown_id_in_a_plan_is_compared_with_the_plan_and_the_read_models(
+    log: InMemoryEventLog, service: CommandService
+) -> None:
+    assert isinstance(service.directory, FakeDirectory)
+    service.directory.known["party"] = ["TM-MFA", "AZ-MFA"]
+    plan = b"""
+[tracks.new-track]
+title = "New"
+kind = "review"
+cadence = "year"
+start = 2026-01-01
+tz = "UTC"
+
+[meetings.typo]
+track = "new-trak"
+title = "Typo"
+start = 2026-11-20T10:00:00
+
+[meetings.host]
+title = "Host"
+tz = "UTC"
+start = 2026-11-21T10:00:00
+host = "TM-MF"
+"""
+    with pytest.raises(PlanProblems) as problems:
+        import_plan(service, plan, PROVENANCE)
+
+    assert problems.value.problems == [
+        "meetings.typo.track: no track 'new-trak'; did you mean 'new-track'?",
+        "meetings.host.host: no party 'TM-MF'; did you mean 'TM-MFA'? "
+        "If not, register it with `party add`",
+    ]
+    assert log.head()[0] == 0
 
 
 def test_history_folds_the_stream_it_reads(service: CommandService) -> None:

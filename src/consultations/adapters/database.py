@@ -46,6 +46,20 @@ def normalise_url(url: str) -> sa.URL:
     raise DatabaseUrlError(f"unsupported backend {backend!r}; use sqlite:/// or postgresql://")
 
 
+def missing_database_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names when it does not exist yet; None for anything else.
+
+    Opening a SQLite file creates it (and ``create_engine`` its folder): a command that
+    must not create the database asks here first.
+    """
+    parsed = normalise_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in {"", ":memory:"}:
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
 def create_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite files (and their folder) are created on demand."""
     parsed = normalise_url(url)

@@ -206,6 +206,14 @@ class ReadModels:
         )
         return self._rows(query)
 
+    def ids(self, kind: str) -> list[str]:
+        """Every id of one kind (party, area, track, meeting, feed), sorted; [] for others."""
+        column = _ID_COLUMNS.get(kind)
+        if column is None:
+            return []
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.select(column).order_by(column)).scalars())
+
     def previous_host(self, track_id: str) -> str | None:
         """Host of the track's latest meeting (by start) that was not cancelled."""
         query = (
@@ -221,6 +229,14 @@ class ReadModels:
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
 
+
+_ID_COLUMNS: dict[str, sa.Column[str]] = {
+    "party": parties.c.party_id,
+    "area": areas.c.area_id,
+    "track": tracks.c.track_id,
+    "meeting": schedule.c.meeting_id,
+    "feed": feeds.c.feed_id,
+}
 
 _FEED_COLUMNS = tuple(
     schedule.c[name]

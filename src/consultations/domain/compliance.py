@@ -174,6 +174,37 @@ def window_of(cadence: Cadence, day: date) -> Period:
             raise ValueError(f"{cadence} has no calendar windows")
 
 
+def counted_days(rules: TrackRules) -> tuple[date, date | None]:
+    """The first and last local day on which a session can count for the track (None: no end).
+
+    As ``evaluate`` counts them: from the start of the track's first window (the calendar
+    window holding its start, so a session shortly before the start still counts; for
+    max-gap the start itself) to the end of the window holding its retirement date (for
+    max-gap, whose last window depends on when sessions were held, the latest it can end:
+    one period after the retirement). A session outside these days never counts.
+    """
+    gap = rules.cadence.max_gap
+    if gap is not None:
+        return rules.start, None if rules.retired_on is None else gap.add_to(rules.retired_on)
+    first = window_of(rules.cadence, rules.start).start
+    if rules.retired_on is None:
+        return first, None
+    return first, window_of(rules.cadence, rules.retired_on).end
+
+
+def never_counted(rules: TrackRules, day: date) -> str | None:
+    """Why a session on ``day`` (local, in the track's zone) can never count, or None if it can."""
+    first, last = counted_days(rules)
+    if day < first:
+        return f"{day} is before the track's first window, which starts on {first}"
+    if last is not None and day > last:
+        return (
+            f"{day} is after the track's last window, which ends by {last} "
+            f"(the track retired on {rules.retired_on})"
+        )
+    return None
+
+
 def evaluate(
     rules: TrackRules,
     sessions: Iterable[Session],

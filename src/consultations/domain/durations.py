@@ -112,20 +112,16 @@ def parse_duration(text: str, field: str = "duration") -> Duration:
     return Duration(**parts)
 
 
-def parse_exact_duration(
-    text: str, field: str, *, maximum: timedelta, what: str = "duration"
-) -> Duration:
+def parse_exact_duration(text: str, field: str, *, maximum: timedelta) -> Duration:
     """Parse a fixed-length duration ``0 < d <= maximum`` (no years or months)."""
     duration = parse_duration(text, field)
     if duration.is_calendar:
-        raise InvalidInput(
-            field, f"{what} {text!r} must not use years or months; use days, e.g. P30D"
-        )
+        raise InvalidInput(field, f"{text!r} must not use years or months; use days, e.g. P30D")
     length = duration.to_timedelta()
     if length <= timedelta(0):
-        raise InvalidInput(field, f"{what} {text!r} must be longer than zero")
+        raise InvalidInput(field, f"{text!r} must be longer than zero")
     if length > maximum:
-        raise InvalidInput(field, f"{what} {text!r} is longer than {_format_days(maximum)}")
+        raise InvalidInput(field, f"{text!r} is longer than {_format_days(maximum)}")
     return duration
 
 

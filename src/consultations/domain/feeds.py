@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import assert_never
 
 from consultations.domain.commands import CreateFeed, FeedCommand, RevokeFeed
-from consultations.domain.errors import InvalidInput, NotAllowed, NotFound
+from consultations.domain.errors import InvalidInput, NotAllowed, UnknownId
 from consultations.domain.events import FeedCreated, FeedEvent, FeedRevoked
 from consultations.domain.validation import require_aware, validate_id, validate_line
 
@@ -78,9 +78,9 @@ def decide(state: Feed | None, command: FeedCommand, now: datetime) -> tuple[Fee
             )  # fmt: skip
         case RevokeFeed():
             if state is None:
-                raise NotFound("feed", f"no feed {command.feed_id!r}")
+                raise UnknownId("feed", command.feed_id)
             if state.revoked:
-                raise NotAllowed("feed", f"feed {command.feed_id!r} is already revoked")
+                raise NotAllowed("feed", f"{command.feed_id!r} is already revoked")
             return (FeedRevoked(command.feed_id, command.reason),)
         case _:
             assert_never(command)

@@ -19,7 +19,7 @@ from consultations.domain.commands import (
     RescheduleMeeting,
 )
 from consultations.domain.durations import Duration, parse_exact_duration
-from consultations.domain.errors import InvalidInput, NotAllowed, NotFound
+from consultations.domain.errors import InvalidInput, NotAllowed, NotFound, UnknownId
 from consultations.domain.events import (
     ActionItem,
     ActionItemCompleted,
@@ -278,7 +278,7 @@ def _plan(
     if command.track_id is not None:
         validate_id(command.track_id, "track")
         if track is None:
-            raise NotFound("track", f"no track {command.track_id!r}")
+            raise UnknownId("track", command.track_id)
         if track.id != command.track_id:
             raise ValueError(f"track state {track.id!r} given for track {command.track_id!r}")
     elif track is not None:
@@ -306,7 +306,7 @@ def _plan(
     if track is not None and track.retired_on is not None and start.local.date() > track.retired_on:
         raise NotAllowed(
             "track",
-            f"track {track.id!r} was retired on {track.retired_on}; "
+            f"{track.id!r} was retired on {track.retired_on}; "
             f"no meetings after that (start {start.local.date()})",
         )
     if command.host is not None:
@@ -447,7 +447,7 @@ def _close_action(
 
 def _existing(state: Meeting | None, meeting_id: str) -> Meeting:
     if state is None:
-        raise NotFound("id", f"no meeting {meeting_id!r}")
+        raise UnknownId("meeting", meeting_id, "id")
     return state
 
 
@@ -494,8 +494,8 @@ def _check_length(start: WallTime, end: WallTime, field: str) -> None:
     if end.utc <= start.utc:
         raise InvalidInput(
             field,
-            f"end {end.local.isoformat(sep=' ')} is not after "
-            f"start {start.local.isoformat(sep=' ')}",
+            f"{end.local.isoformat(sep=' ')} is not after "
+            f"the start {start.local.isoformat(sep=' ')}",
         )
     if end.utc - start.utc > MAX_MEETING_LENGTH:
         raise InvalidInput(field, f"a meeting may last at most 14 days, not {end.utc - start.utc}")
@@ -520,7 +520,7 @@ def _open_item(meeting: Meeting, item_id: str) -> ActionItemState:
     for item in meeting.action_items:
         if item.item_id == item_id:
             if item.status is not ActionStatus.OPEN:
-                raise NotAllowed("action", f"action item {item_id!r} is already {item.status}")
+                raise NotAllowed("action", f"{item_id!r} is already {item.status}")
             return item
     raise NotFound("action", f"no action item {item_id!r} in meeting {meeting.id!r}")
 

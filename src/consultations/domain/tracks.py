@@ -8,7 +8,7 @@ from typing import assert_never
 from consultations.domain.cadence import Cadence, parse_cadence
 from consultations.domain.commands import AddTrack, AmendTrack, RetireTrack, TrackCommand
 from consultations.domain.durations import Duration, parse_duration, parse_exact_duration
-from consultations.domain.errors import InvalidInput, NotAllowed, NotFound
+from consultations.domain.errors import InvalidInput, NotAllowed, UnknownId
 from consultations.domain.events import TrackAdded, TrackAmended, TrackEvent, TrackRetired
 from consultations.domain.optional import changed, map_optional, or_default
 from consultations.domain.validation import (
@@ -203,7 +203,7 @@ def _retire(state: Track | None, command: RetireTrack) -> tuple[TrackEvent, ...]
 
 def _existing(state: Track | None, track_id: str) -> Track:
     if state is None:
-        raise NotFound("id", f"no track {track_id!r}")
+        raise UnknownId("track", track_id, "id")
     return state
 
 
@@ -256,8 +256,7 @@ def _default_duration(value: str) -> str:
 def canonical_reminders(values: tuple[str, ...]) -> tuple[str, ...]:
     """Validate reminder offsets (exact, positive, at most a year, no repeats); canonical text."""
     offsets = tuple(
-        parse_exact_duration(v, "reminders", maximum=MAX_REMINDER_OFFSET, what="reminder")
-        for v in values
+        parse_exact_duration(v, "reminders", maximum=MAX_REMINDER_OFFSET) for v in values
     )
     if len({offset.to_timedelta() for offset in offsets}) != len(offsets):
         raise InvalidInput("reminders", "the same reminder offset is listed twice")

@@ -46,7 +46,7 @@ def resolve_local(
     if local.tzinfo is not None:
         raise InvalidInput(field, f"{local.isoformat()} must be a local wall time without offset")
     if fold not in (None, 0, 1):
-        raise InvalidInput("fold", f"fold must be 0 or 1, got {fold!r}")
+        raise InvalidInput("fold", f"must be 0 or 1, got {fold!r}")
     validate_date(local, field)
     zone = parse_zone(tz)
     wall = local.replace(fold=0)

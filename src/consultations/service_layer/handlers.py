@@ -14,31 +14,64 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from consultations.domain.aggregates import AREA, MEETING, PARTY, TRACK, Aggregate, for_command
+from consultations.domain.aggregates import (
+    AREA,
+    MEETING,
+    PARTY,
+    TRACK,
+    Aggregate,
+    for_command,
+    named,
+)
 from consultations.domain.commands import (
     AddTrack,
     AmendTrack,
+    CreateFeed,
     DomainCommand,
     PlanMeeting,
     RecordMeetingHeld,
 )
-from consultations.domain.errors import InvalidInput, NotFound
-from consultations.domain.events import MeetingPlanned
+from consultations.domain.compliance import TrackRules, never_counted
+from consultations.domain.errors import InvalidInput, UnknownId
+from consultations.domain.events import MeetingPlanned, MeetingRescheduled
+from consultations.domain.feeds import parse_scope
+from consultations.domain.meetings import Meeting
 from consultations.domain.validation import validate_id
+from consultations.domain.wall_time import local_date
 from consultations.service_layer.unit_of_work import UnitOfWork
 
 
 class MeetingDirectory(Protocol):
-    """What the handlers ask about meetings already in the log."""
+    """What the handlers ask the read models about what is already in the log."""
 
     def previous_host(self, track_id: str) -> str | None:
         """The host of the track's most recently planned meeting, if any."""
+
+    def ids(self, kind: str) -> list[str]:
+        """Every id of one kind (party, area, track, meeting, feed); [] for other kinds."""
 
 
 def handle(
     uow: UnitOfWork, command: DomainCommand, now: datetime, directory: MeetingDirectory
 ) -> str:
-    """Decide ``command`` and record its events in ``uow``; return the aggregate's id."""
+    """Decide ``command`` and record its events in ``uow``; return the aggregate's id.
+
+    An id that names nothing is reported with the closest existing one. A decision that
+    stands but may not do what the user expects leaves a warning in ``uow``.
+    """
+    try:
+        return _handle(uow, command, now, directory)
+    except UnknownId as error:
+        if error.known is not None:
+            raise
+        aggregate = named(error.kind)
+        pending = (aggregate.id_of(s) for s in uow.pending if aggregate.owns(s))
+        raise error.among([*directory.ids(error.kind), *pending]) from None
+
+
+def _handle(
+    uow: UnitOfWork, command: DomainCommand, now: datetime, directory: MeetingDirectory
+) -> str:
     _check_ids(command)
     if isinstance(command, PlanMeeting) and not command.meeting_id:
         command = replace(command, meeting_id=_new_meeting_id(uow, command))
@@ -56,7 +89,11 @@ def handle(
         _require(uow, ref)
     context = _context(uow, command, directory) if isinstance(command, PlanMeeting) else {}
     state = uow.state(aggregate, target)
-    uow.record(aggregate.stream_id(target), aggregate.decide(state, command, now, **context))
+    events = aggregate.decide(state, command, now, **context)
+    uow.record(aggregate.stream_id(target), events)
+    for event in events:
+        if isinstance(event, MeetingPlanned | MeetingRescheduled):
+            _warn_if_never_counted(uow, state, event)
     return target
 
 
@@ -88,6 +125,9 @@ def _references(command: DomainCommand) -> tuple[Reference, ...]:
                 *_each(PARTY, command.attendance, "attendance"),
                 *_each(PARTY, tuple(item.owner for item in command.action_items), "owner"),
             )
+        case CreateFeed():
+            scope = parse_scope(command.scope)
+            return tuple(_each(named(scope.kind), (scope.value,), "scope") if scope.value else ())
         case _:
             return ()
 
@@ -108,7 +148,26 @@ def _require(uow: UnitOfWork, ref: Reference) -> None:
     validate_id(ref.id, ref.field)
     if not uow.exists(ref.aggregate.stream_id(ref.id)):
         name = ref.aggregate.name
-        raise NotFound(ref.field, f"no {name} {ref.id!r}; register it with `{name} add`")
+        raise UnknownId(name, ref.id, ref.field, hint=f"register it with `{name} add`")
+
+
+def _warn_if_never_counted(
+    uow: UnitOfWork, before: Meeting | None, event: MeetingPlanned | MeetingRescheduled
+) -> None:
+    """Warn when a meeting of a track is (re)scheduled on a day that never counts for it."""
+    if isinstance(event, MeetingPlanned):
+        track_id = event.track_id
+    else:
+        track_id = None if before is None else before.track_id
+    track = None if track_id is None else uow.state(TRACK, track_id)
+    if track is None:
+        return
+    why = never_counted(TrackRules.of(track), local_date(event.start.utc, track.tz))
+    if why is not None:
+        uow.warn(
+            f"meeting {event.meeting_id!r} of track {track.id!r}: {why}; "
+            "it will never count for compliance"
+        )
 
 
 def _context(uow: UnitOfWork, command: PlanMeeting, directory: MeetingDirectory) -> dict[str, Any]:

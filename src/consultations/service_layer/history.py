@@ -7,7 +7,7 @@ from typing import Any
 
 from consultations.adapters.eventlog import EventLog, RecordedEvent
 from consultations.domain.aggregates import named
-from consultations.domain.errors import NotFound
+from consultations.domain.errors import UnknownId
 from consultations.domain.validation import validate_id
 
 
@@ -25,6 +25,6 @@ def aggregate_history(store: EventLog, noun: str, aggregate_id: str) -> Aggregat
     aggregate = named(noun)
     stored = store.read_stream(aggregate.stream_id(aggregate_id))
     if not stored:
-        raise NotFound(noun, f"no {noun} {aggregate_id!r}")
+        raise UnknownId(noun, aggregate_id)
     state = aggregate.fold(event.event for event in stored)
     return AggregateHistory(state, stored)

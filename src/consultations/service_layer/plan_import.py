@@ -146,6 +146,7 @@ class ImportReport:
     dry_run: bool = False
     changes: list[Change] = field(default_factory=list)
     repeated: bool = False
+    warnings: tuple[str, ...] = ()  # about meetings that will never count, say
 
     @property
     def total(self) -> int:
@@ -193,10 +194,11 @@ def import_plan(
     if not force and any(change.undoes for change in changes):
         raise PlanConflicts([change for change in changes if change.undoes])
     counts = Counter(type(event).__name__ for events in uow.pending.values() for event in events)
+    warnings = uow.warnings
     if dry_run:
-        return ImportReport(counts, dry_run=True, changes=changes)
+        return ImportReport(counts, dry_run=True, changes=changes, warnings=warnings)
     positions = uow.commit(provenance.metadata("ImportPlan"), idempotency_key, digest)
-    return ImportReport(counts, positions, changes=changes)
+    return ImportReport(counts, positions, changes=changes, warnings=warnings)
 
 
 def _types_at(store: EventLog, positions: Sequence[int]) -> Counter[str]:

@@ -46,6 +46,7 @@ class Outcome:
     aggregate_id: str
     positions: list[int]
     repeated: bool = False
+    warnings: tuple[str, ...] = ()  # about decisions that stand but may surprise
 
 
 def _utc_now() -> datetime:
@@ -102,9 +103,10 @@ class CommandService:
                 return Outcome(self._aggregate_at(earlier[0]), earlier, repeated=True)
         uow = UnitOfWork(self.store)
         aggregate_id = handle(uow, command, self.clock(), self.directory)
+        warnings = uow.warnings
         metadata = provenance.metadata(type(command).__name__)
         positions = uow.commit(metadata, idempotency_key, digest)
-        return Outcome(aggregate_id, positions)
+        return Outcome(aggregate_id, positions, warnings=warnings)
 
     def new_unit_of_work(self) -> UnitOfWork:
         """A unit of work for a batch of commands (see ``plan_import``)."""

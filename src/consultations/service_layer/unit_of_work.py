@@ -26,6 +26,7 @@ class UnitOfWork:
         self._recorded: dict[str, Sequence[RecordedEvent]] = {}  # the same, with metadata
         self._pending: dict[str, list[DomainEvent]] = {}
         self._states: dict[str, dict[Callable[..., Any], Any]] = {}
+        self._warnings: list[str] = []
 
     def events(self, stream_id: str) -> list[DomainEvent]:
         """The stream's events: those in the log, then those recorded in this unit of work."""
@@ -94,6 +95,15 @@ class UnitOfWork:
         """Events recorded and not yet committed, by stream."""
         return self._pending
 
+    def warn(self, warning: str) -> None:
+        """Keep a warning about a decision (it stands) for the caller to show."""
+        self._warnings.append(warning)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Warnings about the decisions recorded and not yet committed, in order."""
+        return tuple(self._warnings)
+
     def commit(
         self,
         metadata: Mapping[str, Any],
@@ -123,4 +133,5 @@ class UnitOfWork:
         self._recorded.clear()
         self._pending.clear()
         self._states.clear()
+        self._warnings.clear()
         return positions

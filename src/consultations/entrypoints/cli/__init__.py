@@ -1,15 +1,16 @@
 """The `consultations` command line: root options, sub-commands and the exit-code contract.
 
-Exit codes: 0 success; 1 operational failure (database unreachable or not upgraded);
-2 invalid input; 3 not allowed in the current state, a concurrency conflict, or an
-idempotency key reused for a different command; 4 not found;
-5 the event log failed verification. Every failure is one line on stderr, no traceback.
+Exit codes: 0 success; 1 operational failure (database unreachable, missing or not
+upgraded); 2 invalid input; 3 not allowed in the current state, a concurrency conflict, or an
+idempotency key reused for a different command; 4 not found; 5 the event log failed
+verification. Every failure is one line on stderr, no traceback; a warning (the command
+succeeded) is a ``warning:`` line on stderr.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from consultations.adapters.database import DatabaseUrlError, first_line
 from consultations.adapters.eventlog import ConcurrencyConflict, IdempotencyKeyReused
 from consultations.bootstrap import DatabaseNotReady
-from consultations.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from consultations.domain.errors import (
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    UnknownId,
+)
 from consultations.entrypoints.cli.area_commands import area
 from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.db_commands import db
@@ -53,7 +60,23 @@ FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Root(click.Group):
+    """The root group: an unknown id from any command is answered with the closest known one."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; compare an unknown id it raised with the ids that exist."""
+        try:
+            return super().invoke(ctx)
+        except UnknownId as error:
+            if error.known is not None:
+                raise
+            context = ctx.find_object(CliContext)
+            assert context is not None  # set by the root callback before any command runs
+            known = context.app(schema=False, projections=False).read_models.ids(error.kind)
+            raise error.among(known) from None
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
     envvar=DATABASE_URL_VARIABLE,

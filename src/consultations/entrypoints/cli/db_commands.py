@@ -27,7 +27,7 @@ def upgrade(context: CliContext, revision: str, force: bool) -> None:
     An existing event log is verified first (as `events verify` does: hash chain and
     append-only triggers); one that fails is not upgraded unless --force is given.
     """
-    app = context.app(schema=False, projections=False)
+    app = context.app(schema=False, projections=False, create=True)
     if migrations.current_revision(app.engine) is not None:
         report = app.store.verify_integrity()
         if not report.ok:

@@ -83,6 +83,8 @@ def export(
 ) -> None:
     """Write a feed's iCalendar file (atomically: readers never see half a file)."""
     parsed = parse_scope(scope)
+    if parsed.value is not None:
+        context.require_known("scope", **{parsed.kind: parsed.value})
     spec = FeedSpec("export", name or f"Consultations: {parsed}", parsed, include_restricted)
     write_atomically(output, context.app().feeds.render(spec))
     click.echo(f"wrote {output}")

@@ -110,6 +110,14 @@ KNOWN_AT_OPTION = click.option(
 )
 
 
+def check_range(first: date | None, last: date | None) -> None:
+    """Refuse an inverted ``--from``/``--to`` range (exit 2), naming ``--to``."""
+    if first is not None and last is not None and last < first:
+        raise click.BadParameter(
+            f"{last.isoformat()} is before --from {first.isoformat()}", param_hint="'--to'"
+        )
+
+
 def comma_list(value: str | None) -> tuple[str, ...] | None:
     """Split ``a,b,c`` into a tuple (None stays None)."""
     if value is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.context import CliContext, echo_warnings, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import default_actor
 from consultations.service_layer.plan_import import (
@@ -80,6 +80,7 @@ def import_command(
             f"plan: {_counted(len(refused.changes), 'change')} refused; nothing was imported "
             "(--force imports anyway)"
         ) from None
+    echo_warnings(report.warnings)
     if output_format != "table":
         rows = [
             {"event_type": name, "count": count} for name, count in sorted(report.events.items())

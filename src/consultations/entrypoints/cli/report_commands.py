@@ -11,7 +11,7 @@ import click
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.html_report import write_compliance_html
 from consultations.entrypoints.cli.output import Column, format_option, output_options, render
-from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
+from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION, check_range
 from consultations.entrypoints.wording import describe_sessions
 from consultations.service_layer.reports import (
     ACTION_COLUMNS,
@@ -67,6 +67,8 @@ def compliance(
     The html format is a self-contained page: a summary, a timeline of every track, the
     forward look and the meetings counted in each window.
     """
+    check_range(since, until)
+    context.require_known(track=track_id, area=area_id)
     if output_format == "html":
         with context.read_models(known_at) as read:
             overview = compliance_overview(

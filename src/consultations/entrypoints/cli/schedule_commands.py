@@ -9,7 +9,7 @@ import click
 from consultations.adapters.read_models import ScheduleFilter
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import Column, format_option, render
-from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION
+from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION, check_range
 
 SCHEDULE_COLUMNS = (
     "meeting_id", "start_local", "end_local", "tz", "title", "track_id", "status", "host",
@@ -41,6 +41,8 @@ def schedule(
 
     With --from or --to, the meetings between those local dates; with --all, every one.
     """
+    check_range(date_from, date_to)
+    context.require_known(track=track_id, area=area_id, party=party_id)
     if date_from is None and date_to is None and not everything:
         date_from = context.app().clock().astimezone().date()
     where = ScheduleFilter(date_from, date_to, track_id, area_id, party_id)

@@ -151,6 +151,7 @@ def show_track(context: CliContext, track_id: str, output_format: str) -> None:
 @pass_context
 def list_tracks(context: CliContext, area_id: str | None, output_format: str) -> None:
     """List the tracks."""
+    context.require_known(area=area_id)
     with context.read_models() as read:
         rows = read.tracks(area_id=area_id)
     if output_format == "table":
