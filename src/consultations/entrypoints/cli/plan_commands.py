@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
 
 from consultations.entrypoints.cli.context import CliContext, echo_warnings, pass_context
-from consultations.entrypoints.cli.output import format_option, render
+from consultations.entrypoints.cli.output import (
+    format_option,
+    render,
+    terminal_width,
+    wrap_words,
+)
 from consultations.entrypoints.cli.params import default_actor
 from consultations.service_layer.plan_import import (
     MAX_FILE_BYTES,
@@ -62,7 +65,7 @@ def import_command(
     refused, and nothing is imported, unless --force.
     """
     provenance = Provenance(actor=actor or default_actor(), source=source_of(path), reason=reason)
-    width = shutil.get_terminal_size().columns
+    width = terminal_width()
     try:
         report = import_plan(
             context.app().commands,
@@ -74,7 +77,7 @@ def import_command(
         )
     except PlanConflicts as refused:
         header = f"these changes would undo what was recorded after {path.name} was last imported:"
-        for line in [*_wrapped(header, width, "", ""), *change_lines(refused.changes, width)]:
+        for line in [*wrap_words(header, width, "", ""), *change_lines(refused.changes, width)]:
             click.echo(line, err=True)
         raise Refused(
             f"plan: {_counted(len(refused.changes), 'change')} refused; nothing was imported "
@@ -116,12 +119,12 @@ def change_lines(changes: Sequence[Change], width: int) -> Iterator[str]:
         if len(line) <= width:
             yield line
         else:
-            yield from _wrapped(change.old, width, head, indent)
-            yield from _wrapped(change.new, width, f"{indent[:-3]}-> ", indent)
+            yield from wrap_words(change.old, width, head, indent)
+            yield from wrap_words(change.new, width, f"{indent[:-3]}-> ", indent)
         if change.undoes is not None:
             edit = change.undoes
             when = f"{edit.recorded_at:%Y-%m-%d %H:%M} UTC"
-            yield from _wrapped(
+            yield from wrap_words(
                 f"(set by {edit.actor} via {edit.source} on {when})", width, indent, indent
             )
 
@@ -140,18 +143,6 @@ def _filled(first: str, items: Sequence[str], width: int) -> Iterator[str]:
 
 def _counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _wrapped(text: str, width: int, first: str, rest: str) -> list[str]:
-    """``text`` wrapped at spaces only: ids and dates are never broken."""
-    return textwrap.wrap(
-        text,
-        width,
-        initial_indent=first,
-        subsequent_indent=rest,
-        break_long_words=False,
-        break_on_hyphens=False,
-    ) or [first.rstrip()]
 
 
 def _read_capped(path: Path) -> bytes:
