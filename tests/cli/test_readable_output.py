@@ -325,6 +325,7 @@ def test_schedule_shows_what_is_coming_from_today_unless_asked_for_more(cli: Ses
             "meeting", "plan", "--title", f"Call {meeting_id}", "--start", f"{day} 10:00",
             "--tz", "Asia/Baku", "--host", "AZ-MFA", "--id", meeting_id,
         )  # fmt: skip
+    cli.ok("meeting", "held", "past")  # unrecorded, it would still show: awaiting record
 
     def ids(*args: str) -> list[str]:
         return [row["meeting_id"] for row in json.loads(cli.ok("schedule", *args, "--format", "json"))]  # fmt: skip

@@ -20,6 +20,7 @@ from consultations.domain.compliance import (
     TrackRules,
     Window,
     WindowStatus,
+    awaiting_record,
     counted_days,
     evaluate,
     never_counted,
@@ -249,11 +250,34 @@ def test_scheduled_when_planned_meetings_would_meet_the_requirement() -> None:
     assert (window.status, window.planned, window.unconfirmed) == (S.SCHEDULED, 1, 0)
 
 
-def test_an_overdue_planned_meeting_in_a_running_window_still_counts_as_scheduled() -> None:
-    # Documented choice: the plan exists, only its outcome was not recorded yet.
-    result = given_track().with_sessions(planned("m1", "2026-02-10")).evaluated_on("2026-06-20")
-    window = result["2026-H1"]
-    assert (window.status, window.planned, window.unconfirmed) == (S.SCHEDULED, 0, 1)
+def test_a_running_window_kept_up_only_by_an_unrecorded_meeting_is_awaiting_record() -> None:
+    # Not "scheduled": the meeting's day has passed and nobody recorded it held or cancelled.
+    track = given_track().with_sessions(planned("m1", "2026-02-10"))
+    window = track.evaluated_on("2026-03-20")["2026-H1"]
+    assert (window.status, window.planned, window.unconfirmed) == (S.AWAITING_RECORD, 0, 1)
+    # Also when it is late in the window: recording it is what is missing, not a plan.
+    assert track.evaluated_on("2026-06-20").status("2026-H1") is S.AWAITING_RECORD
+
+
+def test_enough_held_and_planned_sessions_are_scheduled_despite_unrecorded_ones() -> None:
+    track = given_track(required=2).with_sessions(
+        planned("m1", "2026-02-10"), planned("m2", "2026-05-10"), held("m3", "2026-03-10")
+    )
+    window = track.evaluated_on("2026-04-01")["2026-H1"]
+    assert (window.status, window.held, window.planned, window.unconfirmed) == (
+        S.SCHEDULED, 1, 1, 1,
+    )  # fmt: skip
+    short = given_track(required=3).with_sessions(*track.sessions)
+    assert short.evaluated_on("2026-04-01").status("2026-H1") is S.AWAITING_RECORD
+
+
+@pytest.mark.parametrize("status", list(MeetingStatus))
+def test_a_meeting_is_awaiting_record_from_its_end_until_recorded(status: MeetingStatus) -> None:
+    end = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    pending = status in {MeetingStatus.PLANNED, MeetingStatus.RESCHEDULED}
+    assert awaiting_record(status, end, end) is pending
+    assert awaiting_record(status.value, end, end + timedelta(days=30)) is pending
+    assert awaiting_record(status, end, end - timedelta(seconds=1)) is False
 
 
 def test_open_when_short_and_not_yet_at_risk() -> None:

@@ -14,7 +14,10 @@ from sqlalchemy.engine import Engine
 
 from tests.cli.runner import Result, run_cli
 
-STATUSES = {"satisfied", "missed", "unconfirmed", "scheduled", "at_risk", "open", "upcoming"}
+STATUSES = {
+    "satisfied", "missed", "unconfirmed", "scheduled", "awaiting_record", "at_risk", "open",
+    "upcoming",
+}  # fmt: skip
 
 # --- a CLI session -----------------------------------------------------------------------
 

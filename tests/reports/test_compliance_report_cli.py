@@ -56,7 +56,7 @@ def cli(
     return ReportCli.with_parties(capsys, database_url, migrated_engine)
 
 
-# --- all seven statuses, in all four formats ---------------------------------------------
+# --- every status, in all four formats -----------------------------------------------------
 
 AS_OF = "2026-05-10"
 SEVEN = {
@@ -71,12 +71,13 @@ SEVEN = {
     ("ws", "2026-H1"): "at_risk",  # nothing planned, ends 2026-06-30, lead from 2026-05-01
     ("ws", "2026-H2"): "upcoming",
     ("cx", "2026"): "open",
+    ("rv", "2026"): "awaiting_record",  # its only meeting's day passed, nothing recorded
 }
 
 
 @pytest.fixture
 def seven(cli: ReportCli) -> ReportCli:
-    """Three tracks whose windows, on 2026-05-10, show every status."""
+    """Four tracks whose windows, on 2026-05-10, show every status."""
     cli.track("pc", "quarter", "2025-07-01", "--area", "security", "--priority", "high")
     cli.meeting("pc", "pc-q3", "2025-08-10 10:00", held=True)
     cli.meeting("pc", "pc-q4", "2025-11-10 10:00")
@@ -87,6 +88,8 @@ def seven(cli: ReportCli) -> ReportCli:
     cli.meeting("ws", "ws-h1", "2025-04-15 10:00", held=True)
     cli.meeting("ws", "ws-h2", "2025-10-21 10:00", held=True)
     cli.track("cx", "year", "2026-01-01", "--area", "culture", "--priority", "low")
+    cli.track("rv", "year", "2026-01-01", "--area", "energy")
+    cli.meeting("rv", "rv-april", "2026-04-20 10:00")
     return cli
 
 
@@ -94,11 +97,13 @@ def test_every_status_agrees_in_json_csv_table_and_html(seven: ReportCli) -> Non
     rows = seven.report("--as-of", AS_OF)
     assert {key: row["status"] for key, row in rows.items()} == SEVEN
     assert set(SEVEN.values()) == STATUSES
-    assert list(rows) == sorted(SEVEN, key=lambda key: ["cx", "pc", "ws"].index(key[0]))
+    assert list(rows) == sorted(SEVEN, key=lambda key: ["cx", "pc", "rv", "ws"].index(key[0]))
     q1, q2, q4 = rows["pc", "2026-Q1"], rows["pc", "2026-Q2"], rows["pc", "2025-Q4"]
     assert (q1["held"], q1["planned"], q1["unconfirmed"], q1["meetings"]) == (0, 0, 1, ["pc-q1"])
     assert (q2["held"], q2["planned"], q2["unconfirmed"], q2["meetings"]) == (0, 1, 0, ["pc-q2"])
     assert (q4["held"], q4["planned"], q4["unconfirmed"], q4["meetings"]) == (0, 0, 0, [])
+    rv = rows["rv", "2026"]
+    assert (rv["held"], rv["planned"], rv["unconfirmed"], rv["meetings"]) == (0, 0, 1, ["rv-april"])
     assert (q1["window_start"], q1["window_end"]) == ("2026-01-01", "2026-03-31")
     assert (q1["title"], q1["priority"], q1["areas"], q1["required"]) == (
         "Track pc", "high", ["security"], 1,
@@ -118,9 +123,9 @@ def test_csv_carries_every_json_field(seven: ReportCli) -> None:
 
 def test_the_html_report_has_one_timeline_for_every_track(seven: ReportCli) -> None:
     document = seven.html("--as-of", AS_OF)
-    assert document.tracks() == ["cx", "pc", "ws"]
+    assert document.tracks() == ["cx", "pc", "rv", "ws"]
     assert [document.lane(t).find_all("a")[0].text() for t in document.tracks()] == [
-        "Track cx", "Track pc", "Track ws",
+        "Track cx", "Track pc", "Track rv", "Track ws",
     ]  # fmt: skip
     quarters = ("2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
     pc = document.bars("pc")
@@ -151,8 +156,10 @@ def test_output_option_writes_the_file_and_nothing_to_stdout(
         == ""
     )
     document = ReportDocument.parse(target.read_text(encoding="utf-8"))
-    # The forward look reaches the window after the current one: cx's 2027.
-    assert {(t, w): s for t, w, s in document.windows()} == SEVEN | {("cx", "2027"): "upcoming"}
+    # The forward look reaches the window after the current one: cx's and rv's 2027.
+    assert {(t, w): s for t, w, s in document.windows()} == SEVEN | {
+        ("cx", "2027"): "upcoming", ("rv", "2027"): "upcoming",
+    }  # fmt: skip
     for output_format in ("csv", "json"):
         written = tmp_path / f"report.{output_format}"
         args = ("report", "compliance", "--as-of", AS_OF, "--format", output_format)
@@ -234,7 +241,11 @@ def test_the_at_risk_lead_boundary(cli: ReportCli, as_of: str, status: str) -> N
     cli.meeting("planned", "planned-q2", "2026-06-29 10:00")
     statuses = cli.statuses("--as-of", as_of, "--to", "2026-06-30")
     assert statuses["q", "2026-Q2"] == status
-    expected = {"2026-07-01": "unconfirmed", "2026-03-31": "upcoming"}.get(as_of, "scheduled")
+    expected = {
+        "2026-03-31": "upcoming",
+        "2026-06-30": "awaiting_record",  # the day after its day: nobody recorded it
+        "2026-07-01": "unconfirmed",
+    }.get(as_of, "scheduled")
     assert statuses["planned", "2026-Q2"] == expected
 
 
@@ -413,7 +424,10 @@ def test_schedule_filters(cli: ReportCli) -> None:
     assert {"meeting_id", "start_local", "end_local", "tz", "title", "track_id", "status",
             "start_utc", "end_utc", "sequence"} <= set(row)  # fmt: skip
     table = table_rows(cli.ok("schedule", "--all", "--track", "pc"))
-    assert [cells[0] for cells in table] == ["pc-june", "planned", "pc-july", "planned"]
+    # Both have passed, nobody recorded them: the table's status says so.
+    assert [cells[0] for cells in table] == [
+        "pc-june", "awaiting record", "pc-july", "awaiting record",
+    ]  # fmt: skip
     lines = list(
         csv.DictReader(
             io.StringIO(cli.ok("schedule", "--all", "--format", "csv", "--area", "security"))
@@ -423,3 +437,47 @@ def test_schedule_filters(cli: ReportCli) -> None:
         ("pc-june", "2026-06-30T10:00:00"), ("pc-july", "2026-07-01T00:30:00"),
     ]  # fmt: skip
     assert cli("schedule", "--from", "30/06/2026").code == 2
+
+
+def test_schedule_marks_past_meetings_nobody_recorded_as_awaiting_record(cli: Cli) -> None:
+    # Dates far from today either way: the CLI judges "past" by the application's clock.
+    cli.track("pc", "quarter", "2020-01-01", "--tz", "Asia/Baku")
+    cli.meeting("pc", "pc-held", "2020-02-10 10:00", held=True)
+    cli.meeting("pc", "pc-cancelled", "2020-05-10 10:00")
+    cli.ok("meeting", "cancel", "pc-cancelled", "--reason", "postponed")
+    cli.meeting("pc", "pc-forgotten", "2020-08-10 10:00")
+    cli.meeting("pc", "pc-moved", "2020-09-10 10:00")
+    cli.ok("meeting", "reschedule", "pc-moved", "--start", "2020-11-10 10:00")
+    cli.meeting("pc", "pc-future", "2199-02-10 10:00")
+    rows = {row["meeting_id"]: row for row in cli.json("schedule", "--all")}
+    assert {meeting: (row["status"], row["awaiting_record"]) for meeting, row in rows.items()} == {
+        "pc-held": ("held", False),
+        "pc-cancelled": ("cancelled", False),
+        "pc-forgotten": ("planned", True),
+        "pc-moved": ("rescheduled", True),
+        "pc-future": ("planned", False),
+    }
+    lines = csv.DictReader(io.StringIO(cli.ok("schedule", "--all", "--format", "csv")))
+    assert {line["meeting_id"]: line["awaiting_record"] for line in lines}["pc-forgotten"] == "True"
+
+    def table(*args: str) -> dict[str, str]:
+        """Each meeting's status in the table (the id's cell has the status under it)."""
+        cells = [cells[0] for cells in table_rows(cli.ok("schedule", *args))]
+        return dict(zip(cells[::2], cells[1::2], strict=True))
+
+    assert table("--all") == {
+        "pc-held": "held",
+        "pc-cancelled": "cancelled",
+        "pc-forgotten": "awaiting record",
+        "pc-moved": "awaiting record",
+        "pc-future": "planned",
+    }
+    # What is coming, by default: from today on, and before it what still awaits its record.
+    assert table() == {
+        "pc-forgotten": "awaiting record",
+        "pc-moved": "awaiting record",
+        "pc-future": "planned",
+    }
+    assert [row["meeting_id"] for row in cli.json("schedule", "--from", "2020-09-01")] == [
+        "pc-moved", "pc-future",
+    ]  # fmt: skip

@@ -124,8 +124,8 @@ def test_summary_counts_windows_by_status_and_lists_what_needs_attention(known: 
     document = known.html("--as-of", AS_OF)
     assert {(t, w): s for t, w, s in document.windows()} == WINDOWS
     assert document.counts() == {
-        "missed": 1, "at_risk": 1, "unconfirmed": 1, "open": 1, "scheduled": 1,
-        "upcoming": 5, "satisfied": 4,
+        "missed": 1, "at_risk": 1, "unconfirmed": 1, "awaiting_record": 0, "open": 1,
+        "scheduled": 1, "upcoming": 5, "satisfied": 4,
     }  # fmt: skip
     assert sum(document.counts().values()) == len(WINDOWS)
     assert document.attention() == [

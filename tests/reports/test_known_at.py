@@ -178,8 +178,9 @@ def test_compliance_known_at_reports_from_the_old_log(cli: Cli) -> None:
     # Q1: March's meeting was not yet recorded held; it had passed by 2026-05-20.
     assert summary(then["pc", "2026-Q1"]) == ("satisfied", 1, 0, 1, ["pc-feb", "pc-mar"])
     assert summary(now["pc", "2026-Q1"]) == ("satisfied", 2, 0, 0, ["pc-feb", "pc-mar"])
-    # Q2: the May meeting (passed, unrecorded) covered it; moved to July, Q2 is at risk.
-    assert summary(then["pc", "2026-Q2"]) == ("scheduled", 0, 0, 1, ["pc-may"])
+    # Q2: the May meeting (passed, unrecorded) kept it up, awaiting its record; moved to July,
+    # Q2 is at risk.
+    assert summary(then["pc", "2026-Q2"]) == ("awaiting_record", 0, 0, 1, ["pc-may"])
     assert summary(now["pc", "2026-Q2"]) == ("at_risk", 0, 0, 0, [])
     # Q3: the August meeting then; the moved May meeting now (August was cancelled).
     assert summary(then["pc", "2026-Q3"]) == ("upcoming", 0, 1, 0, ["pc-aug"])
@@ -193,14 +194,14 @@ def test_compliance_known_at_in_csv_and_html(cli: Cli, capsys: pytest.CaptureFix
     csv_then = run_cli(capsys, cli.url, *args, "--format", "csv")
     assert csv_then.code == 0
     assert (
-        "pc,Political consultations,high,security,2026-Q2,2026-04-01,2026-06-30,1,0,0,1,scheduled"
-        in (csv_then.out.replace('"[""security""]"', "security"))
+        "pc,Political consultations,high,security,2026-Q2,2026-04-01,2026-06-30,1,0,0,1,"
+        "awaiting_record" in (csv_then.out.replace('"[""security""]"', "security"))
     )
     html_then = run_cli(capsys, cli.url, *args, "--format", "html")
     html_now = run_cli(capsys, cli.url, *args[:-2], "--format", "html")
     assert html_then.code == html_now.code == 0
     then, now = ReportDocument.parse(html_then.out), ReportDocument.parse(html_now.out)
-    assert ("pc", "2026-Q2", "scheduled") in then.windows()
+    assert ("pc", "2026-Q2", "awaiting_record") in then.windows()
     assert ("pc", "2026-Q2", "at_risk") in now.windows()
     assert now.tracks() == ["cx", "pc"]
     assert then.tracks() == ["pc"]

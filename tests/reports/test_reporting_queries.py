@@ -304,7 +304,9 @@ def check_history_and_attention_list(example: Engine, backend: str, day: date) -
     assert ("2025-Q3", "missed") in expected
     attention = run(example, queries["windows needing attention"])
     assert {(r["track_id"], r["window"]) for r in attention} == {
-        (r["track"], r["window"]) for r in report if r["status"] in {"at_risk", "unconfirmed"}
+        (r["track"], r["window"])
+        for r in report
+        if r["status"] in {"at_risk", "unconfirmed", "awaiting_record"}
     }
 
 
@@ -351,3 +353,37 @@ def test_views_list_missed_windows_after_a_tracks_last_meeting(silent_track: Eng
         assert {r["window"]: r["status"] for r in rows}.get("2025-Q2") == "missed"
 
     on_one_day(silent_track, check)
+
+
+# --- a running window kept up only by a meeting nobody recorded ------------------------------
+
+
+def test_views_say_awaiting_record_for_a_running_window_like_the_report(
+    migrated_engine: Engine,
+) -> None:
+    service = wire(migrated_engine)
+
+    def check(day: date) -> None:
+        # A max-gap window started ten days ago, its one meeting five days ago, unrecorded.
+        track = f"gap-{day.isoformat()}"
+        service.execute(
+            AddTrack(track_id=track, title="Gap track", kind="consultation",
+                     cadence="max-gap:P6M", start=day - timedelta(days=10), tz="UTC"),
+            ANALYST,
+        )  # fmt: skip
+        service.execute(
+            PlanMeeting(meeting_id=f"{track}-m", title="Unrecorded", track_id=track,
+                        start=datetime.combine(day - timedelta(days=5), datetime.min.time())),
+            ANALYST,
+        )  # fmt: skip
+        row, *_ = run(
+            migrated_engine,
+            f"""SELECT "window", planned, unconfirmed, status FROM v_compliance_windows
+                WHERE track_id = '{track}' ORDER BY window_start""",
+        )
+        window, *_ = compliance_report(ReadModels(migrated_engine), as_of=day, track_id=track)
+        assert row["window"] == window["window"]
+        assert (row["planned"], row["unconfirmed"]) == (0, 1)
+        assert row["status"] == window["status"] == "awaiting_record"
+
+    on_one_day(migrated_engine, check)

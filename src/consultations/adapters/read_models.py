@@ -23,6 +23,7 @@ from consultations.adapters.orm import (
     tracks,
 )
 from consultations.adapters.scopes import in_scope
+from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.vocabulary import MeetingStatus
 
 Row = dict[str, Any]
@@ -46,6 +47,9 @@ class ScheduleFilter:
     track_id: str | None = None
     area_id: str | None = None
     party_id: str | None = None
+    # With date_from: also the earlier meetings still planned or rescheduled, whose record
+    # (held or cancelled) is still to be made.
+    unrecorded_before: bool = False
 
 
 class ReadModels:
@@ -256,7 +260,10 @@ def _schedule_query(where: ScheduleFilter) -> sa.Select[Any]:
         .order_by(schedule.c.start_utc, schedule.c.meeting_id)
     )
     if where.date_from is not None:
-        query = query.where(schedule.c.start_local >= where.date_from.isoformat())
+        since = schedule.c.start_local >= where.date_from.isoformat()
+        if where.unrecorded_before:
+            since = sa.or_(since, schedule.c.status.in_(sorted(RECORD_PENDING)))
+        query = query.where(since)
     if where.date_to is not None:
         query = query.where(
             schedule.c.start_local < (where.date_to + timedelta(days=1)).isoformat()

@@ -24,12 +24,17 @@ Choices where DESIGN §2 leaves room:
   falls in it before the start date.
   Likewise the window containing the retirement date is produced in full; later windows
   are not produced (nothing is required of them).
-- In a window that has not ended, unconfirmed (overdue) meetings count toward
-  ``scheduled`` together with held and planned ones: they are planned sessions whose
-  outcome has not been recorded yet, so the shortfall is a bookkeeping question, not a
-  missing plan. Once the window has ended they decide ``unconfirmed`` versus ``missed``.
+- A window that has not ended and reaches ``required`` only by counting unconfirmed
+  (overdue) meetings is ``awaiting_record``, not ``scheduled``: the plan existed, but
+  nobody recorded whether it happened, so the window is not safe until someone does.
+  Held and planned sessions alone reaching ``required`` is ``scheduled``. Once the window
+  has ended the unconfirmed ones decide ``unconfirmed`` versus ``missed``.
 - ``satisfied`` wins over everything (even for a window that has not started), and
   ``upcoming`` is decided before ``scheduled``.
+
+A single meeting is *awaiting record* (:func:`awaiting_record`) from the instant it ends
+while it is still planned or rescheduled. Windows are judged on whole days at ``as_of``,
+so there a meeting counts as unconfirmed from the day after its planned day.
 
 ``max-gap:<period>`` is modelled as a chain of rolling windows, each with ``required`` 1
 (the track's own ``required`` is ignored). Each window has an anchor day from which the
@@ -77,9 +82,25 @@ class WindowStatus(StrEnum):
     MISSED = "missed"
     UNCONFIRMED = "unconfirmed"
     SCHEDULED = "scheduled"
+    AWAITING_RECORD = "awaiting_record"
     AT_RISK = "at_risk"
     OPEN = "open"
     UPCOMING = "upcoming"
+
+
+# Meetings in these states still wait for their outcome: held or cancelled.
+RECORD_PENDING: frozenset[MeetingStatus] = frozenset(
+    {MeetingStatus.PLANNED, MeetingStatus.RESCHEDULED}
+)
+
+
+def awaiting_record(status: str, end_utc: datetime, now: datetime) -> bool:
+    """Whether a meeting is awaiting record at ``now``: it has ended, nobody recorded it.
+
+    That is, its ``end_utc`` is not after ``now`` and its status is still planned or
+    rescheduled (neither held nor cancelled).
+    """
+    return status in RECORD_PENDING and end_utc <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,8 +400,10 @@ def _status(  # noqa: PLR0911 - one return per row of the DESIGN §2 table
         return WindowStatus.MISSED
     if as_of < span.start:
         return WindowStatus.UPCOMING
-    if held + planned + unconfirmed >= required:
+    if held + planned >= required:
         return WindowStatus.SCHEDULED
+    if held + planned + unconfirmed >= required:
+        return WindowStatus.AWAITING_RECORD
     if as_of >= span.end - lead:
         return WindowStatus.AT_RISK
     return WindowStatus.OPEN

@@ -43,7 +43,7 @@ class StatusStyle:
 
 # In the order the summary counts them: what needs attention first. One line per status;
 # "awaiting_record" is the status of a running window whose sessions only await their
-# record, which the compliance rules are gaining (it is shown once WindowStatus has it).
+# record.
 STATUS_STYLES: Final = {
     "missed": StatusStyle("missed", "#b71c1c", "#ffffff", attention=True),
     "at_risk": StatusStyle("at risk", "#f9a825", "#1b1b1b", attention=True),

@@ -6,15 +6,17 @@ from datetime import date, datetime
 
 import click
 
-from consultations.adapters.read_models import ScheduleFilter
+from consultations.adapters.read_models import Row, ScheduleFilter
+from consultations.domain.compliance import awaiting_record
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import Column, format_option, render
 from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION, check_range
 
 SCHEDULE_COLUMNS = (
-    "meeting_id", "start_local", "end_local", "tz", "title", "track_id", "status", "host",
-    "venue", "classification", "start_utc", "end_utc", "sequence",
+    "meeting_id", "start_local", "end_local", "tz", "title", "track_id", "status",
+    "awaiting_record", "host", "venue", "classification", "start_utc", "end_utc", "sequence",
 )  # fmt: skip
+AWAITING_RECORD = "awaiting record"  # the table's status of a meeting awaiting record
 TABLE_SCHEDULE_COLUMNS = (
     ("meeting_id", "status"), ("start_local", "tz"), "host", ("title", "venue"),
 )  # fmt: skip
@@ -39,15 +41,29 @@ def schedule(
 ) -> None:  # fmt: skip
     """What is coming: the meetings from today on, in start order, with their state.
 
+    Also, before them, the past meetings nobody recorded held or cancelled: they are
+    awaiting record (``awaiting_record`` in JSON and CSV; the table says so in its status).
     With --from or --to, the meetings between those local dates; with --all, every one.
     """
     check_range(date_from, date_to)
     context.require_known(track=track_id, area=area_id, party=party_id)
-    if date_from is None and date_to is None and not everything:
+    default = date_from is None and date_to is None and not everything
+    if default:
         date_from = context.app().clock().astimezone().date()
-    where = ScheduleFilter(date_from, date_to, track_id, area_id, party_id)
-    columns: tuple[Column, ...] = (
-        TABLE_SCHEDULE_COLUMNS if output_format == "table" else SCHEDULE_COLUMNS
+    where = ScheduleFilter(
+        date_from, date_to, track_id, area_id, party_id, unrecorded_before=default
     )
+    table = output_format == "table"
+    columns: tuple[Column, ...] = TABLE_SCHEDULE_COLUMNS if table else SCHEDULE_COLUMNS
     with context.read_models(known_at) as read:
-        render(read.schedule(where), columns, output_format, title="Schedule")
+        now = context.app().clock()
+        rows = (_with_record_state(row, now, in_status=table) for row in read.schedule(where))
+        render(rows, columns, output_format, title="Schedule")
+
+
+def _with_record_state(row: Row, now: datetime, *, in_status: bool) -> Row:
+    """``row`` with ``awaiting_record`` at ``now``; ``in_status``: the status says it too."""
+    row["awaiting_record"] = awaiting_record(row["status"], row["end_utc"], now)
+    if in_status and row["awaiting_record"]:
+        row["status"] = AWAITING_RECORD
+    return row
