@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,21 @@ def test_a_broken_settings_file_is_a_clear_error(tmp_path: Path) -> None:
     file.write_text("[consultations]\nsmtp_url = 25\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"smtp_url: expected text"):
         Settings.load(None, {}, file)
+
+
+def test_nudge_after_is_a_day_by_default_and_an_exact_iso_duration(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.toml"
+    assert Settings.load(None, {}, absent).nudge_after == timedelta(days=1)
+    env = {"CONSULTATIONS_NUDGE_AFTER": "PT36H"}
+    assert Settings.load(None, env, absent).nudge_after == timedelta(hours=36)
+    file = tmp_path / "consultations.toml"
+    file.write_text('[consultations]\nnudge_after = "P2D"\n', encoding="utf-8")
+    assert Settings.load(None, {}, file).nudge_after == timedelta(days=2)
+    for bad, problem in (
+        ("P1M", "must not use years or months"),
+        ("PT0S", "must be longer than zero"),
+        ("soon", "is not an ISO 8601 duration"),
+        ("P400D", "is longer than 365 days"),
+    ):
+        with pytest.raises(SettingsError, match=rf"^nudge_after: .*{problem}"):
+            Settings.load(None, {"CONSULTATIONS_NUDGE_AFTER": bad}, absent)

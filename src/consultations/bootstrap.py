@@ -81,10 +81,17 @@ class Application:
     def dispatcher(
         self, outbox: SqlOutbox, *, lease: timedelta, console: TextIO | None = None
     ) -> Dispatcher:
-        """Turns due reminders and cadence alerts into deliveries on every channel."""
+        """Turns due reminders, nudges and cadence alerts into deliveries on every channel."""
         from consultations.service_layer.dispatcher import Dispatcher  # noqa: PLC0415
 
-        return Dispatcher(outbox, self.read_models, self.channels(console), self.clock, lease=lease)
+        return Dispatcher(
+            outbox,
+            self.read_models,
+            self.channels(console),
+            self.clock,
+            lease=lease,
+            nudge_after=self.settings.nudge_after,
+        )
 
     def feed_files(self, directory: Path) -> FeedFiles:
         """Feed files kept in ``directory`` (restricted details only when cleared for them)."""

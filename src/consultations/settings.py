@@ -9,15 +9,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import tomli
 
+from consultations.domain.durations import parse_exact_duration
+from consultations.domain.errors import InvalidInput
+
 DEFAULT_DATABASE_URL = "sqlite:///var/consultations.db"
 DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 SETTINGS_FILE = "consultations.toml"
+DEFAULT_NUDGE_AFTER = timedelta(days=1)
+MAX_NUDGE_AFTER = timedelta(days=365)
 PREFIX = "CONSULTATIONS_"
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -43,6 +49,8 @@ class Settings:
     smtp_restricted: bool = False
     webhook_restricted: bool = False
     feeds_dir_restricted: bool = False  # the daemon's --feeds-dir files
+    # How long after a meeting's end the daemon nudges to record it held or cancelled.
+    nudge_after: timedelta = DEFAULT_NUDGE_AFTER
 
     @classmethod
     def load(
@@ -71,6 +79,16 @@ class Settings:
                 return found.strip().lower() in _TRUE
             raise SettingsError(f"{name}: expected true or false, got {found!r}")
 
+        def nudge_after() -> timedelta:
+            found = value("nudge_after")
+            if found is None:
+                return DEFAULT_NUDGE_AFTER
+            try:
+                delay = parse_exact_duration(found, "nudge_after", maximum=MAX_NUDGE_AFTER)
+            except InvalidInput as error:
+                raise SettingsError(str(error)) from None
+            return delay.to_timedelta()
+
         recipients = value("smtp_to") or ""
         return cls(
             database_url=database_url or value("database_url") or DEFAULT_DATABASE_URL,
@@ -84,6 +102,7 @@ class Settings:
             smtp_restricted=flag("smtp_restricted"),
             webhook_restricted=flag("webhook_restricted"),
             feeds_dir_restricted=flag("feeds_dir_restricted"),
+            nudge_after=nudge_after(),
         )
 
 

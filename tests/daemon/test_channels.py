@@ -167,10 +167,13 @@ def test_notification_rejects_unknown_types_reserved_keys_and_non_json_values() 
 # --------------------------------------------------------------------------- console
 
 
-def test_console_prints_and_logs_one_line(caplog: pytest.LogCaptureFixture) -> None:
+def test_console_prints_one_line_and_does_not_log_it_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The daemon logs INFO to stderr: a line logged at INFO too showed twice on a terminal.
     stream = io.StringIO()
     channel = ConsoleChannel(stream)
-    with caplog.at_level(logging.INFO, logger="consultations.reminders"):
+    with caplog.at_level(logging.DEBUG, logger="consultations.reminders"):
         channel.send(reminder(subject="Reminder:\nsplit  subject"))
         channel.send(at_risk())
     assert stream.getvalue().splitlines() == [
@@ -179,7 +182,7 @@ def test_console_prints_and_logs_one_line(caplog: pytest.LogCaptureFixture) -> N
     ]
     logged = [r for r in caplog.records if r.name == "consultations.reminders"]
     assert [r.getMessage() for r in logged] == stream.getvalue().splitlines()
-    assert all(r.levelno == logging.INFO for r in logged)
+    assert all(r.levelno == logging.DEBUG for r in logged)
     assert logged[0].idempotency_key == "rem-3f2a9c-P1D-email"  # type: ignore[attr-defined]
 
 

@@ -3,6 +3,7 @@ retries, dead letters, cadence alerts and feed files. The clock is a test double
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,11 +18,13 @@ from consultations.domain.commands import (
     AddTrack,
     CancelMeeting,
     PlanMeeting,
+    RecordMeetingHeld,
     RegisterParty,
     RescheduleMeeting,
     RevokeFeed,
 )
-from consultations.service_layer.dispatcher import Dispatcher
+from consultations.service_layer.deliveries import list_deliveries
+from consultations.service_layer.dispatcher import ALERT_LOOKBACK, Dispatcher
 from consultations.service_layer.feed_files import FeedFiles
 from consultations.service_layer.feeds import FeedPublisher, new_feed
 from consultations.service_layer.services import CommandService
@@ -252,3 +255,130 @@ def test_feed_files_are_rewritten_only_when_changed(world: World, tmp_path: Path
     world.service.execute(RevokeFeed(feed_id=command.feed_id), ANALYST)
     files.refresh()
     assert not path.exists()
+
+
+# --------------------------------------------------------------------------- late, and nudges
+
+NUDGE = "meeting.awaiting_record"
+
+
+def test_a_delivery_sent_late_says_how_late(world: World) -> None:
+    assert len(world.at(START - DAY + timedelta(hours=3, seconds=20))) == 1  # the day before
+    assert len(world.at(START - timedelta(minutes=59, seconds=30))) == 1  # the hour before
+    late, on_time = world.channel.sent
+    assert late.subject.endswith("(sent 3 h late)")
+    assert "Due 2027-03-09 09:00 UTC, sent 3 h late." in late.body.splitlines()
+    assert "late" not in on_time.subject + on_time.body  # 30 s after its time is on time
+    listed = list_deliveries(
+        world.dispatcher.outbox, ReadModels(world.engine), {"webhook": False}, world.clock.now
+    )
+    assert [(row["offset"], row["status"], row["late"]) for row in listed] == [
+        ("P1D", "sent", "3 h"), ("PT1H", "sent", None),
+    ]  # fmt: skip
+    # The subject column is the subject line the channel got (without the lateness note).
+    assert listed[0]["subject"] == "Reminder: Consultations on 2027-03-10 13:00 (Asia/Baku)"
+
+
+def end_of(world: World, meeting_id: str) -> datetime:
+    row = ReadModels(world.engine).meeting(meeting_id)
+    assert row is not None
+    end: datetime = row["end_utc"]
+    return end
+
+
+def test_a_meeting_nobody_recorded_is_nudged_once_a_day_after_its_end(world: World) -> None:
+    end = end_of(world, "pc-1")
+    assert world.at(end + DAY - timedelta(minutes=1), NUDGE) == []
+    assert world.dispatcher.next_due() == end + DAY  # the daemon wakes up for it
+    (first,) = world.at(end + DAY, NUDGE)
+    assert world.at(end + DAY + timedelta(minutes=5), NUDGE) == []  # never twice
+    assert world.at(end + 20 * DAY, NUDGE) == []
+    nudge = world.channel.sent[-1]
+    assert (nudge.idempotency_key, nudge.type) == (first, NUDGE)
+    assert nudge.subject == (
+        "Awaiting record: Consultations on 2027-03-10 13:00 (Asia/Baku), held or cancelled?"
+    )
+    assert "consultations meeting held pc-1" in nudge.body
+    assert nudge.subject_data["meeting"]["meeting_id"] == "pc-1"
+    assert nudge.calendar is None
+    (row,) = [r for r in world.outbox() if r["kind"] == "nudge"]
+    assert (row["status"], row["due_at"]) == ("sent", end + DAY)
+
+
+def test_one_nudge_per_meeting_even_when_it_is_moved_and_ends_unrecorded_again(
+    world: World,
+) -> None:
+    end = end_of(world, "pc-1")
+    assert len(world.at(end + DAY, NUDGE)) == 1
+    world.service.execute(
+        RescheduleMeeting(meeting_id="pc-1", start=datetime(2027, 3, 20, 13)), ANALYST
+    )
+    assert world.at(end_of(world, "pc-1") + 2 * DAY, NUDGE) == []
+
+
+@pytest.mark.parametrize("recorded", ["held", "cancelled"])
+def test_a_meeting_recorded_in_time_is_not_nudged(world: World, recorded: str) -> None:
+    end = end_of(world, "pc-1")
+    world.clock.now = end + timedelta(hours=2)
+    command = (
+        RecordMeetingHeld(meeting_id="pc-1")
+        if recorded == "held"
+        else CancelMeeting(meeting_id="pc-1", reason="postponed")
+    )
+    world.service.execute(command, ANALYST)
+    assert world.at(end + 2 * DAY, NUDGE) == []
+    assert world.dispatcher.next_due() is None
+
+
+def test_a_nudge_waiting_for_a_retry_is_dropped_once_the_meeting_is_recorded(
+    world: World,
+) -> None:
+    end = end_of(world, "pc-1")
+    world.channel.failures = [DeliveryFailed("503")]
+    assert world.at(end + DAY, NUDGE) == []
+    world.service.execute(RecordMeetingHeld(meeting_id="pc-1"), ANALYST)
+    assert world.at(end + 3 * DAY, NUDGE) == []
+    assert [r["status"] for r in world.outbox() if r["kind"] == "nudge"] == ["superseded"]
+
+
+def test_a_nudge_held_back_by_a_move_goes_out_when_the_new_end_passes(world: World) -> None:
+    end = end_of(world, "pc-1")
+    world.channel.failures = [DeliveryFailed("503")]
+    assert world.at(end + DAY, NUDGE) == []
+    world.service.execute(
+        RescheduleMeeting(meeting_id="pc-1", start=datetime(2027, 3, 20, 13)), ANALYST
+    )
+    assert world.at(end + 3 * DAY, NUDGE) == []  # the retry: no longer awaiting record
+    assert len(world.at(end_of(world, "pc-1") + DAY, NUDGE)) == 1
+    assert world.at(end_of(world, "pc-1") + 5 * DAY, NUDGE) == []
+
+
+def test_the_nudge_delay_is_a_setting(world: World) -> None:
+    world.dispatcher.nudge_after = timedelta(hours=6)
+    end = end_of(world, "pc-1")
+    assert world.at(end + timedelta(hours=5, minutes=59), NUDGE) == []
+    assert len(world.at(end + timedelta(hours=6), NUDGE)) == 1
+
+
+def test_a_first_start_does_not_nudge_about_meetings_long_past(world: World) -> None:
+    end = end_of(world, "pc-1")
+    assert world.at(end + DAY + ALERT_LOOKBACK + timedelta(minutes=1), NUDGE) == []
+    assert [r for r in world.outbox() if r["kind"] == "nudge"] == []
+
+
+def test_a_restricted_meeting_is_nudged_as_a_busy_block(world: World) -> None:
+    world.service.execute(
+        PlanMeeting(meeting_id="secret", title="Secret talks", start=datetime(2027, 3, 12, 10),
+                    track_id="pc", venue="Hidden annex", classification="restricted"),
+        ANALYST,
+    )  # fmt: skip
+    end = end_of(world, "secret")
+    world.clock.now = end
+    world.service.execute(CancelMeeting(meeting_id="pc-1", reason="postponed"), ANALYST)
+    assert len(world.at(end + DAY, NUDGE)) == 1
+    nudge = world.channel.sent[-1]
+    assert nudge.subject.startswith("Awaiting record: Busy on 2027-03-12 10:00 (Asia/Baku)")
+    shown = nudge.subject + nudge.body + json.dumps(nudge.subject_data)
+    assert "Secret" not in shown
+    assert "Hidden" not in shown
+    assert "meeting held secret" in nudge.body  # the id is part of the busy block

@@ -1,9 +1,9 @@
 """A restricted meeting's details leave the process only on channels cleared for them.
 
-A real ``daemon --once --feeds-dir`` process sends a reminder for a restricted meeting to an
-SMTP server and a webhook receiver on 127.0.0.1, prints to its console and writes feed
-files. Every byte that leaves it (the SMTP DATA, the webhook's headers and body, the feed
-files, stdout and stderr) is searched for the meeting's title, venue and agenda, raw and
+A real ``daemon --once --feeds-dir`` process sends a reminder for a restricted meeting, and a
+nudge to record another that has ended, to an SMTP server and a webhook receiver on
+127.0.0.1, prints to its console and writes feed files. Every byte that leaves it (the SMTP
+DATA, the webhook's headers and body, the feed files, stdout and stderr) is searched for the meeting's title, venue and agenda, raw and
 decoded (RFC 2047 headers, quoted-printable and base64 parts, folded and escaped iCalendar
 text, JSON). Uncleared channels must show none of them; cleared ones must show them, which
 proves the search finds what is there.
@@ -41,6 +41,7 @@ AGENDA = ("Obsidian Pelican Protocol", "Gümüş Marmoset, Bakı")
 # Searched for one by one: a word survives where a whole phrase may be folded or split.
 NEEDLES = ("Zephyrine", "Quokka", "Ýörite", "Vermilion", "Obsidian", "Pelican", "Gümüş", "Marmoset")
 SETTINGS = ("CONSOLE_RESTRICTED", "SMTP_RESTRICTED", "WEBHOOK_RESTRICTED", "FEEDS_DIR_RESTRICTED")
+NUDGE = "meeting.awaiting_record"
 
 
 @pytest.fixture
@@ -50,13 +51,24 @@ def hooks() -> Iterator[WebhookReceiver]:
 
 
 def plan_restricted_meeting(engine: Engine) -> None:
-    """A restricted meeting 30 minutes from now, its one-hour reminder due; a full feed."""
+    """Two restricted meetings and a full feed.
+
+    One 30 minutes from now (its one-hour reminder is due), one that ended three days ago
+    and was never recorded (its nudge is due).
+    """
     service = wire(engine)
     now = datetime.now(UTC)
     service.execute(RegisterParty(party_id="AZ-MFA", name="MFA of Azerbaijan", tz="UTC"), ANALYST)
     service.execute(
-        AddTrack(track_id="sec", title="Track sec", kind="consultation", cadence="quarter", start=now.date(), tz="UTC",
-                 parties=("AZ-MFA",), reminders=("PT1H",)),
+        AddTrack(track_id="sec", title="Track sec", kind="consultation", cadence="quarter",
+                 start=now.date() - timedelta(days=10), tz="UTC", parties=("AZ-MFA",),
+                 reminders=("PT1H",)),
+        ANALYST,
+    )  # fmt: skip
+    ended = (now - timedelta(days=3)).replace(tzinfo=None, second=0, microsecond=0)
+    service.execute(
+        PlanMeeting(meeting_id="m-secret-past", title=TITLE, start=ended, track_id="sec", venue=VENUE,
+                    agenda=AGENDA, classification="restricted"),
         ANALYST,
     )  # fmt: skip
     start = (now + timedelta(minutes=30)).replace(tzinfo=None, second=0, microsecond=0)
@@ -121,18 +133,31 @@ def test_every_byte_that_leaves_the_daemon(  # noqa: PLR0917 (fixtures)
 
     (mail,) = [m for m in smtp.mails() if m.message["X-Consultations-Type"] == "reminder.due"]
     (hook,) = [h for h in hooks.deliveries() if h.json()["type"] == "reminder.due"]
+    (nudge_mail,) = [m for m in smtp.mails() if m.message["X-Consultations-Type"] == NUDGE]
+    (nudge_hook,) = [h for h in hooks.deliveries() if h.json()["type"] == NUDGE]
     (feed_file,) = feeds_dir.glob("*.ics")
     console_bytes = daemon.stdout_path.read_bytes() + daemon.stderr_path.read_bytes()
     console = console_bytes.decode("utf-8")
     sent = {
-        "smtp": [mail.raw],
-        "webhook": [b"".join(f"{k}: {v}\r\n".encode() for k, v in hook.headers.items()), hook.body],
+        "smtp": [mail.raw, nudge_mail.raw],
+        "webhook": [
+            *(
+                b"".join(f"{k}: {v}\r\n".encode() for k, v in h.headers.items())
+                for h in (hook, nudge_hook)
+            ),
+            hook.body,
+            nudge_hook.body,
+        ],
         "feed file": [feed_file.read_bytes()],
         "console": [console_bytes],
     }
     readable = {
-        "smtp": mail_texts(mail.message),
-        "webhook": [json.dumps(hook.json(), ensure_ascii=False), *hook.headers.values()],
+        "smtp": mail_texts(mail.message) + mail_texts(nudge_mail.message),
+        "webhook": [
+            *(json.dumps(h.json(), ensure_ascii=False) for h in (hook, nudge_hook)),
+            *hook.headers.values(),
+            *nudge_hook.headers.values(),
+        ],
         "feed file": [ical_text(feed_file.read_bytes())],
         "console": [console],
     }
@@ -160,6 +185,8 @@ def test_every_byte_that_leaves_the_daemon(  # noqa: PLR0917 (fixtures)
         assert hook.json()["meeting"]["venue"] == VENUE
         assert TITLE in console
         assert VENUE in console
+        assert TITLE in str(nudge_mail.message["Subject"])
+        assert nudge_hook.json()["meeting"]["title"] == TITLE
     else:
         assert subject.startswith(f"Reminder: {BUSY} on ")
         assert f"SUMMARY:{BUSY}" in calendar
@@ -168,6 +195,9 @@ def test_every_byte_that_leaves_the_daemon(  # noqa: PLR0917 (fixtures)
         assert hook.json()["meeting"]["title"] == BUSY
         assert hook.json()["meeting"]["classification"] == "restricted"
         assert f"Reminder: {BUSY} on " in console
+        assert str(nudge_mail.message["Subject"]).startswith(f"Awaiting record: {BUSY} on ")
+        assert nudge_hook.json()["meeting"]["title"] == BUSY
+        assert f"Awaiting record: {BUSY} on " in console
 
 
 def test_redaction_keeps_when_and_drops_everything_else() -> None:

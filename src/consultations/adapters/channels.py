@@ -46,7 +46,9 @@ from consultations.domain.disclosure import BUSY, shows_details
 from consultations.settings import Settings, SettingsError
 
 LOGGER_NAME: Final = "consultations.reminders"
-NOTIFICATION_TYPES: Final = frozenset({"reminder.due", "cadence.at_risk", "cadence.missed"})
+NOTIFICATION_TYPES: Final = frozenset(
+    {"reminder.due", "cadence.at_risk", "cadence.missed", "meeting.awaiting_record"}
+)
 MESSAGE_ID_DOMAIN: Final = "consultations"
 CALENDAR_FILENAME: Final = "meeting.ics"
 SECRET_PREFIX: Final = "whsec_"
@@ -85,7 +87,7 @@ class Notification:
     """
 
     idempotency_key: str  # carried to the receiver: webhook-id, email Message-ID
-    type: str  # "reminder.due" | "cadence.at_risk" | "cadence.missed"
+    type: str  # "reminder.due" | "cadence.at_risk" | "cadence.missed" | "meeting.awaiting_record"
     subject: str  # one line, human readable
     body: str  # plain text, may be several lines
     subject_data: Mapping[str, Any]  # {"meeting": {...}} or {"window": {...}}
@@ -200,7 +202,11 @@ def message_id(idempotency_key: str) -> str:
 
 
 class ConsoleChannel:
-    """Writes ``[type] subject`` to a text stream (default stdout) and logs it at INFO."""
+    """Writes ``[type] subject`` to a text stream (default stdout), once.
+
+    The line is not logged at INFO as well: the daemon logs INFO to stderr, so on a terminal
+    every notification would appear twice. It is logged at DEBUG, with its idempotency key.
+    """
 
     name: str = "console"
 
@@ -209,9 +215,9 @@ class ConsoleChannel:
         self.cleared = cleared
 
     def send(self, notification: Notification) -> None:
-        """Log and print one line; a stream that cannot be written is a transient failure."""
+        """Print one line; a stream that cannot be written is a transient failure."""
         line = f"[{notification.type}] {_one_line(notification.subject)}"
-        _LOG.info(
+        _LOG.debug(
             "%s",
             line,
             extra={

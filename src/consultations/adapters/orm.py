@@ -257,12 +257,12 @@ deliveries = sa.Table(
     "deliveries",
     metadata,
     sa.Column("delivery_id", sa.String(64), primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # reminder | cadence
-    sa.Column("source_id", sa.String(64), nullable=False),  # reminder_id, or track/window/type
+    sa.Column("kind", sa.String(16), nullable=False),  # reminder | cadence | nudge
+    # reminder_id, a hash of track/window/type, or the meeting_id a nudge is about
+    sa.Column("source_id", sa.String(64), nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
-    sa.Column(
-        "type", sa.String(32), nullable=False
-    ),  # reminder.due | cadence.at_risk | cadence.missed
+    # reminder.due | cadence.at_risk | cadence.missed | meeting.awaiting_record
+    sa.Column("type", sa.String(32), nullable=False),
     sa.Column("subject", sa.JSON, nullable=False),  # the meeting or window it concerns
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("attempts", sa.Integer, nullable=False),

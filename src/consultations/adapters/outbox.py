@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,10 +25,24 @@ from sqlalchemy.exc import DBAPIError
 
 from consultations.adapters.database import database_unavailable, write_transaction
 from consultations.adapters.orm import deliveries, reminders, schedule, tracks
+from consultations.domain.compliance import RECORD_PENDING, awaiting_record
 from consultations.domain.vocabulary import DeliveryKind, DeliveryStatus
 
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 REDRIVABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.DEAD})
+NUDGE_TYPE = "meeting.awaiting_record"
+# The meeting columns a reminder or nudge records when it falls due (see _meeting_subject).
+_MEETING_COLUMNS = (
+    schedule.c.title,
+    schedule.c.start_local,
+    schedule.c.end_local,
+    schedule.c.tz,
+    schedule.c.venue,
+    schedule.c.host,
+    schedule.c.track_id,
+    schedule.c.classification,
+    tracks.c.title.label("track_title"),
+)
 
 
 def delivery_id(source_id: str, channel: str) -> str:
@@ -72,26 +86,12 @@ class SqlOutbox:
         away and back to the same start) gets that delivery reopened.
         """
         query = (
-            sa.select(
-                reminders,
-                schedule.c.title,
-                schedule.c.start_local,
-                schedule.c.end_local,
-                schedule.c.tz,
-                schedule.c.venue,
-                schedule.c.host,
-                schedule.c.track_id,
-                schedule.c.classification,
-                tracks.c.title.label("track_title"),
-            )
+            sa.select(reminders, *_MEETING_COLUMNS)
             .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
             .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
-            .where(reminders.c.due_at <= now)
             .where(
-                ~sa.exists().where(
-                    deliveries.c.source_id == reminders.c.reminder_id,
-                    deliveries.c.status != DeliveryStatus.SUPERSEDED,
-                )
+                reminders.c.due_at <= now,
+                _undelivered(reminders.c.reminder_id, DeliveryKind.REMINDER),
             )
         )
         with self.engine.connect() as connection:
@@ -103,13 +103,56 @@ class SqlOutbox:
                 "source_id": row["reminder_id"],
                 "channel": channel,
                 "type": "reminder.due",
-                "subject": {"meeting": _meeting_subject(row)},
+                "subject": {"meeting": _meeting_subject(row, offset=row["offset"])},
                 "status": (
                     DeliveryStatus.SKIPPED if row["start_utc"] <= now else DeliveryStatus.PENDING
                 ),
                 "attempts": 0,
                 "due_at": row["due_at"],
                 "next_attempt_at": row["due_at"],
+                "created_at": now,
+            }
+            for row in due
+            for channel in channels
+        ]
+        return self.enqueue(rows, reopen_superseded=True)
+
+    def materialize_nudges(
+        self, now: datetime, channels: Sequence[str], *, after: timedelta, lookback: timedelta
+    ) -> int:
+        """Create a delivery per channel nudging to record each meeting awaiting record.
+
+        A meeting is nudged ``after`` its end if it is still awaiting record then, once per
+        channel (its delivery is keyed by the meeting alone). Only nudges that fell due
+        within ``lookback`` are created, so a first start does not nudge about the whole
+        history. A nudge superseded because the meeting moved into the future is reopened
+        when it ends unrecorded again.
+        """
+        query = (
+            sa.select(schedule.c.meeting_id, schedule.c.start_utc, schedule.c.end_utc)
+            .add_columns(*_MEETING_COLUMNS)
+            .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+            .where(
+                schedule.c.status.in_(sorted(RECORD_PENDING)),
+                schedule.c.end_utc <= now - after,
+                schedule.c.end_utc > now - after - lookback,
+                _undelivered(schedule.c.meeting_id, DeliveryKind.NUDGE),
+            )
+        )
+        with self.engine.connect() as connection:
+            due = list(connection.execute(query).mappings())
+        rows = [
+            {
+                "delivery_id": delivery_id(f"{DeliveryKind.NUDGE}|{row['meeting_id']}", channel),
+                "kind": DeliveryKind.NUDGE,
+                "source_id": row["meeting_id"],
+                "channel": channel,
+                "type": NUDGE_TYPE,
+                "subject": {"meeting": _meeting_subject(row)},
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "due_at": row["end_utc"] + after,
+                "next_attempt_at": row["end_utc"] + after,
                 "created_at": now,
             }
             for row in due
@@ -208,8 +251,19 @@ class SqlOutbox:
                 .values(lease_owner=None, lease_until=None, attempts=deliveries.c.attempts - 1)
             )
 
-    def still_wanted(self, claimed: Claimed) -> bool:
-        """False when the reminder was superseded (rescheduled) or its meeting held or cancelled."""
+    def still_wanted(self, claimed: Claimed, now: datetime) -> bool:
+        """Whether the delivery should still go out at ``now``.
+
+        Not when a reminder was superseded (rescheduled) or its meeting held or cancelled,
+        nor when the meeting a nudge is about is no longer awaiting record.
+        """
+        if claimed.kind == DeliveryKind.NUDGE:
+            query = sa.select(schedule.c.status, schedule.c.end_utc).where(
+                schedule.c.meeting_id == claimed.source_id
+            )
+            with self.engine.connect() as connection:
+                meeting = connection.execute(query).first()
+            return meeting is not None and awaiting_record(meeting.status, meeting.end_utc, now)
         if claimed.kind != DeliveryKind.REMINDER:
             return True
         query = sa.select(reminders.c.reminder_id).where(
@@ -248,11 +302,20 @@ class SqlOutbox:
 
     # -- reading and re-driving ----------------------------------------------------------
 
-    def next_due(self, now: datetime) -> datetime | None:
-        """When something next needs doing: a reminder, a retry, or a lease running out."""
+    def next_due(self, now: datetime, nudge_after: timedelta) -> datetime | None:
+        """When something next needs doing: a reminder, a nudge, a retry, or a lease running out.
+
+        ``nudge_after``: how long after a meeting's end it is nudged if still not recorded.
+        """
         with self.engine.connect() as connection:
             reminder = connection.execute(
                 sa.select(sa.func.min(reminders.c.due_at)).where(reminders.c.due_at > now)
+            ).scalar()
+            ending = connection.execute(
+                sa.select(sa.func.min(schedule.c.end_utc)).where(
+                    schedule.c.status.in_(sorted(RECORD_PENDING)),
+                    schedule.c.end_utc > now - nudge_after,
+                )
             ).scalar()
             retry = connection.execute(
                 sa.select(
@@ -261,7 +324,8 @@ class SqlOutbox:
                     )
                 ).where(deliveries.c.status.in_(RETRYABLE))
             ).scalar()
-        found = [moment for moment in (reminder, retry) if moment is not None]
+        nudge = None if ending is None else ending + nudge_after
+        found = [moment for moment in (reminder, nudge, retry) if moment is not None]
         return min(found) if found else None
 
     def upcoming(self, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -279,6 +343,22 @@ class SqlOutbox:
             .where(reminders.c.due_at > now)
             .order_by(reminders.c.due_at, reminders.c.reminder_id)
             .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def undelivered_reminders(self) -> list[dict[str, Any]]:
+        """Reminders the schedule calls for that no delivery was created for yet, soonest first.
+
+        Each with what its delivery will record of its meeting. Those not yet due are the
+        upcoming ones; a due one waits for the daemon's next sweep.
+        """
+        query = (
+            sa.select(reminders, *_MEETING_COLUMNS)
+            .join(schedule, schedule.c.meeting_id == reminders.c.meeting_id)
+            .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+            .where(_undelivered(reminders.c.reminder_id, DeliveryKind.REMINDER))
+            .order_by(reminders.c.due_at, reminders.c.reminder_id)
         )
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
@@ -312,7 +392,17 @@ class SqlOutbox:
             return status
 
 
-def _meeting_subject(row: Any) -> dict[str, Any]:
+def _undelivered(source: sa.ColumnElement[Any], kind: DeliveryKind) -> Any:
+    """No delivery of ``kind`` (other than a superseded one) exists for ``source``."""
+    return ~sa.exists().where(
+        deliveries.c.kind == kind,
+        deliveries.c.source_id == source,
+        deliveries.c.status != DeliveryStatus.SUPERSEDED,
+    )
+
+
+def _meeting_subject(row: Any, **extra: Any) -> dict[str, Any]:
+    """What a delivery records of its meeting when it falls due (``extra`` last)."""
     return {
         "meeting_id": row["meeting_id"],
         "title": row["title"],
@@ -325,7 +415,7 @@ def _meeting_subject(row: Any) -> dict[str, Any]:
         "track_id": row["track_id"],
         "track_title": row["track_title"],
         "classification": row["classification"],
-        "offset": row["offset"],
+        **extra,
     }
 
 

@@ -67,10 +67,15 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryKind(StrEnum):
-    """What a delivery is about: a meeting's reminder or a track's cadence alert."""
+    """What a delivery is about.
+
+    A meeting's reminder, a track's cadence alert, or a nudge to record a meeting that has
+    ended as held or cancelled.
+    """
 
     REMINDER = "reminder"
     CADENCE = "cadence"
+    NUDGE = "nudge"
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -103,12 +103,13 @@ class Daemon:
         self.rng = random.Random()
         self._sweeping = threading.Lock()  # held by the sweep in flight
 
-    def start_up(self) -> list[str]:
+    def start_up(self, *, once: bool = False) -> list[str]:
         """Prepare, and say what is coming (lines for the console).
 
         The event log is verified first (hash chain and append-only triggers): if it fails,
         one warning line says so and the daemon runs on (reminders matter more). On SQLite
-        (one daemon at a time) leases left by a crashed predecessor are void.
+        (one daemon at a time) leases left by a crashed predecessor are void. ``once``: the
+        daemon sweeps once and stops (it says so rather than how often it sweeps).
         """
         integrity = self.app.store.verify_integrity()
         if not integrity.ok:
@@ -118,9 +119,8 @@ class Daemon:
             if released:
                 log.info("released %d claims left by a previous daemon", released)
         channels = ", ".join(self.dispatcher.channels)
-        lines = [
-            f"daemon: delivering on {channels}; sweeping every {self.poll.total_seconds():.0f}s"
-        ]
+        sweeping = "one sweep" if once else f"sweeping every {self.poll.total_seconds():.0f}s"
+        lines = [f"daemon: delivering on {channels}; {sweeping}"]
         # These lines go to the console: the same rule as the console channel's messages.
         console = self.dispatcher.channels.get("console")
         cleared = console is not None and is_cleared(console)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,18 +26,23 @@ from consultations.adapters.channels import (
     Notification,
     meeting_calendar,
 )
-from consultations.adapters.outbox import Claimed, SqlOutbox, delivery_id
+from consultations.adapters.outbox import NUDGE_TYPE, Claimed, SqlOutbox, delivery_id
 from consultations.adapters.read_models import ReadModels
 from consultations.domain.disclosure import RESTRICTED, for_channel, meeting_for_channel
 from consultations.domain.vocabulary import DeliveryKind, DeliveryStatus
+from consultations.entrypoints.wording import describe_length
 from consultations.service_layer.feeds import feed_meeting
 from consultations.service_layer.reports import compliance_report
 from consultations.service_layer.retry import backoff
+from consultations.settings import DEFAULT_NUDGE_AFTER
 
 log = logging.getLogger("consultations.daemon")
 
 ALERTED = {"at_risk": "cadence.at_risk", "missed": "cadence.missed"}
-ALERT_LOOKBACK = timedelta(days=31)  # a window that closed short within this gets its alert
+# A window that closed short within this gets its alert; a nudge that fell due within it
+# is sent. A first start does not go through the whole history.
+ALERT_LOOKBACK = timedelta(days=31)
+LATE_AFTER = timedelta(minutes=1)  # a delivery sent this long after it fell due says so
 
 
 @dataclass
@@ -66,6 +71,7 @@ class Dispatcher:
         batch: int = 50,
         max_attempts: int = 8,
         rng: random.Random | None = None,
+        nudge_after: timedelta = DEFAULT_NUDGE_AFTER,
     ) -> None:
         self.outbox = outbox
         self.read_models = read_models
@@ -75,6 +81,7 @@ class Dispatcher:
         self.batch = batch
         self.max_attempts = max_attempts
         self.rng = rng or random.Random()
+        self.nudge_after = nudge_after
         self.stopping = threading.Event()
 
     def sweep(self) -> SweepReport:
@@ -82,6 +89,9 @@ class Dispatcher:
         report = SweepReport()
         now = self.clock()
         self.outbox.materialize_reminders(now, list(self.channels))
+        self.outbox.materialize_nudges(
+            now, list(self.channels), after=self.nudge_after, lookback=ALERT_LOOKBACK
+        )
         self.enqueue_cadence_alerts(now)
         while not self.stopping.is_set():
             now = self.clock()
@@ -99,7 +109,7 @@ class Dispatcher:
     def deliver(self, item: Claimed) -> DeliveryStatus:
         """Send one claimed delivery and record the outcome; return its new status."""
         now = self.clock()
-        if not self.outbox.still_wanted(item):
+        if not self.outbox.still_wanted(item, now):
             self.outbox.record(item, DeliveryStatus.SUPERSEDED, now)
             return DeliveryStatus.SUPERSEDED
         channel = self.channels.get(item.channel)
@@ -143,44 +153,49 @@ class Dispatcher:
 
         ``cleared``: whether the channel may see restricted meetings' details; if not, a
         restricted meeting is described as a busy block (see ``domain/disclosure.py``).
+        A delivery sent late says how late, in its subject and body.
         """
-        if item.kind == DeliveryKind.REMINDER:
-            row = self.read_models.meeting(item.subject["meeting"]["meeting_id"])
-            subject_data = for_channel(_classified(item.subject, row), cleared=cleared)
-            meeting = subject_data["meeting"]
-            where = f" at {meeting['venue']}" if meeting.get("venue") else ""
-            subject = (
-                f"Reminder: {meeting['title']} on {meeting['start_local'].replace('T', ' ')[:16]}"
-                f" ({meeting['tz']}){where}"
-            )
-            body = "\n".join(
-                line
-                for line in (
-                    subject,
-                    f"Track: {meeting['track_title']}" if meeting.get("track_title") else "",
-                    f"Host: {meeting['host']}" if meeting.get("host") else "",
-                    f"Reminder {meeting['offset']} before the start.",
-                )
-                if line
-            )
-            calendar = None
-            if row is not None:
-                shown = meeting_for_channel(
-                    {**row, "classification": meeting["classification"]}, cleared=cleared
-                )
-                # Stamped now: an e-mailed object's DTSTAMP is when it was created (RFC 5545).
-                calendar = meeting_calendar(
-                    feed_meeting(shown), include_restricted=cleared, stamp=self.clock()
-                )
-            return Notification(item.delivery_id, item.type, subject, body, subject_data, calendar)
-        window = item.subject["window"]
-        state = "at risk" if item.type == "cadence.at_risk" else "missed"
-        subject = (
-            f"Cadence {state}: {window['title']}, window {window['window']} "
-            f"({window['held']} of {window['required']} held, ends {window['window_end']})"
+        now = self.clock()
+        late = how_late(item.due_at, now)
+        about = item.subject.get("meeting")
+        row = None if about is None else self.read_models.meeting(about["meeting_id"])
+        subject_data = disclosed(
+            item.subject, None if row is None else row["classification"], cleared=cleared
         )
-        subject_data = for_channel(item.subject, cleared=cleared)
-        return Notification(item.delivery_id, item.type, subject, subject, subject_data)
+        subject = subject_line(item.type, subject_data)
+        if late:
+            subject += f" (sent {late} late)"
+        if about is None:  # a cadence alert
+            return Notification(item.delivery_id, item.type, subject, subject, subject_data)
+        meeting = subject_data["meeting"]
+        if item.type == NUDGE_TYPE:
+            meeting_id = meeting["meeting_id"]
+            what = (
+                f"It ended on {_minutes(meeting['end_local'])} ({meeting['tz']}) and was "
+                f"recorded neither held nor cancelled: `consultations meeting held {meeting_id}` "
+                f"or `consultations meeting cancel {meeting_id} --reason …` records it."
+            )
+        else:
+            what = f"Reminder {meeting['offset']} before the start."
+        body = "\n".join(
+            line
+            for line in (
+                subject,
+                f"Track: {meeting['track_title']}" if meeting.get("track_title") else "",
+                f"Host: {meeting['host']}" if meeting.get("host") else "",
+                what,
+                f"Due {item.due_at:%Y-%m-%d %H:%M} UTC, sent {late} late." if late else "",
+            )
+            if line
+        )
+        calendar = None
+        if row is not None and item.type != NUDGE_TYPE:
+            shown = meeting_for_channel(
+                {**row, "classification": meeting["classification"]}, cleared=cleared
+            )
+            # Stamped now: an e-mailed object's DTSTAMP is when it was created (RFC 5545).
+            calendar = meeting_calendar(feed_meeting(shown), include_restricted=cleared, stamp=now)
+        return Notification(item.delivery_id, item.type, subject, body, subject_data, calendar)
 
     def enqueue_cadence_alerts(self, now: datetime) -> int:
         """One alert per channel when a window turns at risk, one when it closes short."""
@@ -217,7 +232,7 @@ class Dispatcher:
 
     def next_due(self) -> datetime | None:
         """When the next sweep has work (None: nothing scheduled)."""
-        return self.outbox.next_due(self.clock())
+        return self.outbox.next_due(self.clock(), self.nudge_after)
 
 
 def is_cleared(channel: Channel) -> bool:
@@ -225,17 +240,56 @@ def is_cleared(channel: Channel) -> bool:
     return getattr(channel, "cleared", False) is True
 
 
-def _classified(subject: dict[str, Any], row: dict[str, Any] | None) -> dict[str, Any]:
-    """The reminder's subject with the stricter of its recorded and current classification.
+def subject_line(notification_type: str, subject_data: Mapping[str, Any]) -> str:
+    """The one-line subject of a notification, from its subject data as the channel sees it."""
+    if "window" in subject_data:
+        window = subject_data["window"]
+        state = "at risk" if notification_type == "cadence.at_risk" else "missed"
+        return (
+            f"Cadence {state}: {window['title']}, window {window['window']} "
+            f"({window['held']} of {window['required']} held, ends {window['window_end']})"
+        )
+    meeting = subject_data["meeting"]
+    when = f"{_minutes(meeting['start_local'])} ({meeting['tz']})"
+    if notification_type == NUDGE_TYPE:
+        return f"Awaiting record: {meeting['title']} on {when}, held or cancelled?"
+    where = f" at {meeting['venue']}" if meeting.get("venue") else ""
+    return f"Reminder: {meeting['title']} on {when}{where}"
 
-    Deliveries recorded before classifications were recorded have none; a meeting made
+
+def disclosed(
+    subject: Mapping[str, Any], classification: str | None, *, cleared: bool
+) -> dict[str, Any]:
+    """A delivery's recorded subject data as a channel may see it.
+
+    ``classification``: the meeting's current one (None: unknown). A meeting's reminder or
+    nudge takes the stricter of the classification recorded when it fell due and the current
+    one: deliveries recorded before classifications were have none, and a meeting made
     restricted after its reminder fell due must not go out in full either.
     """
-    meeting = subject["meeting"]
-    current = None if row is None else row["classification"]
-    known = [c for c in (current, meeting.get("classification")) if c is not None]
-    classification = RESTRICTED if not known or RESTRICTED in known else known[0]
-    return {**subject, "meeting": {**meeting, "classification": classification}}
+    meeting = subject.get("meeting")
+    if isinstance(meeting, Mapping):
+        known = [c for c in (classification, meeting.get("classification")) if c is not None]
+        strictest = RESTRICTED if not known or RESTRICTED in known else known[0]
+        subject = {**subject, "meeting": {**meeting, "classification": strictest}}
+    return for_channel(subject, cleared=cleared)
+
+
+def how_late(due_at: datetime, sent_at: datetime) -> str | None:
+    """How late a delivery sent at ``sent_at`` was, in words, if by :data:`LATE_AFTER` or more.
+
+    To the minute, and past a day to the hour: "3 h 20 min", "5 days 2 h".
+    """
+    late = sent_at - due_at
+    if late < LATE_AFTER:
+        return None
+    unit = timedelta(hours=1) if late >= timedelta(days=1) else timedelta(minutes=1)
+    return describe_length(late // unit * unit)
+
+
+def _minutes(local: str) -> str:
+    """``2026-05-14T10:00:00`` as ``2026-05-14 10:00``."""
+    return local.replace("T", " ")[:16]
 
 
 def _plain(value: Any) -> Any:

@@ -76,7 +76,7 @@ def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, l
     with single_daemon(app):
         if not once:
             worker.listen_for_signals()
-        for line in worker.start_up():
+        for line in worker.start_up(once=once):
             click.echo(line)
         if once:
             report = worker.tick()
