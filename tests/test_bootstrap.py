@@ -68,3 +68,21 @@ def test_nothing_below_the_entry_points_imports_the_composition_root() -> None:
         if "consultations.bootstrap" in _imports(path)
     ]
     assert offenders == []
+
+
+def test_the_layers_import_only_downwards() -> None:
+    # domain <- service_layer and adapters <- entry points; the domain imports no framework.
+    below = {
+        "domain": ("consultations.service_layer", "consultations.adapters",
+                   "consultations.entrypoints", "sqlalchemy", "apscheduler", "ics"),
+        "service_layer": ("consultations.entrypoints",),
+        "adapters": ("consultations.entrypoints",),
+    }  # fmt: skip
+    offenders = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for layer, forbidden in below.items()
+        for path in (SRC / layer).rglob("*.py")
+        for name in sorted(_imports(path))
+        if any(name == top or name.startswith(f"{top}.") for top in forbidden)
+    ]
+    assert offenders == []

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.commands import AmendMeeting, CompleteActionItem
 from consultations.domain.durations import parse_duration
-from consultations.entrypoints.wording import (
+from consultations.service_layer.services import Provenance
+from consultations.service_layer.wording import (
     describe_cadence,
     describe_duration,
     describe_length,
@@ -28,7 +29,6 @@ from consultations.entrypoints.wording import (
     describe_sessions,
     describe_source,
 )
-from consultations.service_layer.services import Provenance
 from tests.cli.runner import Result, run_cli
 from tests.projections.support import wire
 

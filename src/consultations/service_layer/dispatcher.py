@@ -30,10 +30,10 @@ from consultations.adapters.outbox import NUDGE_TYPE, Claimed, SqlOutbox, delive
 from consultations.adapters.read_models import ReadModels
 from consultations.domain.disclosure import RESTRICTED, for_channel, meeting_for_channel
 from consultations.domain.vocabulary import DeliveryKind, DeliveryStatus
-from consultations.entrypoints.wording import describe_length
 from consultations.service_layer.feeds import feed_meeting
 from consultations.service_layer.reports import compliance_report
 from consultations.service_layer.retry import backoff
+from consultations.service_layer.wording import describe_length
 from consultations.settings import DEFAULT_NUDGE_AFTER
 
 log = logging.getLogger("consultations.daemon")

@@ -12,7 +12,6 @@ from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.html_report import write_compliance_html
 from consultations.entrypoints.cli.output import Column, format_option, output_options, render
 from consultations.entrypoints.cli.params import DAY, KNOWN_AT_OPTION, check_range
-from consultations.entrypoints.wording import describe_sessions
 from consultations.service_layer.reports import (
     ACTION_COLUMNS,
     COMPLIANCE_COLUMNS,
@@ -20,6 +19,7 @@ from consultations.service_layer.reports import (
     compliance_overview,
     compliance_report,
 )
+from consultations.service_layer.wording import describe_sessions
 
 TABLE_COMPLIANCE_COLUMNS = ("track", "window", "sessions", "status")
 TABLE_ACTION_COLUMNS: tuple[Column, ...] = (

@@ -42,7 +42,8 @@ from consultations.entrypoints.cli.output import (
     terminal_width,
     wrap_words,
 )
-from consultations.entrypoints.wording import (
+from consultations.service_layer.history import aggregate_history
+from consultations.service_layer.wording import (
     describe_cadence,
     describe_duration,
     describe_length,
@@ -52,7 +53,6 @@ from consultations.entrypoints.wording import (
     join_words,
     plural,
 )
-from consultations.service_layer.history import aggregate_history
 
 HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "changes")
 # A field as shown: one line of text, or a list shown one item a line.

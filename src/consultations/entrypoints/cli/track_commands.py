@@ -15,7 +15,7 @@ from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import Column, format_option, render
 from consultations.entrypoints.cli.params import DAY, comma_list, write_options
 from consultations.entrypoints.cli.show import show_aggregate
-from consultations.entrypoints.wording import describe_cadence
+from consultations.service_layer.wording import describe_cadence
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = [kind.value for kind in Kind]
