@@ -8,7 +8,7 @@ prefix or a fold is never spelled twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args
 
 from consultations.domain import areas, feeds, meetings, parties, tracks
@@ -36,11 +36,12 @@ class Aggregate(Generic[State]):
     commands: tuple[type[Any], ...]
     fold: Callable[[Iterable[Any]], State | None]
     decide: Callable[..., tuple[Any, ...]]
+    prefix: str = field(init=False)
+    """What every stream id of this aggregate starts with: ``<name>-``."""
 
-    @property
-    def prefix(self) -> str:
-        """What every stream id of this aggregate starts with."""
-        return f"{self.name}-"
+    def __post_init__(self) -> None:
+        # Set once: projections ask every event of a rebuild which aggregate it is.
+        object.__setattr__(self, "prefix", f"{self.name}-")
 
     @property
     def id_field(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from consultations.adapters.eventlog.hash_chain import (
@@ -132,43 +132,85 @@ def chained_rows(  # noqa: PLR0917
     return rows, envelopes
 
 
-def recorded(
-    row: Mapping[Any, Any], mapper: EventMapper, metadata: Mapping[str, Any] | None = None
-) -> RecordedEvent:
-    """The envelope of a stored row, its payload upcast and decoded.
-
-    ``metadata``: the row's metadata when the caller parsed it (see :class:`MetadataText`).
-    """
+def recorded(row: Mapping[Any, Any], mapper: EventMapper) -> RecordedEvent:
+    """The envelope of a stored row, its payload upcast and decoded."""
     return RecordedEvent(
         row["position"],
         row["stream_id"],
         row["stream_version"],
         mapper.from_stored(row["event_type"], row["schema_version"], row["payload"]),
-        row["metadata"] if metadata is None else metadata,
+        row["metadata"],
         row["occurred_at"],
         row["recorded_at"],
         row["hash"],
     )
 
 
-class MetadataText:
-    """Stored metadata text parsed once for a run of rows that share it.
+ENVELOPE_COLUMNS = (
+    "position", "stream_id", "stream_version", "event_type", "schema_version", "payload",
+    "metadata", "occurred_at", "recorded_at", "hash",
+)  # fmt: skip
+"""The columns :class:`EnvelopeRows` takes, in this order (``prev_hash`` is not needed)."""
 
-    One command's events share one metadata document, so a long read parses it once per
-    command, not per event. A driver that already returns parsed JSON passes through.
+
+class EnvelopeRows:
+    """Rows of :data:`ENVELOPE_COLUMNS` made into envelopes, for a long read of the log.
+
+    Metadata and times may come as the text stored (SQLite): each distinct text is parsed
+    once, since one command's events share their metadata and their time. Values a driver
+    already parsed (PostgreSQL) pass through.
     """
 
-    def __init__(self) -> None:
-        self._text: str | None = None
-        self._parsed: Mapping[str, Any] = {}
+    def __init__(self, mapper: EventMapper) -> None:
+        self.mapper = mapper
+        self._metadata: dict[str, Mapping[str, Any]] = {}
+        self._instants: dict[str, datetime] = {}
 
-    def __call__(self, value: str | Mapping[str, Any]) -> Mapping[str, Any]:
-        """The metadata of one row."""
+    def __call__(self, rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
+        """The envelopes of ``rows``, in order."""
+        decode, metadata, instant = self.mapper.from_stored, self._metadata_of, self._instant
+        envelopes = []
+        for row in rows:
+            position, stream_id, version, event_type, schema_version, payload = row[:6]
+            event = decode(event_type, schema_version, payload)
+            stored_metadata, occurred_at, recorded_at, row_hash = row[6:]
+            envelopes.append(
+                RecordedEvent(
+                    position,
+                    stream_id,
+                    version,
+                    event,
+                    metadata(stored_metadata),
+                    instant(occurred_at),
+                    instant(recorded_at),
+                    row_hash,
+                )
+            )
+        return envelopes
+
+    def _metadata_of(self, value: str | Mapping[str, Any]) -> Mapping[str, Any]:
         if not isinstance(value, str):
             return value
-        if value != self._text:
-            self._text, self._parsed = value, json.loads(value)
-        return self._parsed
+        found = self._metadata.get(value)
+        if found is None:
+            if len(self._metadata) >= _PARSED_KEPT:
+                self._metadata.clear()
+            found = self._metadata[value] = json.loads(value)
+        return found
+
+    def _instant(self, value: str | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        found = self._instants.get(value)
+        if found is None:
+            if len(self._instants) >= _PARSED_KEPT:
+                self._instants.clear()
+            # SQLite keeps UTC as naive ISO 8601 text (see orm.UTCDateTime).
+            found = self._instants[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return found
+
+
+_PARSED_KEPT = 1000  # distinct texts remembered by EnvelopeRows before it starts afresh
 
 
 def verify_rows(

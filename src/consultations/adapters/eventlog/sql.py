@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine, Row
 
 from consultations.adapters.database import IN_CLAUSE_CHUNK, chunks, write_transaction
 from consultations.adapters.eventlog.guards import IntegrityReport, integrity_report
@@ -21,7 +21,8 @@ from consultations.adapters.eventlog.hash_chain import ChainReport
 from consultations.adapters.eventlog.mapper import EventMapper
 from consultations.adapters.eventlog.port import Append, EventLog, RecordedEvent
 from consultations.adapters.eventlog.records import (
-    MetadataText,
+    ENVELOPE_COLUMNS,
+    EnvelopeRows,
     chained_rows,
     check_appends,
     recorded,
@@ -63,10 +64,11 @@ _RECORDED_RESULT = sa.select(
     idempotency_keys.c.last_position,
     idempotency_keys.c.fingerprint,
 ).where(idempotency_keys.c.key == sa.bindparam("key"))
-# What an envelope needs: every column but prev_hash, the metadata as the text stored.
-_ENVELOPE = (
-    *(column for column in events.c if column.name not in {"prev_hash", "metadata"}),
-    sa.type_coerce(events.c.metadata, sa.Text).label("metadata"),
+# What an envelope needs, in EnvelopeRows' order; metadata and times as the text stored.
+_AS_TEXT = {"metadata", "occurred_at", "recorded_at"}
+_ENVELOPE = tuple(
+    sa.type_coerce(events.c[name], sa.Text).label(name) if name in _AS_TEXT else events.c[name]
+    for name in ENVELOPE_COLUMNS
 )
 _READ_STREAM = (
     sa.select(events)
@@ -273,11 +275,11 @@ class SqlEventLog(EventLog):
         while a reader is part-way through are seen by its later batches. With one (a rebuild
         inside the write transaction), every batch is read on it.
         """
-        metadata = MetadataText()
+        envelopes = EnvelopeRows(self.mapper)
         for rows in self._row_batches(
             after, up_to, stream_id, batch_size, connection, columns=_ENVELOPE
         ):
-            yield [recorded(row, self.mapper, metadata(row["metadata"])) for row in rows]
+            yield envelopes(rows)
 
     def _row_batches(
         self,
@@ -288,7 +290,7 @@ class SqlEventLog(EventLog):
         connection: Connection | None,
         *,
         columns: Sequence[Any] = (events,),
-    ) -> Iterator[list[RowMapping]]:
+    ) -> Iterator[Sequence[Row[Any]]]:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         # Keyset pagination: safe across transactions because positions are gap-free and
@@ -301,15 +303,15 @@ class SqlEventLog(EventLog):
                 query = query.where(events.c.stream_id == stream_id)
             query = query.order_by(events.c.position).limit(batch_size)
             if connection is not None:
-                batch = list(connection.execute(query).mappings())
+                batch = connection.execute(query).all()
             else:
                 with self.engine.connect() as own:
-                    batch = list(own.execute(query).mappings())
+                    batch = own.execute(query).all()
             if batch:
                 yield batch
             if len(batch) < batch_size:
                 return
-            after = batch[-1]["position"]
+            after = batch[-1].position
 
     def head(self, connection: Connection | None = None) -> tuple[int, str]:
         """The position and hash of the last event (0 and the genesis hash for an empty log)."""
@@ -326,7 +328,9 @@ class SqlEventLog(EventLog):
     def verify(self, *, batch_size: int = VERIFY_BATCH) -> ChainReport:
         """Recompute the hash chain over the rows as stored, and check the head against it."""
         rows = (
-            row for batch in self._row_batches(0, None, None, batch_size, None) for row in batch
+            row._mapping
+            for batch in self._row_batches(0, None, None, batch_size, None)
+            for row in batch
         )
         return verify_rows(rows, self.head)
 
