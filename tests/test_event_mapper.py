@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from consultations.adapters.eventlog import EventMapper, UpcasterRegistry
 from consultations.adapters.eventlog.hash_chain import canonical_json
-from consultations.adapters.eventlog.mapper import EVENT_TYPES, UnknownEventType
+from consultations.adapters.eventlog.mapper import (
+    EVENT_TYPES,
+    UnknownEventType,
+    _compile_dataclass,
+    _dataclass_decoder,
+)
 from consultations.adapters.eventlog.mapper import decode as from_stored
 from consultations.domain import ALL_EVENTS, DomainEvent
 from consultations.domain import events as events_module
@@ -253,3 +258,33 @@ def test_areas_round_trip_exactly() -> None:
         {"area_id": "energy", "name": "Energy"},
         1,
     )
+
+
+NEAR_MISSES = (None, True, 0, 1.5, "x", "2026-03-22", "2026-03-22T10:00:00Z", [], ["x"], [1], {})
+
+
+def decoded_or_error(decoder: Any, payload: Any) -> Any:
+    try:
+        return decoder(payload)
+    except ValueError as error:
+        return (type(error).__name__, getattr(error, "path", None), str(error))
+
+
+@settings(max_examples=200)
+@given(event=ANY_EVENT)
+def test_the_fast_decoder_agrees_with_the_checked_one(event: DomainEvent) -> None:
+    """The generated fast path decodes what the checked decoder decodes, and fails alike.
+
+    Every key of the stored form is replaced in turn by each near miss, dropped, and joined
+    by an unknown key: both decoders must give the same event or the same error.
+    """
+    cls = type(event)
+    fast, checked = _dataclass_decoder(cls), _compile_dataclass(cls)
+    payload = json.loads(json.dumps(to_stored(event)[1]))
+    assert fast(payload) == event
+    variants = [payload | {"unknown": 1}, [payload]]
+    for key in payload:
+        variants.append({k: v for k, v in payload.items() if k != key})
+        variants += [payload | {key: value} for value in NEAR_MISSES]
+    for variant in variants:
+        assert decoded_or_error(fast, variant) == decoded_or_error(checked, variant), variant
