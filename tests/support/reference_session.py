@@ -23,7 +23,12 @@ FOLLOW_UP = ("done", "dropped", "note")
 
 def reference_plan() -> bytes:
     """The example plan as the session was first recorded: no action item done or dropped."""
-    plan = tomllib.loads(REFERENCE_PLAN.read_text(encoding="utf-8"))
+    return before_follow_up(REFERENCE_PLAN)
+
+
+def before_follow_up(path: Path) -> bytes:
+    """A plan file as it was before anyone followed its action items up."""
+    plan = tomllib.loads(path.read_text(encoding="utf-8"))
     for meeting in plan["meetings"].values():
         for item in meeting.get("actions", []):
             for key in FOLLOW_UP:

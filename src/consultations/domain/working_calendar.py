@@ -12,9 +12,15 @@ a working day when
   the country decreed that weekend day a working day.
 
 A party works from ``opens`` to ``closes`` (09:00–18:00 by default) in its own zone. A
-meeting suits a party when every local day it spans is a working day, it starts at or
-after opening time on its first day and ends by closing time on its last, and no other
-meeting of the party overlaps it. A party without a country has no public holidays.
+meeting suits a party when every local day it spans is a working day, it starts inside
+office hours on its first day and ends inside them on its last (a meeting over several
+days, such as a three-day festival, is not held against the nights in between), and no
+other meeting of the party overlaps it.
+
+A party's working calendar starts with its country: a party without one (every party
+registered before working calendars existed, until it is given one) is held only to the
+closures recorded for it, not to weekends, office hours or its other meetings. Slots are
+proposed inside every party's office hours and clear of its other meetings all the same.
 """
 
 from __future__ import annotations
@@ -199,8 +205,10 @@ class WorkingCalendar:
                 " (its date is estimated)" if estimated else ""
             )
             return Finding(Conflict.HOLIDAY, party.party_id, text, day, estimated)
-        if day.weekday() in self.rules.weekend and not (
-            party.country and self.holidays.works_on_weekend(party.country, day)
+        if (
+            party.country
+            and day.weekday() in self.rules.weekend
+            and not self.holidays.works_on_weekend(party.country, day)
         ):
             text = f"{party.party_id}: {day} is a {weekday_name(day)}, not a working day"
             return Finding(Conflict.WEEKEND, party.party_id, text, day)
@@ -222,9 +230,12 @@ class WorkingCalendar:
             end = to_local(end_utc, party.tz).local
             first, last = start.date(), (end - timedelta(microseconds=1)).date()
             findings += filter(None, (self.day_off(party, day) for day in _days(first, last)))
-            opens = datetime.combine(first, self.rules.opens)
-            closes = datetime.combine(last, self.rules.closes)
-            if start < opens or end > closes:
+            if party.country is None:
+                continue  # no working week to hold the hours against
+            # A meeting over several days starts and ends inside office hours; the nights
+            # between are not counted against it.
+            opening, closing = self.rules.opens, self.rules.closes
+            if not (opening <= start.time() < closing and opening < end.time() <= closing):
                 span = f"{start:%H:%M}–{end:%H:%M} {party.tz} on {first}"
                 if last != first:
                     span = f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} {party.tz}"
@@ -239,17 +250,12 @@ class WorkingCalendar:
         end_utc: datetime,
         busy: Iterable[Busy],
     ) -> list[Finding]:
-        """The other meetings of these parties that overlap ``start_utc``..``end_utc``."""
-        ids = {party.party_id for party in parties}
-        findings = []
-        for other in busy:
-            if other.start_utc < end_utc and start_utc < other.end_utc:
-                for party_id in sorted(ids & other.parties):
-                    text = f"{party_id}: overlaps meeting {other.meeting_id!r} ({other.label})"
-                    findings.append(
-                        Finding(Conflict.OVERLAP, party_id, text, other=other.meeting_id)
-                    )
-        return findings
+        """The other meetings of these parties that overlap ``start_utc``..``end_utc``.
+
+        Only parties with a working calendar (a country) are held to their other meetings.
+        """
+        held = [party for party in parties if party.country is not None]
+        return _overlaps(held, start_utc, end_utc, busy)
 
     def find_slots(self, search: SlotSearch) -> tuple[tuple[Slot, ...], str | None]:
         """Up to ``search.count`` slots, one a day, nearest the target day first.
@@ -289,7 +295,7 @@ class WorkingCalendar:
             return None, "short"
         while start + search.length <= closes:
             end = start + search.length
-            if not self.check(search.parties, start, end) and not self.clashes(
+            if not self.check(search.parties, start, end) and not _overlaps(
                 search.parties, start, end, search.busy
             ):
                 return self._slot(search, start, end, opens, closes), ""
@@ -310,6 +316,20 @@ class WorkingCalendar:
         if search.busy:
             reasons.append(f"no other meeting of {names} at that time")
         return Slot(to_local(start, search.tz), to_local(end, search.tz), search.tz, tuple(reasons))
+
+
+def _overlaps(
+    parties: Iterable[PartyCalendar], start_utc: datetime, end_utc: datetime, busy: Iterable[Busy]
+) -> list[Finding]:
+    """A finding per party and meeting of ``busy`` that overlaps ``start_utc``..``end_utc``."""
+    ids = {party.party_id for party in parties}
+    findings = []
+    for other in busy:
+        if other.start_utc < end_utc and start_utc < other.end_utc:
+            for party_id in sorted(ids & other.parties):
+                text = f"{party_id}: overlaps meeting {other.meeting_id!r} ({other.label})"
+                findings.append(Finding(Conflict.OVERLAP, party_id, text, other=other.meeting_id))
+    return findings
 
 
 def _days(first: date, last: date) -> Iterator[date]:
