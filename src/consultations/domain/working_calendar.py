@@ -355,12 +355,15 @@ def _on_the_step(instant: datetime, tz: str) -> datetime:
 
 
 _RULED_OUT = {
-    "weekend": "weekend days",
-    "holiday": "public holidays",
-    "closure": "closures",
-    "short": "days whose shared office hours are shorter than the meeting",
-    "booked": "days taken by other meetings",
-    "past": "days already past",
+    "weekend": ("weekend day", "weekend days"),
+    "holiday": ("public holiday", "public holidays"),
+    "closure": ("day closed", "days closed"),
+    "short": (
+        "day whose shared office hours are shorter than the meeting",
+        "days whose shared office hours are shorter than the meeting",
+    ),
+    "booked": ("day taken by other meetings", "days taken by other meetings"),
+    "past": ("day already past", "days already past"),
 }
 
 
@@ -368,7 +371,9 @@ def _why_none(search: SlotSearch, ruled_out: Counter[str]) -> str:
     if search.first > search.last:
         return f"no day is left to search (from {search.first} to {search.last})"
     counts = ", ".join(
-        f"{ruled_out[key]} {label}" for key, label in _RULED_OUT.items() if ruled_out[key]
+        f"{ruled_out[key]} {one if ruled_out[key] == 1 else many}"
+        for key, (one, many) in _RULED_OUT.items()
+        if ruled_out[key]
     )
     return f"no day from {search.first} to {search.last} suits every party ({counts})"
 
