@@ -9,8 +9,9 @@ come in; candidate slots and the reasons for each (or why there is none) go out.
   to its end, or to the retirement date. They are tried nearest a target day first: for
   calendar cadences the previous held or planned session plus the window's length divided
   by ``required`` (a half-year track: about six months later); for ``max-gap`` the deadline
-  less a margin of a sixth of the window, which is also the last day tried when there is
-  room before it.
+  (the window's end, or one period after the previous held or planned session if that is
+  earlier) less a margin of a sixth of the time to it, which is also the last day tried
+  when there is room before it.
 - Each candidate is a slot of the track's default length that ``WorkingCalendar``
   accepts for every party (see ``find_slots``); the host is the next in the rotation.
 """
@@ -91,10 +92,15 @@ def propose(
     previous = _previous(track.tz, sessions, chosen.end)
     first = max(chosen.start, today + _ONE_DAY)
     last = min(chosen.end, track.retired_on or date.max)
-    gap = track.cadence.max_gap is not None
-    if gap:
-        margin = max(_ONE_DAY, (chosen.end - chosen.start) / 6)
-        last = max(first, min(last, chosen.end - timedelta(days=margin.days)))
+    deadline: date | None = None
+    if track.cadence.max_gap is not None:
+        # The deadline counts from the previous session, held or planned, when there is one.
+        since = chosen.start if previous is None else previous[1]
+        deadline = chosen.end
+        if previous is not None:
+            deadline = min(deadline, track.cadence.max_gap.add_to(previous[1]))
+        margin = max(_ONE_DAY, (deadline - since) / 6)
+        last = max(first, min(last, deadline - timedelta(days=margin.days)))
         target = last
     elif previous is not None:
         spacing = (chosen.end - chosen.start + _ONE_DAY) / chosen.required
@@ -116,9 +122,11 @@ def propose(
     if not slots:
         return Proposals(chosen, (), f"window {chosen.label}: {why}")
     host = next_host(track.host_rotation, previous_host)
+    span = f"{chosen.start}..{chosen.end}"
     common = [
-        f"in window {chosen.label} ({chosen.start}..{chosen.end}), which has "
-        f"{chosen.held + chosen.planned} of {chosen.required} sessions",
+        f"in window {chosen.label}"
+        + ("" if chosen.label == span else f" ({span})")
+        + f", which has {chosen.held + chosen.planned} of {chosen.required} sessions",
         _host_reason(host, previous_host),
     ]
     return Proposals(
@@ -127,7 +135,7 @@ def propose(
             Proposal(
                 slot,
                 host,
-                (*slot.reasons, *_spacing(slot, previous, chosen, gap=gap), *common),
+                (*slot.reasons, *_spacing(slot, previous, deadline), *common),
             )
             for slot in slots
         ),
@@ -169,15 +177,13 @@ def _previous(tz: str, sessions: Sequence[Session], until: date) -> tuple[str, d
     return meeting_id, day
 
 
-def _spacing(
-    slot: Slot, previous: tuple[str, date] | None, window: Window, *, gap: bool
-) -> list[str]:
+def _spacing(slot: Slot, previous: tuple[str, date] | None, deadline: date | None) -> list[str]:
     day = slot.start.local.date()
     reasons = []
     if previous is not None:
         reasons.append(f"{(day - previous[1]).days} days after {previous[0]} ({previous[1]})")
-    if gap:
-        reasons.append(f"{(window.end - day).days} days before the deadline {window.end}")
+    if deadline is not None:
+        reasons.append(f"{(deadline - day).days} days before the deadline {deadline}")
     return reasons
 
 

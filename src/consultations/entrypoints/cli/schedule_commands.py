@@ -86,7 +86,9 @@ def schedule(
         marks = non_working_marks(context.app().calendar, rows, read.party_calendars())
         for row in rows:
             _with_record_state(row, now, in_status=table)
-            row["non_working"] = marks.get(row["meeting_id"], [])
+            found = marks.get(row["meeting_id"], [])
+            # Each reason has commas of its own: the table separates them more plainly.
+            row["non_working"] = "; ".join(found) if table else found
         render(rows, columns, output_format, title="Schedule")
 
 

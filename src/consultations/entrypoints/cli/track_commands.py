@@ -276,8 +276,8 @@ def _plan_entries(
     track: Track, window: str, proposals: tuple[Proposal, ...], taken: set[str]
 ) -> Iterator[str]:
     """The proposals as ``[meetings.ID]`` entries of a plan file (docs/plan-format.md)."""
-    yield f"# Proposed sessions of track {track.id} in {window}, best first; keep the one"
-    yield "# chosen, then `consultations plan import` this file."
+    yield f"# Proposed sessions of track {track.id} in window {window}, best first."
+    yield "# Keep the one chosen, then `consultations plan import` this file."
     for rank, proposal in enumerate(proposals, 1):
         slot = proposal.slot
         meeting_id = f"{track.id[:50]}-{slot.start.local:%Y-%m-%d}"
@@ -286,7 +286,8 @@ def _plan_entries(
             number += 1
             meeting_id = f"{track.id[:50]}-{slot.start.local:%Y-%m-%d}-{number}"
         yield ""
-        yield f"# {rank}. " + "; ".join(proposal.reasons)
+        yield f"# {rank}."
+        yield from (f"#   {reason}" for reason in proposal.reasons)
         yield f"[meetings.{meeting_id}]"
         yield f"track = {_toml_text(track.id)}"
         yield f"title = {_toml_text(_title(track, window))}"
