@@ -339,6 +339,7 @@ def _counted(
     counted = []
     for meeting_id in row["meetings"]:
         meeting = shown[meeting_id]
+        withheld = not shows_details(meeting["classification"], cleared=cleared)
         held = meeting.get("held_start_utc")  # withheld: None
         if meeting_id not in pending:
             state = "held"
@@ -352,10 +353,8 @@ def _counted(
                 if held
                 else date.fromisoformat(meeting["start_local"][:10]),
                 state,
-                withheld=not shows_details(meeting["classification"], cleared=cleared),
-                non_working=()
-                if not shows_details(meeting["classification"], cleared=cleared)
-                else tuple(meeting["non_working"]),
+                withheld=withheld,
+                non_working=() if withheld else tuple(meeting["non_working"]),
             )
         )
     return tuple(counted)

@@ -120,8 +120,9 @@ class CommandService:
                 return Outcome(self._aggregate_at(earlier[0]), earlier, repeated=True)
         uow = UnitOfWork(self.store)
         aggregate_id = handle(uow, command, self.clock(), self.directory)
-        for _, problem in self.unknown_countries(uow):
-            raise InvalidInput("country", problem)
+        unknown = self.unknown_countries(uow)
+        if unknown:
+            raise InvalidInput("country", unknown[0][1])
         found = self.working_time_conflicts(uow, strict=strict)
         warnings = (*uow.warnings, *(str(finding) for _, finding in found))
         metadata = provenance.metadata(type(command).__name__)

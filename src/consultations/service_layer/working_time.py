@@ -8,6 +8,7 @@ command or a plan file is about to append) and the read models (``schedule confl
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 from consultations.adapters.projections.compliance import rules_of, session_of
 from consultations.domain.aggregates import MEETING, PARTY
-from consultations.domain.compliance import awaiting_record, never_counted
+from consultations.domain.compliance import RECORD_PENDING, awaiting_record, never_counted
 from consultations.domain.errors import NotAllowed
 from consultations.domain.events import (
     MeetingPlanned,
@@ -23,11 +24,10 @@ from consultations.domain.events import (
     PartyAmended,
     PartyRegistered,
 )
-from consultations.domain.meetings import Meeting
+from consultations.domain.meetings import MAX_MEETING_LENGTH, Meeting
 from consultations.domain.parties import Party
 from consultations.domain.proposals import Proposals, propose
 from consultations.domain.tracks import Track
-from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import format_wall_time, local_date
 from consultations.domain.working_calendar import (
     NON_WORKING_DAY,
@@ -99,12 +99,10 @@ class WorkingTime:
         for meeting in checked:
             calendars = [parties[p] for p in _parties(meeting) if p in parties]
             start, end = meeting.start.utc, meeting.end.utc
-            others = [
-                other
-                for other in [*self.meetings.busy(start, end), *in_uow]
-                if other.meeting_id != meeting.id
-                and (other in in_uow or other.meeting_id not in pending)
-            ]
+            # The log's meetings where the unit of work leaves them: those it changes are
+            # taken from it instead.
+            logged = [b for b in self.meetings.busy(start, end) if b.meeting_id not in pending]
+            others = [b for b in (*logged, *in_uow) if b.meeting_id != meeting.id]
             findings = self.calendar.check(calendars, start, end)
             findings += self.calendar.clashes(calendars, start, end, others)
             found += [(meeting.id, finding) for finding in findings]
@@ -182,12 +180,25 @@ def conflicts(
     """
     parties = read.party_calendars()
     tracks = {track["track_id"]: track for track in read.tracks()}
+    planned = [row for row in rows if row["status"] in RECORD_PENDING]
+    if not planned:
+        return []
+    # Every meeting that may overlap one of them, in one read, by start.
+    busy = read.busy(
+        min(row["start_utc"] for row in planned), max(row["end_utc"] for row in planned)
+    )
+    starts = [other.start_utc for other in busy]
     found = []
-    for row in rows:
-        if row["status"] not in (MeetingStatus.PLANNED, MeetingStatus.RESCHEDULED):
-            continue
+    for row in planned:
+        # A meeting lasts at most MAX_MEETING_LENGTH: none starting earlier can overlap.
+        near = busy[
+            bisect_left(starts, row["start_utc"] - MAX_MEETING_LENGTH) : bisect_left(
+                starts, row["end_utc"]
+            )
+        ]
+        others = [other for other in near if other.meeting_id != row["meeting_id"]]
         for finding in meeting_findings(
-            read, calendar, row, parties=parties, tracks=tracks, now=now
+            calendar, row, others, parties=parties, tracks=tracks, now=now
         ):
             found.append(
                 {
@@ -203,19 +214,18 @@ def conflicts(
 
 
 def meeting_findings(
-    read: CalendarReads,
     calendar: WorkingCalendar,
     row: Row,
+    others: Sequence[Busy],
     *,
     parties: Mapping[str, PartyCalendar],
     tracks: Mapping[str, Row],
     now: datetime,
 ) -> list[Finding]:
-    """Every conflict of one schedule row (see :func:`conflicts`)."""
+    """Every conflict of one schedule row (see :func:`conflicts`); ``others``: other meetings."""
     calendars = [parties[p] for p in parties_of(row["participants"], row["host"]) if p in parties]
     start, end = row["start_utc"], row["end_utc"]
     findings = calendar.check(calendars, start, end)
-    others = [b for b in read.busy(start, end) if b.meeting_id != row["meeting_id"]]
     findings += calendar.clashes(calendars, start, end, others)
     track = tracks.get(row["track_id"]) if row["track_id"] else None
     if track is not None:
