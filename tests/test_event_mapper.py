@@ -24,6 +24,7 @@ from consultations.domain.events import (
     AreaRegistered,
     MeetingHeld,
     MeetingPlanned,
+    PartyClosureAdded,
     PartyRegistered,
     TrackAmended,
 )
@@ -165,6 +166,18 @@ def test_a_party_with_an_email_stores_it() -> None:
     assert from_stored("PartyRegistered", payload) == event
     with pytest.raises(ValueError, match=r"PartyRegistered\.email: expected str"):
         from_stored("PartyRegistered", payload | {"email": 7})
+
+
+def test_a_party_with_a_country_stores_it_and_closures_are_dates() -> None:
+    event = PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", (), country="AZ")
+    _, payload, version = to_stored(event)
+    assert (payload["country"], "email" in payload, version) == ("AZ", False, 1)
+    assert from_stored("PartyRegistered", payload) == event
+    closure = PartyClosureAdded("AZ-MFA", date(2027, 5, 3), date(2027, 5, 7), "move")
+    assert to_stored(closure)[:2] == (
+        "PartyClosureAdded",
+        {"party_id": "AZ-MFA", "first": "2027-05-03", "last": "2027-05-07", "reason": "move"},
+    )
 
 
 def test_nested_dataclasses_and_dates() -> None:

@@ -150,3 +150,21 @@ def test_migration_0001_creates_the_guards_it_always_did(migrated_engine: Engine
     assert log_guards.create_statements(dialect) == RELEASED_0001_GUARDS[dialect]
     with migrated_engine.connect() as connection:
         assert log_guards.check_guards(connection) == ()
+
+
+def test_working_calendars_add_a_country_and_closures_without_a_rebuild(engine: Engine) -> None:
+    migrations.upgrade(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO parties (party_id, name, tz, departments) "
+                "VALUES ('TM-MFA', 'MFA', 'Asia/Ashgabat', '[]')"
+            )
+        )
+    migrations.upgrade(engine, "0010")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT country FROM parties")).all() == [(None,)]
+        assert connection.execute(sa.text("SELECT count(*) FROM party_closures")).scalar() == 0
+    migrations.downgrade(engine, "0009")
+    assert "party_closures" not in tables(engine)
+    assert "country" not in {c["name"] for c in sa.inspect(engine).get_columns("parties")}

@@ -17,6 +17,7 @@ from consultations.adapters.orm import (
     areas,
     feeds,
     parties,
+    party_closures,
     schedule,
     track_areas,
     track_parties,
@@ -25,6 +26,8 @@ from consultations.adapters.orm import (
 from consultations.adapters.scopes import in_scope
 from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.vocabulary import MeetingStatus
+from consultations.domain.wall_time import format_wall_time
+from consultations.domain.working_calendar import Busy, Closure, PartyCalendar, parties_of
 
 Row = dict[str, Any]
 
@@ -65,6 +68,41 @@ class ReadModels:
     def parties(self) -> list[Row]:
         """All parties, by id."""
         return self._rows(sa.select(parties).order_by(parties.c.party_id))
+
+    def closures(self, party_id: str | None = None) -> list[Row]:
+        """Closures recorded for a party (or every party), by party and first day."""
+        query = sa.select(party_closures).order_by(
+            party_closures.c.party_id, party_closures.c.first_day, party_closures.c.position
+        )
+        if party_id is not None:
+            query = query.where(party_closures.c.party_id == party_id)
+        return self._rows(query)
+
+    def party_calendars(self) -> dict[str, PartyCalendar]:
+        """Every party's working calendar (zone, country, closures), by id."""
+        closed: dict[str, list[Closure]] = {}
+        for row in self.closures():
+            closure = Closure(row["first_day"], row["last_day"], row["reason"])
+            closed.setdefault(row["party_id"], []).append(closure)
+        return {
+            row["party_id"]: PartyCalendar(
+                row["party_id"], row["tz"], row["country"], tuple(closed.get(row["party_id"], ()))
+            )
+            for row in self.parties()
+        }
+
+    def busy(self, start_utc: datetime, end_utc: datetime) -> list[Busy]:
+        """The meetings, cancelled ones aside, that overlap ``start_utc``..``end_utc``."""
+        query = (
+            sa.select(schedule)
+            .where(
+                schedule.c.start_utc < end_utc,
+                schedule.c.end_utc > start_utc,
+                schedule.c.status != MeetingStatus.CANCELLED.value,
+            )
+            .order_by(schedule.c.start_utc, schedule.c.meeting_id)
+        )
+        return [busy_of(row) for row in self._rows(query)]
 
     def areas(self) -> list[Row]:
         """All areas, by id."""
@@ -232,6 +270,18 @@ class ReadModels:
         )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+
+def busy_of(row: Row) -> Busy:
+    """A schedule row as another meeting its parties are busy with."""
+    start = datetime.fromisoformat(row["start_local"])
+    return Busy(
+        row["meeting_id"],
+        row["start_utc"],
+        row["end_utc"],
+        frozenset(parties_of(row["participants"], row["host"])),
+        f"{format_wall_time(start)} {row['tz']}",
+    )
 
 
 _ID_COLUMNS: dict[str, sa.Column[str]] = {

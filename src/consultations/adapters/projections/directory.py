@@ -1,4 +1,4 @@
-"""Parties and areas: registered once, never changed."""
+"""Parties and areas, with each party's country and closures (its working calendar)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import RecordedEvent
-from consultations.adapters.orm import areas, parties
+from consultations.adapters.orm import areas, parties, party_closures
 from consultations.adapters.projections.base import BatchByBatch, Replay
-from consultations.domain.events import AreaRegistered, PartyRegistered
+from consultations.domain.events import (
+    AreaRegistered,
+    PartyAmended,
+    PartyClosureAdded,
+    PartyRegistered,
+)
 
 
 class DirectoryProjection:
-    """Rows of ``parties`` and ``areas``."""
+    """Rows of ``parties``, ``party_closures`` and ``areas``."""
 
     name: ClassVar[str] = "directory"
     version: ClassVar[int] = 1
-    tables: ClassVar[tuple[sa.Table, ...]] = (parties, areas)
+    tables: ClassVar[tuple[sa.Table, ...]] = (parties, party_closures, areas)
     reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
-        """Insert newly registered parties and areas."""
+        """Insert newly registered parties and areas; apply amendments and closures."""
         new_parties = [
             {
                 "party_id": e.party_id,
@@ -31,6 +36,7 @@ class DirectoryProjection:
                 "tz": e.tz,
                 "departments": list(e.departments),
                 "email": e.email,
+                "country": e.country,
             }
             for e in (r.event for r in batch)
             if isinstance(e, PartyRegistered)
@@ -40,10 +46,30 @@ class DirectoryProjection:
             for e in (r.event for r in batch)
             if isinstance(e, AreaRegistered)
         ]
+        closures = [
+            {
+                "position": r.position,
+                "party_id": r.event.party_id,
+                "first_day": r.event.first,
+                "last_day": r.event.last,
+                "reason": r.event.reason,
+            }
+            for r in batch
+            if isinstance(r.event, PartyClosureAdded)
+        ]
         if new_parties:
             connection.execute(parties.insert(), new_parties)
         if new_areas:
             connection.execute(areas.insert(), new_areas)
+        for event in (r.event for r in batch):  # after the inserts: a party registers first
+            if isinstance(event, PartyAmended) and event.country is not None:
+                connection.execute(
+                    parties.update()
+                    .where(parties.c.party_id == event.party_id)
+                    .values(country=event.country)
+                )
+        if closures:
+            connection.execute(party_closures.insert(), closures)
 
     def replay(self, connection: Connection) -> Replay:
         """A rebuild handles the log batch after batch."""

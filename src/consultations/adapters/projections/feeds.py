@@ -41,7 +41,7 @@ from consultations.domain.events import (
     FeedCreated,
     FeedRevoked,
     MeetingAmended,
-    PartyRegistered,
+    PartyEvent,
 )
 
 SCOPED_KINDS = ("track", "area", "party")  # any other scope (``all``) shows every meeting
@@ -158,7 +158,7 @@ def _sort_out(
     party_feeds: Change | None = None
     for recorded in batch:
         event = recorded.event
-        if isinstance(event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered):
+        if isinstance(event, FeedCreated | FeedRevoked | PartyEvent | AreaRegistered):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)
         if not MEETING.owns(recorded.stream_id):

@@ -50,16 +50,17 @@ def _bom_chosen(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
 
 
 def output_options(*formats: str) -> Callable[[F], F]:
-    """``--format`` (one of ``formats``, default table) and ``--bom`` (CSV only)."""
+    """``--format`` (one of ``formats``, default table) and, with CSV, ``--bom``."""
 
     def decorate(function: F) -> F:
-        function = click.option(
-            "--bom",
-            is_flag=True,
-            expose_value=False,
-            callback=_bom_chosen,
-            help="Start the CSV with a UTF-8 byte-order mark (some spreadsheets need it).",
-        )(function)
+        if "csv" in formats:
+            function = click.option(
+                "--bom",
+                is_flag=True,
+                expose_value=False,
+                callback=_bom_chosen,
+                help="Start the CSV with a UTF-8 byte-order mark (some spreadsheets need it).",
+            )(function)
         return click.option(
             "--format",
             "output_format",
