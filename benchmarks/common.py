@@ -61,7 +61,7 @@ def config_for(mode: str, *, postgres: bool = True) -> Config:
 
 @dataclass(frozen=True)
 class Target:
-    """``value>=``/``value<=`` on the figure's median, or ``ratio>=`` against one baseline."""
+    """``value>=``/``value<=`` on the figure's median, or ``ratio>=``/``<=`` against a baseline."""
 
     kind: str
     threshold: float
@@ -73,6 +73,8 @@ class Target:
             if self.threshold < 1:
                 return f">= {self.threshold:.0%} of {self.baseline}"
             return f">= {self.threshold:g}x {self.baseline}"
+        if self.kind == "ratio<=":
+            return f"<= {self.threshold:g}x {self.baseline}"
         sign = ">=" if self.kind == "value>=" else "<"
         return f"{sign} {self.threshold:,.0f} {unit}".replace(".0 ", " ")
 
@@ -110,6 +112,8 @@ class Figure:
         for target in self.targets:
             if target.kind == "ratio>=":
                 met = self.ratio(target.baseline or "") >= target.threshold
+            elif target.kind == "ratio<=":
+                met = self.ratio(target.baseline or "") <= target.threshold
             elif target.kind == "value>=":
                 met = self.median >= target.threshold
             else:
