@@ -61,7 +61,8 @@ def config_for(mode: str, *, postgres: bool = True) -> Config:
 
 @dataclass(frozen=True)
 class Target:
-    """``value>=``/``value<=`` on the figure's median, or ``ratio>=``/``<=`` against a baseline."""
+    """``value>=``/``value<=`` on the figure's median, or ``ratio>=``/``ratio<=`` against one
+    baseline (the ratio is ours over the baseline, in the figure's unit)."""
 
     kind: str
     threshold: float
@@ -69,12 +70,12 @@ class Target:
     note: str = ""
 
     def describe(self, unit: str) -> str:
+        if self.kind == "ratio<=":
+            return f"<= {self.threshold:g}x {self.baseline}"
         if self.kind == "ratio>=":
             if self.threshold < 1:
                 return f">= {self.threshold:.0%} of {self.baseline}"
             return f">= {self.threshold:g}x {self.baseline}"
-        if self.kind == "ratio<=":
-            return f"<= {self.threshold:g}x {self.baseline}"
         sign = ">=" if self.kind == "value>=" else "<"
         return f"{sign} {self.threshold:,.0f} {unit}".replace(".0 ", " ")
 
