@@ -12,12 +12,15 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
 from consultations.entrypoints.cli.lazy_group import Lazy, LazyGroup
 from consultations.settings import DATABASE_URL_VARIABLE, Settings
+
+if TYPE_CHECKING:
+    from consultations.domain.errors import UnknownId
 
 EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
 
@@ -97,15 +100,17 @@ class _Root(LazyGroup):
         try:
             return super().invoke(ctx)
         except Exception as error:
-            from consultations.domain.errors import UnknownId
+            if not raised(error, "consultations.domain.errors", "UnknownId"):
+                raise
+            unknown = cast("UnknownId", error)
+            if unknown.known is not None:
+                raise
             from consultations.entrypoints.cli.context import CliContext
 
-            if not isinstance(error, UnknownId) or error.known is not None:
-                raise
             context = ctx.find_object(CliContext)
             assert context is not None  # set by the root callback before any command runs
-            known = context.app(schema=False, projections=False).read_models.ids(error.kind)
-            raise error.among(known) from None
+            known = context.app(schema=False, projections=False).read_models.ids(unknown.kind)
+            raise unknown.among(known) from None
 
 
 @click.group(
