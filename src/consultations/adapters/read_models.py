@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from consultations.adapters.database import chunks
-from consultations.adapters.ical_feed import FeedMeeting
 from consultations.adapters.orm import (
     action_items,
     areas,
@@ -28,6 +27,9 @@ from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import format_wall_time
 from consultations.domain.working_calendar import Busy, Closure, PartyCalendar, parties_of
+
+if TYPE_CHECKING:  # the renderer imports ics: only the commands that render feeds load it
+    from consultations.adapters.ical_feed import FeedMeeting
 
 Row = dict[str, Any]
 
@@ -172,6 +174,8 @@ class ReadModels:
         Only the columns the feed shows are read, straight into ``FeedMeeting`` (no row
         dictionaries: this is the bulk of a cold feed request); the renderer orders them.
         """
+        from consultations.adapters.ical_feed import FeedMeeting  # noqa: PLC0415
+
         query = _with_host(
             _feed_query(where, window)
             .with_only_columns(*_FEED_COLUMNS, tracks.c.title.label("track_title"))
