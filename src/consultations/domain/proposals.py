@@ -10,8 +10,9 @@ come in; candidate slots and the reasons for each (or why there is none) go out.
   calendar cadences the previous held or planned session plus the window's length divided
   by ``required`` (a half-year track: about six months later); for ``max-gap`` the deadline
   (the window's end, or one period after the previous held or planned session if that is
-  earlier) less a margin of a sixth of the time to it, which is also the last day tried
-  when there is room before it.
+  earlier) less a margin of a sixth of the time to it. The days up to that target are
+  tried first; the days of the margin only after them, and never a day past the deadline
+  (when the window starts inside the margin, its first days are the ones tried).
 - Each candidate is a slot of the track's default length that ``WorkingCalendar``
   accepts for every party (see ``find_slots``); the host is the next in the rotation.
 """
@@ -93,15 +94,25 @@ def propose(
     first = max(chosen.start, today + _ONE_DAY)
     last = min(chosen.end, track.retired_on or date.max)
     deadline: date | None = None
-    if track.cadence.max_gap is not None:
+    prefer_until: date | None = None
+    gap = track.cadence.max_gap
+    if gap is not None:
         # The deadline counts from the previous session, held or planned, when there is one.
         since = chosen.start if previous is None else previous[1]
         deadline = chosen.end
         if previous is not None:
-            deadline = min(deadline, track.cadence.max_gap.add_to(previous[1]))
+            deadline = min(deadline, gap.add_to(previous[1]))
+        if deadline < first:
+            after = "" if previous is None else f", {gap} after {previous[0]} ({previous[1]})"
+            return Proposals(
+                chosen,
+                (),
+                f"window {chosen.label}: its deadline {deadline}{after}, is before {first}, "
+                "the first day left to propose",
+            )
+        last = min(last, deadline)
         margin = max(_ONE_DAY, (deadline - since) / 6)
-        last = max(first, min(last, deadline - timedelta(days=margin.days)))
-        target = last
+        target = prefer_until = deadline - timedelta(days=margin.days)
     elif previous is not None:
         spacing = (chosen.end - chosen.start + _ONE_DAY) / chosen.required
         target = previous[1] + timedelta(days=spacing.days)
@@ -115,6 +126,7 @@ def propose(
         last,
         min(max(target, first), last) if first <= last else first,
         not_before=now,
+        prefer_until=prefer_until,
         busy=tuple(busy),
         count=count,
     )
@@ -181,10 +193,19 @@ def _spacing(slot: Slot, previous: tuple[str, date] | None, deadline: date | Non
     day = slot.start.local.date()
     reasons = []
     if previous is not None:
-        reasons.append(f"{(day - previous[1]).days} days after {previous[0]} ({previous[1]})")
+        reasons.append(f"{_days((day - previous[1]).days)} after {previous[0]} ({previous[1]})")
     if deadline is not None:
-        reasons.append(f"{(deadline - day).days} days before the deadline {deadline}")
+        before = (deadline - day).days
+        reasons.append(
+            f"{_days(before)} before the deadline {deadline}"
+            if before
+            else f"on the deadline {deadline}"
+        )
     return reasons
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _host_reason(host: str | None, previous_host: str | None) -> str:

@@ -165,7 +165,8 @@ class SlotSearch:
     """What ``find_slots`` looks for: ``count`` slots of ``length`` for ``parties``.
 
     Days ``first``..``last`` (in ``tz``, where slots are given) are tried nearest
-    ``target`` first, one slot a day, none starting before ``not_before``.
+    ``target`` first, one slot a day, none starting before ``not_before``; with
+    ``prefer_until``, every day up to it is tried before any day after it.
     """
 
     parties: tuple[PartyCalendar, ...]
@@ -177,6 +178,7 @@ class SlotSearch:
     not_before: datetime
     busy: tuple[Busy, ...] = ()
     count: int = 3
+    prefer_until: date | None = None
 
 
 def weekday_name(day: date) -> str:
@@ -267,7 +269,7 @@ class WorkingCalendar:
         parse_zone(search.tz)
         slots: list[Slot] = []
         ruled_out: Counter[str] = Counter()
-        for day in _nearest_first(search.first, search.last, search.target):
+        for day in _nearest_first(search.first, search.last, search.target, search.prefer_until):
             slot, why = self._slot_on(search, day)
             if slot is None:
                 ruled_out[why] += 1
@@ -339,9 +341,15 @@ def _days(first: date, last: date) -> Iterator[date]:
         day += _ONE_DAY
 
 
-def _nearest_first(first: date, last: date, target: date) -> list[date]:
-    """The days ``first``..``last``, nearest ``target`` first (the earlier of two as near)."""
-    return sorted(_days(first, last), key=lambda day: (abs((day - target).days), day))
+def _nearest_first(
+    first: date, last: date, target: date, prefer_until: date | None = None
+) -> list[date]:
+    """The days ``first``..``last``, nearest ``target`` first (the earlier of two as near).
+
+    Days after ``prefer_until`` (when given) come after all the others.
+    """
+    later = date.max if prefer_until is None else prefer_until
+    return sorted(_days(first, last), key=lambda day: (day > later, abs((day - target).days), day))
 
 
 def _on_the_step(instant: datetime, tz: str) -> datetime:
