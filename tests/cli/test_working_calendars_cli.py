@@ -446,6 +446,26 @@ def test_schedule_meeting_show_and_the_html_report_mark_non_working_days(
     assert f"non-working day: {NOVRUZ_AZ}; {NOVRUZ_TM}" in page
 
 
+def test_schedule_keeps_long_ids_whole_beside_a_meeting_awaiting_record(
+    cal: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    cal.ok(
+        "track", "add", "strategy-workshop", "--title", "Workshop", "--kind", "workshop",
+        "--cadence", "half-year", "--start", "2025-01-01", "--party", "AZ-MFA",
+    )  # fmt: skip
+    long_id = cal.ok(
+        "meeting", "plan", "--track", "strategy-workshop", "--title", "Strategy workshop on "
+        "energy corridors", "--start", "2027-04-13 10:00", "--venue", "Baku, Ministry",
+    )  # fmt: skip
+    plan(cal, "2025-02-11 10:00", "--id", "past")  # nobody recorded it
+    table = cal.ok("schedule", "--all")
+    assert long_id == "strategy-workshop-2027-04-13"
+    assert any(long_id in line for line in table.splitlines())
+    assert "awaiting record" in table
+    assert max(len(line) for line in table.splitlines()) <= 80
+
+
 # --- the example plan ---------------------------------------------------------------------------
 
 
