@@ -397,6 +397,19 @@ def test_track_propose_plan_plans_the_best_slot(cal: Session) -> None:
     assert shown["title"] == "Strategy workshop (2027-H1)"
 
 
+def test_track_propose_plan_with_an_idempotency_key_plans_once(cal: Session) -> None:
+    args = ("track", "propose", "ws", "--window", "2027-H1", "--plan", "--idempotency-key", "k1")
+    before = cal.events()
+    first = cal.ok(*args)
+    assert cal.events() == before + 1
+    assert cal.ok(*args) == first  # the first result again, though the best slot moved on
+    assert cal.events() == before + 1
+    cal.rejected(
+        3, "idempotency key 'k1' was used for a different command", "track", "propose", "ws",
+        "--window", "2027-H2", "--plan", "--idempotency-key", "k1",
+    )  # fmt: skip
+
+
 def test_track_propose_says_why_there_is_no_slot_and_plans_nothing(cal: Session) -> None:
     cal.ok("track", "amend", "ws", "--duration", "PT10H")  # longer than office hours
     result = cal("track", "propose", "ws", "--window", "2027-H1")
