@@ -314,6 +314,21 @@ def test_schedule_conflicts_lists_each_reason_in_table_json_and_csv(cal: Session
     cal.rejected(2, "--from: give the options", "schedule", "--from", "2027-01-01", "conflicts")
 
 
+def test_schedule_conflicts_lists_a_meeting_after_its_track_retired(cal: Session) -> None:
+    plan(cal, "2027-05-25 10:00", "--id", "after")
+    plan(cal, "2027-02-23 10:00", "--id", "before")
+    assert conflicts(cal) == []
+    cal.ok("track", "retire", "ws", "--on", "2027-03-01")
+    rows = conflicts(cal)
+    assert [(row["meeting_id"], row["conflict"], row["reason"]) for row in rows] == [
+        (
+            "after",
+            "outside_window",
+            "track 'ws': 2027-05-25 is after the track retired on 2027-03-01",
+        )
+    ]
+
+
 def test_an_estimated_date_fixed_by_a_later_holidays_release_shows_up_on_rerun(
     cal: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -114,7 +114,7 @@ class Conflict(StrEnum):
     CLOSURE = "closure"
     OFFICE_HOURS = "office_hours"
     OVERLAP = "overlap"
-    OUTSIDE_WINDOW = "outside_window"  # never counts for its track
+    OUTSIDE_WINDOW = "outside_window"  # outside its track's active dates
     AWAITING_RECORD = "awaiting_record"
 
 

@@ -175,8 +175,9 @@ def conflicts(
     """One row per conflict of each planned meeting of ``rows`` (schedule rows), in order.
 
     A meeting is in conflict on a non-working day or outside the office hours of one of
-    its parties, over another meeting of one of them, on a day that never counts for its
-    track (outside its active dates), or when it has ended and awaits its record.
+    its parties, over another meeting of one of them, outside its track's active dates (on
+    a day that never counts for it, or after its retirement date), or when it has ended and
+    awaits its record.
     """
     parties = read.party_calendars()
     tracks = {track["track_id"]: track for track in read.tracks()}
@@ -229,10 +230,17 @@ def meeting_findings(
     findings += calendar.clashes(calendars, start, end, others)
     track = tracks.get(row["track_id"]) if row["track_id"] else None
     if track is not None:
-        why = never_counted(rules_of(track), local_date(start, track["tz"]))
+        rules, day = rules_of(track), local_date(start, track["tz"])
+        why = never_counted(rules, day)
         if why is not None:
             text = f"track {track['track_id']!r}: {why}; it will never count"
-            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text))
+            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text, day))
+        elif rules.retired_on is not None and day > rules.retired_on:
+            # It may still count for the window the track retired in, but the track no
+            # longer runs then.
+            text = f"track {track['track_id']!r}: {day} is after the track retired on "
+            text += str(rules.retired_on)
+            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text, day))
     if awaiting_record(row["status"], end, now):
         ended = format_wall_time(datetime.fromisoformat(row["end_local"]))
         text = f"ended {ended} {row['tz']}; it awaits its record (held or cancelled)"
