@@ -179,6 +179,27 @@ def test_a_decreed_working_saturday_in_baku_is_still_a_weekend_in_ashgabat(cal: 
     ]
 
 
+def test_amending_participants_checks_them_and_refuses_unknown_parties(cal: Session) -> None:
+    cal.ok(
+        "party", "add", "DE-AA", "--name", "German FO", "--tz", "Europe/Berlin", "--country", "DE"
+    )
+    _, meeting_id, _ = plan(cal, "2027-10-05 10:00")  # a Tuesday; 3 October is German Unity Day
+    cal.rejected(
+        4, "participants: no party 'GHOST3'", "meeting", "amend", meeting_id, "--participants",
+        "TM-MFA,GHOST3",
+    )  # fmt: skip
+    cal.rejected(4, "host: no party 'GHOST'", "meeting", "amend", meeting_id, "--host", "GHOST")
+    # 10:00 in Baku is 08:00 in Berlin.
+    early = "DE-AA: 08:00–14:00 Europe/Berlin on 2027-10-05 is outside its office hours"
+    amend = ("meeting", "amend", meeting_id, "--participants", "TM-MFA,AZ-MFA,DE-AA")
+    cal.rejected(3, early, *amend, "--strict")
+    result = cal(*amend)
+    assert (result.code, result.out.strip()) == (0, f"{meeting_id}: amended")
+    assert [line for line in warnings(result.err) if line.startswith("DE-AA")] == [
+        early + " (09:00–18:00)"
+    ]
+
+
 def write_plan(tmp_path: Path, meetings: str, country: str = "AZ") -> Path:
     path = tmp_path / "plan.toml"
     path.write_text(
@@ -243,6 +264,34 @@ def test_plan_import_warns_and_strict_refuses_the_whole_import(
         f"meetings.rv-novruz: {NOVRUZ_AZ}",
     ]
     assert cli.events() > 0
+
+
+def test_plan_import_checks_the_participants_it_gives_an_existing_meeting(
+    capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine, tmp_path: Path
+) -> None:
+    cli = Session(capsys, database_url, migrated_engine)
+    one = """
+[meetings.rv-ok]
+track = "rv"
+title = "On a working day in Baku"
+start = 2027-10-06T10:00:00
+participants = ["AZ-MFA"]
+"""
+    cli.ok("plan", "import", str(write_plan(tmp_path, one)))
+    before = cli.events()
+    ghost = write_plan(tmp_path, one.replace('["AZ-MFA"]', '["TM-MFA", "GHOST2"]'))
+    refused = cli("plan", "import", str(ghost))
+    assert refused.code == 2  # as for a new meeting naming that party
+    assert "meetings.rv-ok.participants: no party 'GHOST2'" in refused.err
+    assert cli.events() == before
+    # 6 October is a working day in Baku, a public holiday in Ashgabat.
+    joined = write_plan(tmp_path, one.replace('["AZ-MFA"]', '["TM-MFA", "AZ-MFA"]'))
+    imported = cli("plan", "import", str(joined))
+    assert imported.code == 0
+    assert warnings(imported.err) == [
+        "meetings.rv-ok: TM-MFA: 2027-10-06 is Hatyra güni, a public holiday"
+    ]
+    assert cli.events() == before + 1
 
 
 def test_plan_import_refuses_a_country_without_public_holidays(

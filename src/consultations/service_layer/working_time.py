@@ -19,6 +19,7 @@ from consultations.domain.aggregates import MEETING, PARTY
 from consultations.domain.compliance import RECORD_PENDING, awaiting_record, never_counted
 from consultations.domain.errors import NotAllowed
 from consultations.domain.events import (
+    MeetingAmended,
     MeetingPlanned,
     MeetingRescheduled,
     PartyAmended,
@@ -70,7 +71,9 @@ class WorkingTime:
     meetings: BusyReader
 
     def check_pending(self, uow: UnitOfWork) -> list[tuple[str, Finding]]:
-        """Conflicts of every meeting ``uow`` plans or moves (held or cancelled ones aside).
+        """Conflicts of every meeting ``uow`` plans, moves or gives a new host or participants.
+
+        Held and cancelled meetings aside.
 
         Each is checked against its parties' working calendars as the unit of work leaves
         them, and against the other meetings of those parties: those in the log, and those
@@ -79,8 +82,7 @@ class WorkingTime:
         moved = [
             MEETING.id_of(stream_id)
             for stream_id, events in uow.pending.items()
-            if MEETING.owns(stream_id)
-            and any(isinstance(e, MeetingPlanned | MeetingRescheduled) for e in events)
+            if MEETING.owns(stream_id) and any(_changes_when_or_who(event) for event in events)
         ]
         pending = {
             MEETING.id_of(stream_id): uow.state(MEETING, MEETING.id_of(stream_id))
@@ -124,6 +126,13 @@ class WorkingTime:
                         )
                     )
         return problems
+
+
+def _changes_when_or_who(event: object) -> bool:
+    """True for an event that plans or moves a meeting, or changes its host or participants."""
+    if isinstance(event, MeetingAmended):
+        return event.host is not None or event.participants is not None
+    return isinstance(event, MeetingPlanned | MeetingRescheduled)
 
 
 def _parties(meeting: Meeting) -> tuple[str, ...]:
