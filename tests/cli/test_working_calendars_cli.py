@@ -170,6 +170,16 @@ def test_weekends_office_hours_and_overlaps_warn_too(cal: Session) -> None:
     ]
 
 
+def test_the_host_from_the_rotation_is_checked_like_a_participant(cal: Session) -> None:
+    # AZ-MFA hosts (first in the rotation) though only TM-MFA is named: 28 May is
+    # Azerbaijan's Independence Day.
+    code, meeting_id, said = plan(cal, "2027-05-28 10:00", "--participants", "TM-MFA")
+    assert code == 0
+    assert said == ["AZ-MFA: 2027-05-28 is Müstəqillik Günü, a public holiday"]
+    shown = json.loads(cal.ok("meeting", "show", meeting_id, "--format", "json"))["meeting"]
+    assert (shown["host"], shown["participants"]) == ("AZ-MFA", ["TM-MFA"])
+
+
 def test_a_decreed_working_saturday_in_baku_is_still_a_weekend_in_ashgabat(cal: Session) -> None:
     assert plan(cal, "2025-06-21 10:00")[2] == [
         "TM-MFA: 2025-06-21 is a Saturday, not a working day"
