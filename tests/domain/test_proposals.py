@@ -144,6 +144,8 @@ def test_every_proposed_slot_suits_every_party(request: dict) -> None:  # type: 
             assert RULES.opens <= first.time()
             assert last.time() <= RULES.closes
             assert CALENDAR.day_off(party, first.date()) is None
+            if party.country is None:  # no holidays known, but not on a weekend either
+                assert first.weekday() not in RULES.weekend
         assert not [b for b in busy if b.start_utc < end and start < b.end_utc]
         assert proposal.host in state.host_rotation
         assert any(reason.startswith("in window ") for reason in proposal.reasons)
@@ -268,3 +270,31 @@ def test_a_max_gap_deadline_already_past_gets_no_slot_and_says_so() -> None:
         f"window {found.window.label}: its deadline 2027-03-02, P3M after tf (2026-12-02), "
         "is before 2027-03-03, the first day left to propose"
     )
+
+
+def test_parties_without_a_country_get_no_weekend_and_the_reasons_say_so() -> None:
+    no_country = (PartyCalendar("NC-A", "Asia/Baku"), PartyCalendar("NC-B", "Asia/Tbilisi"))
+    found = propose(
+        track("quarter", ("NC-A", "NC-B")), [], no_country, [], CALENDAR, now=NOW,
+        window="2027-Q1", count=5,
+    )  # fmt: skip
+    days = [p.slot.start.local.date() for p in found.proposals]
+    assert days == [date(2027, 1, 1), date(2027, 1, 4), date(2027, 1, 5), date(2027, 1, 6),
+                    date(2027, 1, 7)]  # fmt: skip
+    reasons = found.proposals[0].reasons
+    assert "not a weekend day; no working calendar for NC-A, NC-B (no country: public " \
+        "holidays unknown)" in reasons  # fmt: skip
+    assert not any(reason.startswith("a working day for") for reason in reasons)
+    mixed = propose(
+        track("quarter", ("TM-MFA", "NC-A")), [], [PARTIES[0], no_country[0]], [], CALENDAR,
+        now=NOW, window="2027-Q1", count=1,
+    )  # fmt: skip
+    assert mixed.proposals[0].reasons[:2] == (
+        "a working day for TM-MFA",
+        "not a weekend day; no working calendar for NC-A (no country: public holidays unknown)",
+    )
+    alone = propose(track("quarter", ()), [], [], [], CALENDAR, now=NOW, window="2027-Q1")
+    assert [p.slot.start.local.date() for p in alone.proposals][:2] == [
+        date(2027, 1, 1), date(2027, 1, 4)
+    ]  # fmt: skip
+    assert "not a weekend day; no parties, so no working calendar" in alone.proposals[0].reasons

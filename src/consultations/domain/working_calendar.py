@@ -20,7 +20,8 @@ other meeting of the party overlaps it.
 A party's working calendar starts with its country: a party without one (every party
 registered before working calendars existed, until it is given one) is held only to the
 closures recorded for it, not to weekends, office hours or its other meetings. Slots are
-proposed inside every party's office hours and clear of its other meetings all the same.
+proposed inside every party's office hours, clear of its other meetings and off the weekend
+days all the same (its public holidays are not known: the reasons say so).
 """
 
 from __future__ import annotations
@@ -287,6 +288,9 @@ class WorkingCalendar:
             found = self.day_off(party, day)
             if found is not None:
                 return None, found.kind.value
+        unknown = not search.parties or not all(party.country for party in search.parties)
+        if unknown and day.weekday() in self.rules.weekend:
+            return None, Conflict.WEEKEND.value  # for a party without a country, or none
         hours = [self.office_hours(party, day) for party in search.parties]
         opens = max((span[0] for span in hours), default=None)
         closes = min((span[1] for span in hours), default=None)
@@ -311,10 +315,20 @@ class WorkingCalendar:
         common = (
             f"{to_local(opens, search.tz).local:%H:%M}–{to_local(closes, search.tz).local:%H:%M}"
         )
-        reasons = [
-            f"a working day for {names}",
-            f"inside the office hours they share ({common} {search.tz})",
-        ]
+        known = [party.party_id for party in search.parties if party.country]
+        unknown = [party.party_id for party in search.parties if not party.country]
+        reasons = [f"a working day for {', '.join(known)}"] if known else []
+        if unknown or not search.parties:
+            reasons.append(
+                "not a weekend day; "
+                + (
+                    f"no working calendar for {', '.join(unknown)} (no country: "
+                    "public holidays unknown)"
+                    if unknown
+                    else "no parties, so no working calendar"
+                )
+            )
+        reasons.append(f"inside the office hours they share ({common} {search.tz})")
         if search.busy:
             reasons.append(f"no other meeting of {names} at that time")
         return Slot(to_local(start, search.tz), to_local(end, search.tz), search.tz, tuple(reasons))
