@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from consultations.adapters.public_holidays import HolidaysPackage
 from consultations.domain import tracks
 from consultations.domain.commands import AddTrack
 from consultations.domain.compliance import Session
+from consultations.domain.errors import InvalidInput
 from consultations.domain.proposals import propose
 from consultations.domain.tracks import Track
 from consultations.domain.vocabulary import MeetingStatus
@@ -298,3 +300,16 @@ def test_parties_without_a_country_get_no_weekend_and_the_reasons_say_so() -> No
         date(2027, 1, 1), date(2027, 1, 4)
     ]  # fmt: skip
     assert "not a weekend day; no parties, so no working calendar" in alone.proposals[0].reasons
+
+
+def test_any_window_from_the_start_to_ten_years_ahead_can_be_named_in_any_case() -> None:
+    half_year = track("half-year", ("TM-MFA", "AZ-MFA"))
+    far = propose(half_year, [], PARTIES[:2], [], CALENDAR, now=NOW, window="2030-h1")
+    assert far.window is not None
+    assert (far.window.label, far.window.start) == ("2030-H1", date(2030, 1, 1))
+    assert far.proposals
+    past = propose(half_year, [], PARTIES[:2], [], CALENDAR, now=NOW, window=" 2025-H1 ")
+    assert past.window is not None
+    assert past.why_none == "window 2025-H1 ended on 2025-06-30"
+    with pytest.raises(InvalidInput, match=r"no window '2037-H2' \(its windows run from "):
+        propose(half_year, [], PARTIES[:2], [], CALENDAR, now=NOW, window="2037-H2")

@@ -19,6 +19,7 @@ come in; candidate slots and the reasons for each (or why there is none) go out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +39,7 @@ from consultations.domain.working_calendar import (
 )
 
 HORIZON = timedelta(days=3 * 366)  # how far ahead a window that needs sessions is looked for
+LABEL_HORIZON = timedelta(days=10 * 366)  # how far ahead a window may be named (--window)
 _ONE_DAY = timedelta(days=1)
 
 
@@ -157,17 +159,27 @@ def propose(
 def _window(
     track: Track, sessions: Sequence[Session], today: date, label: str | None
 ) -> Window | str:
-    """The window asked for, or the first from today short of sessions (else why none)."""
-    windows = evaluate(TrackRules.of(track), sessions, today, until=today + HORIZON)
+    """The window asked for, or the first from today short of sessions (else why none).
+
+    A label names any window from the track's start to ``LABEL_HORIZON`` ahead, in any case
+    (``2030-h1``).
+    """
+    until = today + HORIZON
+    wanted = None if label is None else label.strip().upper()
+    year = re.match(r"\d{4}", wanted or "")
+    if year is not None and today.year <= int(year[0]) <= (today + LABEL_HORIZON).year:
+        until = min(max(until, date(int(year[0]), 12, 31)), today + LABEL_HORIZON)
+    windows = evaluate(TrackRules.of(track), sessions, today, until=until)
     if label is not None:
         for found in windows:
-            if found.label == label.strip():
+            if found.label.upper() == wanted:
                 return found
         ahead = [w.label for w in windows if w.end >= today][:4]
+        span = f"from {windows[0].label} to {LABEL_HORIZON.days // 366} years ahead"
         raise InvalidInput(
             "window",
             f"track {track.id!r} has no window {label!r}"
-            + (f"; the next are {', '.join(ahead)}" if ahead else ""),
+            + (f" (its windows run {span}; the next are {', '.join(ahead)})" if ahead else ""),
         )
     for found in windows:
         if found.end >= today and found.held + found.planned < found.required:
