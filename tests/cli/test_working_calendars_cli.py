@@ -72,6 +72,19 @@ def test_a_party_has_a_country_that_can_be_amended(cal: Session) -> None:
     assert [row["country"] for row in listed if row["party_id"] == "UN"] == ["GE"]
 
 
+def test_a_party_given_a_country_and_no_zone_takes_the_country_s_only_zone(cal: Session) -> None:
+    cal.ok("party", "add", "GE-MFA", "--name", "MFA of Georgia", "--country", "ge")
+    cal.ok("party", "add", "UN", "--name", "UN office")  # no country: UTC, as before
+    listed = json.loads(cal.ok("party", "list", "--format", "json"))
+    zones = {row["party_id"]: row["tz"] for row in listed}
+    assert (zones["GE-MFA"], zones["UN"]) == ("Asia/Tbilisi", "UTC")
+    cal.rejected(
+        2, "error: tz: KZ has 7 time zones (Asia/Almaty, Asia/Qyzylorda, Asia/Qostanay, ...); "
+        "give --tz", "party", "add",
+        "KZ-MFA", "--name", "MFA of Kazakhstan", "--country", "KZ",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("country", "message"),
     [
