@@ -585,5 +585,9 @@ def test_the_example_plan_plans_every_meeting_on_working_days(
     assert imported == ""  # no warning
     left = conflicts(cli)
     assert {row["conflict"] for row in left} <= {"awaiting_record"}
+    everything = json.loads(cli.ok("schedule", "--all", "--format", "json"))
+    # Of the held meetings too, only the 2025 Days of Azerbaijani culture in Ashgabat, a
+    # three-day festival over Azerbaijan's Independence Day (28 May), fall on a day off.
+    assert [row["meeting_id"] for row in everything if row["non_working"]] == ["cx-2025-spring"]
     parties = json.loads(cli.ok("party", "list", "--format", "json"))
     assert {row["party_id"]: row["country"] for row in parties} == {"AZ-MFA": "AZ", "TM-MFA": "TM"}
