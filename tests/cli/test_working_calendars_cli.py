@@ -72,6 +72,19 @@ def test_a_party_has_a_country_that_can_be_amended(cal: Session) -> None:
     assert [row["country"] for row in listed if row["party_id"] == "UN"] == ["GE"]
 
 
+def test_a_party_given_a_country_and_no_zone_takes_the_country_s_only_zone(cal: Session) -> None:
+    cal.ok("party", "add", "GE-MFA", "--name", "MFA of Georgia", "--country", "ge")
+    cal.ok("party", "add", "UN", "--name", "UN office")  # no country: UTC, as before
+    listed = json.loads(cal.ok("party", "list", "--format", "json"))
+    zones = {row["party_id"]: row["tz"] for row in listed}
+    assert (zones["GE-MFA"], zones["UN"]) == ("Asia/Tbilisi", "UTC")
+    cal.rejected(
+        2, "error: tz: KZ has 7 time zones (Asia/Almaty, Asia/Qyzylorda, Asia/Qostanay, ...); "
+        "give --tz", "party", "add",
+        "KZ-MFA", "--name", "MFA of Kazakhstan", "--country", "KZ",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("country", "message"),
     [
@@ -170,12 +183,43 @@ def test_weekends_office_hours_and_overlaps_warn_too(cal: Session) -> None:
     ]
 
 
+def test_the_host_from_the_rotation_is_checked_like_a_participant(cal: Session) -> None:
+    # AZ-MFA hosts (first in the rotation) though only TM-MFA is named: 28 May is
+    # Azerbaijan's Independence Day.
+    code, meeting_id, said = plan(cal, "2027-05-28 10:00", "--participants", "TM-MFA")
+    assert code == 0
+    assert said == ["AZ-MFA: 2027-05-28 is Müstəqillik Günü, a public holiday"]
+    shown = json.loads(cal.ok("meeting", "show", meeting_id, "--format", "json"))["meeting"]
+    assert (shown["host"], shown["participants"]) == ("AZ-MFA", ["TM-MFA"])
+
+
 def test_a_decreed_working_saturday_in_baku_is_still_a_weekend_in_ashgabat(cal: Session) -> None:
     assert plan(cal, "2025-06-21 10:00")[2] == [
         "TM-MFA: 2025-06-21 is a Saturday, not a working day"
     ]
     assert plan(cal, "2025-06-27 10:00")[2] == [
         "AZ-MFA: 2025-06-27 is İstirahət günü (21.06.2025 ilə əvəz edilmişdir), a public holiday"
+    ]
+
+
+def test_amending_participants_checks_them_and_refuses_unknown_parties(cal: Session) -> None:
+    cal.ok(
+        "party", "add", "DE-AA", "--name", "German FO", "--tz", "Europe/Berlin", "--country", "DE"
+    )
+    _, meeting_id, _ = plan(cal, "2027-10-05 10:00")  # a Tuesday; 3 October is German Unity Day
+    cal.rejected(
+        4, "participants: no party 'GHOST3'", "meeting", "amend", meeting_id, "--participants",
+        "TM-MFA,GHOST3",
+    )  # fmt: skip
+    cal.rejected(4, "host: no party 'GHOST'", "meeting", "amend", meeting_id, "--host", "GHOST")
+    # 10:00 in Baku is 08:00 in Berlin.
+    early = "DE-AA: 08:00–14:00 Europe/Berlin on 2027-10-05 is outside its office hours"
+    amend = ("meeting", "amend", meeting_id, "--participants", "TM-MFA,AZ-MFA,DE-AA")
+    cal.rejected(3, early, *amend, "--strict")
+    result = cal(*amend)
+    assert (result.code, result.out.strip()) == (0, f"{meeting_id}: amended")
+    assert [line for line in warnings(result.err) if line.startswith("DE-AA")] == [
+        early + " (09:00–18:00)"
     ]
 
 
@@ -245,6 +289,34 @@ def test_plan_import_warns_and_strict_refuses_the_whole_import(
     assert cli.events() > 0
 
 
+def test_plan_import_checks_the_participants_it_gives_an_existing_meeting(
+    capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine, tmp_path: Path
+) -> None:
+    cli = Session(capsys, database_url, migrated_engine)
+    one = """
+[meetings.rv-ok]
+track = "rv"
+title = "On a working day in Baku"
+start = 2027-10-06T10:00:00
+participants = ["AZ-MFA"]
+"""
+    cli.ok("plan", "import", str(write_plan(tmp_path, one)))
+    before = cli.events()
+    ghost = write_plan(tmp_path, one.replace('["AZ-MFA"]', '["TM-MFA", "GHOST2"]'))
+    refused = cli("plan", "import", str(ghost))
+    assert refused.code == 2  # as for a new meeting naming that party
+    assert "meetings.rv-ok.participants: no party 'GHOST2'" in refused.err
+    assert cli.events() == before
+    # 6 October is a working day in Baku, a public holiday in Ashgabat.
+    joined = write_plan(tmp_path, one.replace('["AZ-MFA"]', '["TM-MFA", "AZ-MFA"]'))
+    imported = cli("plan", "import", str(joined))
+    assert imported.code == 0
+    assert warnings(imported.err) == [
+        "meetings.rv-ok: TM-MFA: 2027-10-06 is Hatyra güni, a public holiday"
+    ]
+    assert cli.events() == before + 1
+
+
 def test_plan_import_refuses_a_country_without_public_holidays(
     capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine, tmp_path: Path
 ) -> None:
@@ -312,6 +384,21 @@ def test_schedule_conflicts_lists_each_reason_in_table_json_and_csv(cal: Session
     assert len(parsed) == len(rows) + 1
     cal.rejected(2, "--to", "schedule", "conflicts", "--from", "2027-02-01", "--to", "2027-01-01")
     cal.rejected(2, "--from: give the options", "schedule", "--from", "2027-01-01", "conflicts")
+
+
+def test_schedule_conflicts_lists_a_meeting_after_its_track_retired(cal: Session) -> None:
+    plan(cal, "2027-05-25 10:00", "--id", "after")
+    plan(cal, "2027-02-23 10:00", "--id", "before")
+    assert conflicts(cal) == []
+    cal.ok("track", "retire", "ws", "--on", "2027-03-01")
+    rows = conflicts(cal)
+    assert [(row["meeting_id"], row["conflict"], row["reason"]) for row in rows] == [
+        (
+            "after",
+            "outside_window",
+            "track 'ws': 2027-05-25 is after the track retired on 2027-03-01",
+        )
+    ]
 
 
 def test_an_estimated_date_fixed_by_a_later_holidays_release_shows_up_on_rerun(
@@ -397,6 +484,19 @@ def test_track_propose_plan_plans_the_best_slot(cal: Session) -> None:
     assert shown["title"] == "Strategy workshop (2027-H1)"
 
 
+def test_track_propose_plan_with_an_idempotency_key_plans_once(cal: Session) -> None:
+    args = ("track", "propose", "ws", "--window", "2027-H1", "--plan", "--idempotency-key", "k1")
+    before = cal.events()
+    first = cal.ok(*args)
+    assert cal.events() == before + 1
+    assert cal.ok(*args) == first  # the first result again, though the best slot moved on
+    assert cal.events() == before + 1
+    cal.rejected(
+        3, "idempotency key 'k1' was used for a different command", "track", "propose", "ws",
+        "--window", "2027-H2", "--plan", "--idempotency-key", "k1",
+    )  # fmt: skip
+
+
 def test_track_propose_says_why_there_is_no_slot_and_plans_nothing(cal: Session) -> None:
     cal.ok("track", "amend", "ws", "--duration", "PT10H")  # longer than office hours
     result = cal("track", "propose", "ws", "--window", "2027-H1")
@@ -446,6 +546,26 @@ def test_schedule_meeting_show_and_the_html_report_mark_non_working_days(
     assert f"non-working day: {NOVRUZ_AZ}; {NOVRUZ_TM}" in page
 
 
+def test_schedule_keeps_long_ids_whole_beside_a_meeting_awaiting_record(
+    cal: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    cal.ok(
+        "track", "add", "strategy-workshop", "--title", "Workshop", "--kind", "workshop",
+        "--cadence", "half-year", "--start", "2025-01-01", "--party", "AZ-MFA",
+    )  # fmt: skip
+    long_id = cal.ok(
+        "meeting", "plan", "--track", "strategy-workshop", "--title", "Strategy workshop on "
+        "energy corridors", "--start", "2027-04-13 10:00", "--venue", "Baku, Ministry",
+    )  # fmt: skip
+    plan(cal, "2025-02-11 10:00", "--id", "past")  # nobody recorded it
+    table = cal.ok("schedule", "--all")
+    assert long_id == "strategy-workshop-2027-04-13"
+    assert any(long_id in line for line in table.splitlines())
+    assert "awaiting record" in table
+    assert max(len(line) for line in table.splitlines()) <= 80
+
+
 # --- the example plan ---------------------------------------------------------------------------
 
 
@@ -465,5 +585,9 @@ def test_the_example_plan_plans_every_meeting_on_working_days(
     assert imported == ""  # no warning
     left = conflicts(cli)
     assert {row["conflict"] for row in left} <= {"awaiting_record"}
+    everything = json.loads(cli.ok("schedule", "--all", "--format", "json"))
+    # Of the held meetings too, only the 2025 Days of Azerbaijani culture in Ashgabat, a
+    # three-day festival over Azerbaijan's Independence Day (28 May), fall on a day off.
+    assert [row["meeting_id"] for row in everything if row["non_working"]] == ["cx-2025-spring"]
     parties = json.loads(cli.ok("party", "list", "--format", "json"))
     assert {row["party_id"]: row["country"] for row in parties} == {"AZ-MFA": "AZ", "TM-MFA": "TM"}

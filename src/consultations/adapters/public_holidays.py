@@ -5,11 +5,15 @@ the package gives them whatever the machine's locale. Nothing is stored: every r
 the installed package, so a date it estimated and a later version fixes shows up where it
 now falls as soon as the package is upgraded. The package is imported on first use, so a
 command that never looks at a calendar does not pay for it.
+
+``country_zones``: a country's time zones, from the ``zone.tab`` of the tz database (the
+``tzdata`` package), for the zone a party with a country defaults to.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from consultations.domain.working_calendar import Holiday
@@ -57,3 +61,11 @@ class HolidaysPackage:
             found = holidays.country_holidays(country, language=language)
             self._calendars[country] = found
         return found
+
+
+def country_zones(country: str) -> tuple[str, ...]:
+    """The IANA zones ``zone.tab`` lists for the ISO 3166 ``country`` (any case), in order."""
+    table = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    code = country.strip().upper()
+    rows = (line.split("\t") for line in table.splitlines() if not line.startswith("#"))
+    return tuple(row[2] for row in rows if len(row) > 2 and row[0] == code)

@@ -10,14 +10,16 @@ come in; candidate slots and the reasons for each (or why there is none) go out.
   calendar cadences the previous held or planned session plus the window's length divided
   by ``required`` (a half-year track: about six months later); for ``max-gap`` the deadline
   (the window's end, or one period after the previous held or planned session if that is
-  earlier) less a margin of a sixth of the time to it, which is also the last day tried
-  when there is room before it.
+  earlier) less a margin of a sixth of the time to it. The days up to that target are
+  tried first; the days of the margin only after them, and never a day past the deadline
+  (when the window starts inside the margin, its first days are the ones tried).
 - Each candidate is a slot of the track's default length that ``WorkingCalendar``
   accepts for every party (see ``find_slots``); the host is the next in the rotation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -37,6 +39,7 @@ from consultations.domain.working_calendar import (
 )
 
 HORIZON = timedelta(days=3 * 366)  # how far ahead a window that needs sessions is looked for
+LABEL_HORIZON = timedelta(days=10 * 366)  # how far ahead a window may be named (--window)
 _ONE_DAY = timedelta(days=1)
 
 
@@ -93,15 +96,25 @@ def propose(
     first = max(chosen.start, today + _ONE_DAY)
     last = min(chosen.end, track.retired_on or date.max)
     deadline: date | None = None
-    if track.cadence.max_gap is not None:
+    prefer_until: date | None = None
+    gap = track.cadence.max_gap
+    if gap is not None:
         # The deadline counts from the previous session, held or planned, when there is one.
         since = chosen.start if previous is None else previous[1]
         deadline = chosen.end
         if previous is not None:
-            deadline = min(deadline, track.cadence.max_gap.add_to(previous[1]))
+            deadline = min(deadline, gap.add_to(previous[1]))
+        if deadline < first:
+            after = "" if previous is None else f", {gap} after {previous[0]} ({previous[1]})"
+            return Proposals(
+                chosen,
+                (),
+                f"window {chosen.label}: its deadline {deadline}{after}, is before {first}, "
+                "the first day left to propose",
+            )
+        last = min(last, deadline)
         margin = max(_ONE_DAY, (deadline - since) / 6)
-        last = max(first, min(last, deadline - timedelta(days=margin.days)))
-        target = last
+        target = prefer_until = deadline - timedelta(days=margin.days)
     elif previous is not None:
         spacing = (chosen.end - chosen.start + _ONE_DAY) / chosen.required
         target = previous[1] + timedelta(days=spacing.days)
@@ -115,6 +128,7 @@ def propose(
         last,
         min(max(target, first), last) if first <= last else first,
         not_before=now,
+        prefer_until=prefer_until,
         busy=tuple(busy),
         count=count,
     )
@@ -145,17 +159,27 @@ def propose(
 def _window(
     track: Track, sessions: Sequence[Session], today: date, label: str | None
 ) -> Window | str:
-    """The window asked for, or the first from today short of sessions (else why none)."""
-    windows = evaluate(TrackRules.of(track), sessions, today, until=today + HORIZON)
+    """The window asked for, or the first from today short of sessions (else why none).
+
+    A label names any window from the track's start to ``LABEL_HORIZON`` ahead, in any case
+    (``2030-h1``).
+    """
+    until = today + HORIZON
+    wanted = None if label is None else label.strip().upper()
+    year = re.match(r"\d{4}", wanted or "")
+    if year is not None and today.year <= int(year[0]) <= (today + LABEL_HORIZON).year:
+        until = min(max(until, date(int(year[0]), 12, 31)), today + LABEL_HORIZON)
+    windows = evaluate(TrackRules.of(track), sessions, today, until=until)
     if label is not None:
         for found in windows:
-            if found.label == label.strip():
+            if found.label.upper() == wanted:
                 return found
         ahead = [w.label for w in windows if w.end >= today][:4]
+        span = f"from {windows[0].label} to {LABEL_HORIZON.days // 366} years ahead"
         raise InvalidInput(
             "window",
             f"track {track.id!r} has no window {label!r}"
-            + (f"; the next are {', '.join(ahead)}" if ahead else ""),
+            + (f" (its windows run {span}; the next are {', '.join(ahead)})" if ahead else ""),
         )
     for found in windows:
         if found.end >= today and found.held + found.planned < found.required:
@@ -181,10 +205,19 @@ def _spacing(slot: Slot, previous: tuple[str, date] | None, deadline: date | Non
     day = slot.start.local.date()
     reasons = []
     if previous is not None:
-        reasons.append(f"{(day - previous[1]).days} days after {previous[0]} ({previous[1]})")
+        reasons.append(f"{_days((day - previous[1]).days)} after {previous[0]} ({previous[1]})")
     if deadline is not None:
-        reasons.append(f"{(deadline - day).days} days before the deadline {deadline}")
+        before = (deadline - day).days
+        reasons.append(
+            f"{_days(before)} before the deadline {deadline}"
+            if before
+            else f"on the deadline {deadline}"
+        )
     return reasons
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _host_reason(host: str | None, previous_host: str | None) -> str:

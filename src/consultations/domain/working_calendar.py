@@ -20,7 +20,8 @@ other meeting of the party overlaps it.
 A party's working calendar starts with its country: a party without one (every party
 registered before working calendars existed, until it is given one) is held only to the
 closures recorded for it, not to weekends, office hours or its other meetings. Slots are
-proposed inside every party's office hours and clear of its other meetings all the same.
+proposed inside every party's office hours, clear of its other meetings and off the weekend
+days all the same (its public holidays are not known: the reasons say so).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class Conflict(StrEnum):
     CLOSURE = "closure"
     OFFICE_HOURS = "office_hours"
     OVERLAP = "overlap"
-    OUTSIDE_WINDOW = "outside_window"  # never counts for its track
+    OUTSIDE_WINDOW = "outside_window"  # outside its track's active dates
     AWAITING_RECORD = "awaiting_record"
 
 
@@ -165,7 +166,8 @@ class SlotSearch:
     """What ``find_slots`` looks for: ``count`` slots of ``length`` for ``parties``.
 
     Days ``first``..``last`` (in ``tz``, where slots are given) are tried nearest
-    ``target`` first, one slot a day, none starting before ``not_before``.
+    ``target`` first, one slot a day, none starting before ``not_before``; with
+    ``prefer_until``, every day up to it is tried before any day after it.
     """
 
     parties: tuple[PartyCalendar, ...]
@@ -177,6 +179,7 @@ class SlotSearch:
     not_before: datetime
     busy: tuple[Busy, ...] = ()
     count: int = 3
+    prefer_until: date | None = None
 
 
 def weekday_name(day: date) -> str:
@@ -267,7 +270,7 @@ class WorkingCalendar:
         parse_zone(search.tz)
         slots: list[Slot] = []
         ruled_out: Counter[str] = Counter()
-        for day in _nearest_first(search.first, search.last, search.target):
+        for day in _nearest_first(search.first, search.last, search.target, search.prefer_until):
             slot, why = self._slot_on(search, day)
             if slot is None:
                 ruled_out[why] += 1
@@ -285,6 +288,9 @@ class WorkingCalendar:
             found = self.day_off(party, day)
             if found is not None:
                 return None, found.kind.value
+        unknown = not search.parties or not all(party.country for party in search.parties)
+        if unknown and day.weekday() in self.rules.weekend:
+            return None, Conflict.WEEKEND.value  # for a party without a country, or none
         hours = [self.office_hours(party, day) for party in search.parties]
         opens = max((span[0] for span in hours), default=None)
         closes = min((span[1] for span in hours), default=None)
@@ -309,10 +315,20 @@ class WorkingCalendar:
         common = (
             f"{to_local(opens, search.tz).local:%H:%M}–{to_local(closes, search.tz).local:%H:%M}"
         )
-        reasons = [
-            f"a working day for {names}",
-            f"inside the office hours they share ({common} {search.tz})",
-        ]
+        known = [party.party_id for party in search.parties if party.country]
+        unknown = [party.party_id for party in search.parties if not party.country]
+        reasons = [f"a working day for {', '.join(known)}"] if known else []
+        if unknown or not search.parties:
+            reasons.append(
+                "not a weekend day; "
+                + (
+                    f"no working calendar for {', '.join(unknown)} (no country: "
+                    "public holidays unknown)"
+                    if unknown
+                    else "no parties, so no working calendar"
+                )
+            )
+        reasons.append(f"inside the office hours they share ({common} {search.tz})")
         if search.busy:
             reasons.append(f"no other meeting of {names} at that time")
         return Slot(to_local(start, search.tz), to_local(end, search.tz), search.tz, tuple(reasons))
@@ -339,9 +355,15 @@ def _days(first: date, last: date) -> Iterator[date]:
         day += _ONE_DAY
 
 
-def _nearest_first(first: date, last: date, target: date) -> list[date]:
-    """The days ``first``..``last``, nearest ``target`` first (the earlier of two as near)."""
-    return sorted(_days(first, last), key=lambda day: (abs((day - target).days), day))
+def _nearest_first(
+    first: date, last: date, target: date, prefer_until: date | None = None
+) -> list[date]:
+    """The days ``first``..``last``, nearest ``target`` first (the earlier of two as near).
+
+    Days after ``prefer_until`` (when given) come after all the others.
+    """
+    later = date.max if prefer_until is None else prefer_until
+    return sorted(_days(first, last), key=lambda day: (day > later, abs((day - target).days), day))
 
 
 def _on_the_step(instant: datetime, tz: str) -> datetime:

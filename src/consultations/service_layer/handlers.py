@@ -25,6 +25,7 @@ from consultations.domain.aggregates import (
 )
 from consultations.domain.commands import (
     AddTrack,
+    AmendMeeting,
     AmendTrack,
     CreateFeed,
     DomainCommand,
@@ -115,10 +116,10 @@ def _references(command: DomainCommand) -> tuple[Reference, ...]:
                 *_each(PARTY, command.host_rotation or (), "host_rotation"),
                 *_each(AREA, command.areas or (), "areas"),
             )
-        case PlanMeeting():
+        case PlanMeeting() | AmendMeeting():
             return (
                 *_each(PARTY, (command.host,) if command.host else (), "host"),
-                *_each(PARTY, command.participants, "participants"),
+                *_each(PARTY, command.participants or (), "participants"),
             )
         case RecordMeetingHeld():
             return (

@@ -105,19 +105,23 @@ class CommandService:
         idempotency_key: str | None = None,
         *,
         strict: bool | None = None,
+        request: str | None = None,
     ) -> Outcome:
         """Decide and append one command; a repeated idempotency key returns the first outcome.
 
-        A key that was used for a different command raises IdempotencyKeyReused. A meeting
+        A key that was used for a different command raises IdempotencyKeyReused; ``request``
+        is the :func:`fingerprint` the key is bound to when the caller's request is not the
+        command itself (``track propose --plan`` picks the slot it plans). A meeting
         planned or moved onto a non-working day, outside office hours or over another
         meeting of a party is warned about, or with ``strict`` (default: the service's)
         refused with OutsideWorkingTime.
         """
-        digest = command_fingerprint(command) if idempotency_key is not None else None
+        digest = None
         if idempotency_key is not None:
-            earlier = self.store.recorded_result(idempotency_key, digest)
+            digest = request or command_fingerprint(command)
+            earlier = self.repeated(idempotency_key, digest)
             if earlier is not None:
-                return Outcome(self._aggregate_at(earlier[0]), earlier, repeated=True)
+                return earlier
         uow = UnitOfWork(self.store)
         aggregate_id = handle(uow, command, self.clock(), self.directory)
         unknown = self.unknown_countries(uow)
@@ -128,6 +132,17 @@ class CommandService:
         metadata = provenance.metadata(type(command).__name__)
         positions = uow.commit(metadata, idempotency_key, digest)
         return Outcome(aggregate_id, positions, warnings=warnings)
+
+    def repeated(self, idempotency_key: str, request: str) -> Outcome | None:
+        """The first outcome of the request ``idempotency_key`` was used for, or None if new.
+
+        ``request``: the request's :func:`fingerprint`; another request's raises
+        IdempotencyKeyReused.
+        """
+        earlier = self.store.recorded_result(idempotency_key, request)
+        if earlier is None:
+            return None
+        return Outcome(self._aggregate_at(earlier[0]), earlier, repeated=True)
 
     def unknown_countries(self, uow: UnitOfWork) -> list[tuple[str, str]]:
         """(party id, problem) for each country ``uow`` sets that no holidays data covers."""

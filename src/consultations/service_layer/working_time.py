@@ -19,6 +19,7 @@ from consultations.domain.aggregates import MEETING, PARTY
 from consultations.domain.compliance import RECORD_PENDING, awaiting_record, never_counted
 from consultations.domain.errors import NotAllowed
 from consultations.domain.events import (
+    MeetingAmended,
     MeetingPlanned,
     MeetingRescheduled,
     PartyAmended,
@@ -70,7 +71,9 @@ class WorkingTime:
     meetings: BusyReader
 
     def check_pending(self, uow: UnitOfWork) -> list[tuple[str, Finding]]:
-        """Conflicts of every meeting ``uow`` plans or moves (held or cancelled ones aside).
+        """Conflicts of every meeting ``uow`` plans, moves or gives a new host or participants.
+
+        Held and cancelled meetings aside.
 
         Each is checked against its parties' working calendars as the unit of work leaves
         them, and against the other meetings of those parties: those in the log, and those
@@ -79,8 +82,7 @@ class WorkingTime:
         moved = [
             MEETING.id_of(stream_id)
             for stream_id, events in uow.pending.items()
-            if MEETING.owns(stream_id)
-            and any(isinstance(e, MeetingPlanned | MeetingRescheduled) for e in events)
+            if MEETING.owns(stream_id) and any(_changes_when_or_who(event) for event in events)
         ]
         pending = {
             MEETING.id_of(stream_id): uow.state(MEETING, MEETING.id_of(stream_id))
@@ -124,6 +126,13 @@ class WorkingTime:
                         )
                     )
         return problems
+
+
+def _changes_when_or_who(event: object) -> bool:
+    """True for an event that plans or moves a meeting, or changes its host or participants."""
+    if isinstance(event, MeetingAmended):
+        return event.host is not None or event.participants is not None
+    return isinstance(event, MeetingPlanned | MeetingRescheduled)
 
 
 def _parties(meeting: Meeting) -> tuple[str, ...]:
@@ -175,8 +184,9 @@ def conflicts(
     """One row per conflict of each planned meeting of ``rows`` (schedule rows), in order.
 
     A meeting is in conflict on a non-working day or outside the office hours of one of
-    its parties, over another meeting of one of them, on a day that never counts for its
-    track (outside its active dates), or when it has ended and awaits its record.
+    its parties, over another meeting of one of them, outside its track's active dates (on
+    a day that never counts for it, or after its retirement date), or when it has ended and
+    awaits its record.
     """
     parties = read.party_calendars()
     tracks = {track["track_id"]: track for track in read.tracks()}
@@ -229,10 +239,17 @@ def meeting_findings(
     findings += calendar.clashes(calendars, start, end, others)
     track = tracks.get(row["track_id"]) if row["track_id"] else None
     if track is not None:
-        why = never_counted(rules_of(track), local_date(start, track["tz"]))
+        rules, day = rules_of(track), local_date(start, track["tz"])
+        why = never_counted(rules, day)
         if why is not None:
             text = f"track {track['track_id']!r}: {why}; it will never count"
-            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text))
+            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text, day))
+        elif rules.retired_on is not None and day > rules.retired_on:
+            # It may still count for the window the track retired in, but the track no
+            # longer runs then.
+            text = f"track {track['track_id']!r}: {day} is after the track retired on "
+            text += str(rules.retired_on)
+            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text, day))
     if awaiting_record(row["status"], end, now):
         ended = format_wall_time(datetime.fromisoformat(row["end_local"]))
         text = f"ended {ended} {row['tz']}; it awaits its record (held or cancelled)"

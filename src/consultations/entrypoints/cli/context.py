@@ -73,14 +73,18 @@ class CliContext:
         idempotency_key: str | None,
         *,
         strict: bool | None = None,
+        request: str | None = None,
     ) -> Outcome:
         """Run one write command on behalf of ``actor``; its warnings go to stderr.
 
         ``strict``: refuse a meeting that conflicts with a party's working calendar (default:
-        the ``strict`` setting).
+        the ``strict`` setting); ``request``: what the idempotency key is bound to, when not
+        the command (see ``CommandService.execute``).
         """
         provenance = Provenance(actor=actor, source="cli", reason=reason)
-        outcome = self.app().commands.execute(command, provenance, idempotency_key, strict=strict)
+        outcome = self.app().commands.execute(
+            command, provenance, idempotency_key, strict=strict, request=request
+        )
         echo_warnings(outcome.warnings)
         return outcome
 

@@ -113,15 +113,20 @@ def plan(
 @click.option("--agenda", "agenda", multiple=True, help="Agenda item (repeatable; replaces all).")
 @click.option("--classification", type=click.Choice([c.value for c in Classification]))
 @REMINDERS
+@STRICT_OPTION
 @write_options
 @pass_context
 def amend(
     context: CliContext, meeting_id: str, title: str | None, venue: str | None,
     host: str | None, participants: str | None, agenda: tuple[str, ...],
-    classification: str | None, reminders: str | None,
+    classification: str | None, reminders: str | None, strict: bool | None,
     actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
-    """Change a meeting's details (what is not given stays as it is)."""
+    """Change a meeting's details (what is not given stays as it is).
+
+    A new host or participants are checked against their working calendars, as when
+    planning: a warning, or with --strict a refusal.
+    """
     command = AmendMeeting(
         meeting_id=meeting_id,
         title=title,
@@ -132,7 +137,7 @@ def amend(
         classification=classification,
         reminders=comma_list(reminders),
     )
-    outcome = context.execute(command, actor, reason, idempotency_key)
+    outcome = context.execute(command, actor, reason, idempotency_key, strict=strict)
     click.echo(f"{outcome.aggregate_id}: {'amended' if outcome.positions else 'nothing changed'}")
 
 

@@ -211,7 +211,9 @@ def render(
         laid_out = list(rows)  # a table is laid out from all of its rows
         stacks = [(c,) if isinstance(c, str) else c for c in columns]
         cells = [[[table_cell(row.get(n)) for n in stack] for stack in stacks] for row in laid_out]
-        whole = [all(_one_word(row.get(n)) for row in laid_out for n in stack) for stack in stacks]
+        # A column led by one word in every row (an id, with its status under it) is never
+        # broken, though what is stacked under it may be two words ("awaiting record").
+        whole = [all(_one_word(row.get(stack[0])) for row in laid_out) for stack in stacks]
         console = Console(file=out)
         if _narrowest(stacks, cells, whole) > console.width:
             _records(stacks, cells, title, console.width, out)

@@ -6,7 +6,9 @@ from datetime import date
 
 import click
 
+from consultations.adapters.public_holidays import country_zones
 from consultations.domain.commands import AddPartyClosure, AmendParty, RegisterParty
+from consultations.domain.errors import InvalidInput
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import DAY, default_actor, write_options
@@ -25,7 +27,11 @@ def party() -> None:
 @click.option(
     "--name", required=True, help="Full name, e.g. 'Ministry of Foreign Affairs of Turkmenistan'."
 )
-@click.option("--tz", default="UTC", show_default=True, help="IANA time zone, e.g. Asia/Ashgabat.")
+@click.option(
+    "--tz",
+    help="IANA time zone, e.g. Asia/Ashgabat (default: the --country's when it has only one, "
+    "else UTC).",
+)
 @click.option("--department", "departments", multiple=True, help="A department (repeatable).")
 @click.option(
     "--email",
@@ -36,14 +42,15 @@ def party() -> None:
 @write_options
 @pass_context
 def add_party(
-    context: CliContext, party_id: str, name: str, tz: str, departments: tuple[str, ...],
+    context: CliContext, party_id: str, name: str, tz: str | None, departments: tuple[str, ...],
     email: str | None, country: str | None, actor: str, reason: str | None,
     idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Register a party."""
     command = RegisterParty(
-        party_id=party_id, name=name, tz=tz, departments=departments, email=email, country=country
-    )
+        party_id=party_id, name=name, tz=tz or _zone_of(country), departments=departments,
+        email=email, country=country,
+    )  # fmt: skip
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(outcome.aggregate_id)
 
@@ -111,3 +118,14 @@ def list_closures(context: CliContext, party_id: str | None, output_format: str)
     context.require_known(party=party_id)
     with context.read_models() as read:
         render(read.closures(party_id), CLOSURE_COLUMNS, output_format, title="Closures")
+
+
+def _zone_of(country: str | None) -> str:
+    """The zone of a party given no --tz: its country's only one, else UTC."""
+    zones = country_zones(country) if country else ()
+    if country and len(zones) > 1:
+        listed = ", ".join(zones[:3]) + (", ..." if len(zones) > 3 else "")
+        raise InvalidInput(
+            "tz", f"{country.upper()} has {len(zones)} time zones ({listed}); give --tz"
+        )
+    return zones[0] if zones else "UTC"

@@ -22,6 +22,7 @@ from consultations.entrypoints.cli.output import Column, format_option, output_o
 from consultations.entrypoints.cli.params import DAY, comma_list, write_options
 from consultations.entrypoints.cli.show import show_aggregate
 from consultations.service_layer.history import aggregate_history
+from consultations.service_layer.services import fingerprint
 from consultations.service_layer.wording import describe_cadence
 from consultations.service_layer.working_time import proposals_for
 
@@ -207,6 +208,15 @@ def propose_sessions(
     """
     context.require_known(track=track_id)
     app = context.app()
+    # --plan picks a slot from what is planned: a retry is the same request, not the same slot.
+    request = fingerprint(
+        "ProposeAndPlan", {"track_id": track_id, "window": window, "title": title}
+    )
+    if plan_best and idempotency_key is not None:
+        earlier = app.commands.repeated(idempotency_key, request)
+        if earlier is not None:
+            click.echo(earlier.aggregate_id)
+            return
     track: Track = aggregate_history(app.store, "track", track_id).state
     with context.read_models() as read:
         found = proposals_for(
@@ -235,7 +245,8 @@ def propose_sessions(
             track_id=track.id,
             host=best.host,
         )
-        click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
+        outcome = context.execute(command, actor, reason, idempotency_key, request=request)
+        click.echo(outcome.aggregate_id)
         return
     if not found.proposals:
         click.echo(f"no slot: {found.why_none}", err=output_format != "table")
