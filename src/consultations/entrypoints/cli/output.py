@@ -225,6 +225,11 @@ def render(
 _NARROW_TEXT = 12
 
 
+def _label(name: str) -> str:
+    """A column's heading from its JSON key: ``start_local`` → "start local"."""
+    return name.replace("non_", "non-").replace("_", " ")
+
+
 def _narrowest(
     stacks: Sequence[tuple[str, ...]], cells: list[list[list[str]]], whole: list[bool]
 ) -> int:
@@ -233,7 +238,7 @@ def _narrowest(
 
     needed = 3 * len(stacks) + 1  # a border and two spaces of padding per column, one more
     for index, stack in enumerate(stacks):
-        texts = [name.replace("_", " ") for name in stack]
+        texts = [_label(name) for name in stack]
         texts += [part for row in cells for part in row[index]]
         if whole[index]:
             needed += max(cell_len(text) for text in texts)
@@ -253,7 +258,7 @@ def _table(
 
     table = Table(title=title, show_lines=any(len(stack) > 1 for stack in stacks))
     for stack, one_line in zip(stacks, whole, strict=True):
-        header = "\n".join(name.replace("_", " ") for name in stack)
+        header = "\n".join(_label(name) for name in stack)
         table.add_column(header, overflow="fold", no_wrap=one_line)
     for row in cells:
         table.add_row(*(_stacked(parts) for parts in row))
@@ -281,7 +286,7 @@ def _records(
     out: TextIO,
 ) -> None:
     """Rows too wide for the terminal: one block of ``field  value`` lines each."""
-    labels = [name.replace("_", " ") for stack in stacks for name in stack]
+    labels = [_label(name) for stack in stacks for name in stack]
     label_width = max(map(len, labels), default=0) + 2
     lines = [title] if title else []
     for row in cells:
