@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import tomli
+from sqlalchemy.engine import make_url
 
 from consultations.domain.durations import parse_exact_duration
 from consultations.domain.errors import InvalidInput
+from consultations.domain.optional import map_optional
 
 DEFAULT_DATABASE_URL = "sqlite:///var/consultations.db"
 DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
@@ -51,6 +53,8 @@ class Settings:
     feeds_dir_restricted: bool = False  # the daemon's --feeds-dir files
     # How long after a meeting's end the daemon nudges to record it held or cancelled.
     nudge_after: timedelta = DEFAULT_NUDGE_AFTER
+    # This instance's Ed25519 private key (None: beside the SQLite database, see identity_key_path).
+    identity_key: Path | None = None
 
     @classmethod
     def load(
@@ -103,7 +107,25 @@ class Settings:
             webhook_restricted=flag("webhook_restricted"),
             feeds_dir_restricted=flag("feeds_dir_restricted"),
             nudge_after=nudge_after(),
+            identity_key=map_optional(value("identity_key"), Path),
         )
+
+    def identity_key_path(self) -> Path:
+        """Where this instance's private key is kept: ``identity_key``, or beside the database.
+
+        Beside a SQLite file ``var/consultations.db`` it is ``var/consultations.identity.key``;
+        a PostgreSQL database has no file to put it beside, so there the setting is required.
+        """
+        if self.identity_key is not None:
+            return self.identity_key
+        url = make_url(self.database_url)
+        database = url.database or ""
+        if url.get_backend_name() != "sqlite" or database in {"", ":memory:"}:
+            raise SettingsError(
+                "identity_key: set it (CONSULTATIONS_IDENTITY_KEY): there is no database file "
+                "to keep the key beside"
+            )
+        return Path(database).with_suffix(".identity.key")
 
 
 def _read_file(path: Path) -> Mapping[str, Any]:

@@ -11,13 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args
 
-from consultations.domain import areas, feeds, meetings, parties, tracks
+from consultations.domain import areas, feeds, identity, meetings, parties, peers, tracks
 from consultations.domain.commands import (
     AreaCommand,
     DomainCommand,
     FeedCommand,
+    IdentityCommand,
     MeetingCommand,
     PartyCommand,
+    PeerCommand,
     TrackCommand,
 )
 
@@ -84,8 +86,12 @@ MEETING: Aggregate[meetings.Meeting] = Aggregate(
     "meeting", _members(MeetingCommand), meetings.fold, meetings.decide
 )
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
+IDENTITY: Aggregate[identity.Identity] = Aggregate(
+    "identity", _members(IdentityCommand), identity.fold, identity.decide
+)
+PEER: Aggregate[peers.Peer] = Aggregate("peer", _members(PeerCommand), peers.fold, peers.decide)
 
-AGGREGATES: tuple[Aggregate[Any], ...] = (PARTY, AREA, TRACK, MEETING, FEED)
+AGGREGATES: tuple[Aggregate[Any], ...] = (PARTY, AREA, TRACK, MEETING, FEED, IDENTITY, PEER)
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}
 _BY_NAME = {aggregate.name: aggregate for aggregate in AGGREGATES}
@@ -97,7 +103,7 @@ def for_command(command: DomainCommand) -> Aggregate[Any]:
 
 
 def named(name: str) -> Aggregate[Any]:
-    """The aggregate called ``name`` (``party``, ``area``, ``track``, ``meeting``, ``feed``)."""
+    """The aggregate called ``name`` (``party``, ``area``, ``track``, ``meeting``, …)."""
     return _BY_NAME[name]
 
 

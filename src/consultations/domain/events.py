@@ -247,7 +247,55 @@ class FeedRevoked:
 
 FeedEvent = FeedCreated | FeedRevoked
 
-DomainEvent = PartyEvent | AreaEvent | TrackEvent | MeetingEvent | FeedEvent
+# --- this instance's identity and its peers ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEstablished:
+    """The instance speaks for a party; ``public_key`` is its Ed25519 verifier key."""
+
+    party_id: str
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKeyRotated:
+    """The instance's key was replaced; the previous key signed the rotation statement."""
+
+    party_id: str
+    public_key: str
+    previous_key: str
+    signature: str  # base64 Ed25519 signature of the statement by ``previous_key``
+
+
+IdentityEvent = IdentityEstablished | IdentityKeyRotated
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAdded:
+    """Another instance, speaking for ``peer_id``, was registered with its public key."""
+
+    peer_id: str
+    public_key: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRemoved:
+    """A peer was removed: nothing more is sent to it or accepted from it."""
+
+    peer_id: str
+    reason: str | None
+
+
+PeerEvent = PeerAdded | PeerRemoved
+
+InstanceEvent = IdentityEvent | PeerEvent
+"""Events about this instance and its exchange with others: never on a schedule or a feed."""
+
+DomainEvent = (
+    PartyEvent | AreaEvent | TrackEvent | MeetingEvent | FeedEvent | IdentityEvent | PeerEvent
+)
 
 _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PartyRegistered,
@@ -264,6 +312,10 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     ActionItemDropped,
     FeedCreated,
     FeedRevoked,
+    IdentityEstablished,
+    IdentityKeyRotated,
+    PeerAdded,
+    PeerRemoved,
 )
 
 ALL_EVENTS: Mapping[str, type[DomainEvent]] = MappingProxyType(

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from consultations.domain.aggregates import (
     AREA,
+    IDENTITY,
     MEETING,
     PARTY,
     TRACK,
@@ -24,6 +25,8 @@ from consultations.domain.aggregates import (
     named,
 )
 from consultations.domain.commands import (
+    THIS_INSTANCE,
+    AddPeer,
     AddTrack,
     AmendTrack,
     CreateFeed,
@@ -87,7 +90,7 @@ def _handle(
         command = replace(command, tz=_default_zone(uow, command.parties))
     for ref in references:
         _require(uow, ref)
-    context = _context(uow, command, directory) if isinstance(command, PlanMeeting) else {}
+    context = _context(uow, command, directory)
     state = uow.state(aggregate, target)
     events = aggregate.decide(state, command, now, **context)
     uow.record(aggregate.stream_id(target), events)
@@ -170,13 +173,25 @@ def _warn_if_never_counted(
         )
 
 
-def _context(uow: UnitOfWork, command: PlanMeeting, directory: MeetingDirectory) -> dict[str, Any]:
-    """What planning a meeting needs besides the meeting: its track and the previous host."""
+def _context(
+    uow: UnitOfWork, command: DomainCommand, directory: MeetingDirectory
+) -> dict[str, Any]:
+    """What a decision needs besides its aggregate (planning: the track and previous host)."""
+    if isinstance(command, AddPeer):
+        return {"own_party": own_party(uow)}
+    if not isinstance(command, PlanMeeting):
+        return {}
     track = uow.state(TRACK, command.track_id) if command.track_id is not None else None
     previous_host = None
     if track is not None and command.host is None and track.host_rotation:
         previous_host = _previous_host(uow, track.id, directory)
     return {"track": track, "previous_host": previous_host}
+
+
+def own_party(uow: UnitOfWork) -> str | None:
+    """The party this instance speaks for (None until `identity init`)."""
+    identity = uow.state(IDENTITY, THIS_INSTANCE)
+    return None if identity is None else identity.party_id
 
 
 def _default_zone(uow: UnitOfWork, party_ids: tuple[str, ...]) -> str:

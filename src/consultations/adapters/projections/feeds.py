@@ -8,8 +8,9 @@ conditional request from the feed's own row. An event counts for a feed when:
   track, its host or a party of its track: what ``read_models`` selects; every meeting for
   ``all``);
 * it changes a meeting's host: every party feed (the previous host is no longer known);
-* it is any other event except party, area and feed events (tracks: a title, areas or
-  parties change what feeds show and who is in them): every feed.
+* it is any other event except party, area, feed and instance (identity, peer, exchange)
+  events (tracks: a title, areas or parties change what feeds show and who is in them):
+  every feed.
 
 A feed's version is the latest of its creation and the events after it that count for it.
 A batch of events is judged by the state at its end, taking for each meeting its last event
@@ -40,6 +41,7 @@ from consultations.domain.events import (
     AreaRegistered,
     FeedCreated,
     FeedRevoked,
+    InstanceEvent,
     MeetingAmended,
     PartyRegistered,
 )
@@ -158,7 +160,9 @@ def _sort_out(
     party_feeds: Change | None = None
     for recorded in batch:
         event = recorded.event
-        if isinstance(event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered):
+        if isinstance(
+            event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered | InstanceEvent
+        ):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)
         if not MEETING.owns(recorded.stream_id):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from consultations.adapters.database import DatabaseUrlError, first_line
 from consultations.adapters.eventlog import ConcurrencyConflict, IdempotencyKeyReused
+from consultations.adapters.signing import KeyFileProblem
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import (
     DomainError,
@@ -30,6 +31,7 @@ from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.db_commands import db
 from consultations.entrypoints.cli.events_commands import events
 from consultations.entrypoints.cli.feed_commands import feed
+from consultations.entrypoints.cli.identity_commands import identity
 from consultations.entrypoints.cli.meeting_commands import meeting
 from consultations.entrypoints.cli.party_commands import party
 from consultations.entrypoints.cli.plan_commands import plan
@@ -57,6 +59,7 @@ FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
     (IdempotencyKeyReused, EXIT_NOT_ALLOWED, ""),
     (DaemonAlreadyRunning, EXIT_NOT_ALLOWED, "daemon: "),
     (DatabaseNotReady, EXIT_OPERATIONAL, "database: "),
+    (KeyFileProblem, EXIT_OPERATIONAL, "identity_key: "),
 )
 
 
@@ -93,7 +96,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 for command in (
     db, plan, party, area, track, meeting, schedule, report, feed, reminders, events,
-    projections, serve, daemon, run,
+    projections, serve, daemon, run, identity,
 ):  # fmt: skip
     cli.add_command(command)
 
