@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,15 +79,6 @@ def test_the_key_file_defaults_to_beside_the_sqlite_database(tmp_path: Path) -> 
     assert chosen.identity_key_path() == Path("/etc/c/key")
     with pytest.raises(SettingsError, match="identity_key: set it"):
         Settings.load("postgresql://db/x", environ={}).identity_key_path()
-
-
-@pytest.fixture
-def tm(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Iterator[Instance]:
-    instance = Instance(
-        capsys, f"sqlite:///{tmp_path / 'tm.db'}", tmp_path / "tm.identity.key", "TM-MFA"
-    )
-    yield instance
-    instance.close()
 
 
 def _identity_events(instance: Instance) -> list[object]:

@@ -274,3 +274,14 @@ deliveries = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+# The exchange between instances (a projection): the peers, and where each exchange stands.
+peers = sa.Table(
+    "peers",
+    metadata,
+    sa.Column("peer_id", sa.String(64), primary_key=True),
+    sa.Column("public_key", sa.String(200), nullable=False),  # the one registered
+    sa.Column("url", sa.String(2000), nullable=True),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),
+)

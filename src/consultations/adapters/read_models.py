@@ -17,6 +17,7 @@ from consultations.adapters.orm import (
     areas,
     feeds,
     parties,
+    peers,
     schedule,
     track_areas,
     track_parties,
@@ -191,6 +192,10 @@ class ReadModels:
         rows = self._rows(query)
         return rows[0] if rows else None
 
+    def peers(self) -> list[Row]:
+        """Every peer ever registered (removed ones too), by id."""
+        return self._rows(sa.select(peers).order_by(peers.c.peer_id))
+
     def feeds(self) -> list[Row]:
         """Every feed, newest first (token hashes are not returned)."""
         columns = [c for c in feeds.c if c.name != "token_sha256"]
@@ -240,6 +245,7 @@ _ID_COLUMNS: dict[str, sa.Column[str]] = {
     "track": tracks.c.track_id,
     "meeting": schedule.c.meeting_id,
     "feed": feeds.c.feed_id,
+    "peer": peers.c.peer_id,
 }
 
 _FEED_COLUMNS = tuple(

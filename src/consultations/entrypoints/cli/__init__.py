@@ -34,6 +34,7 @@ from consultations.entrypoints.cli.feed_commands import feed
 from consultations.entrypoints.cli.identity_commands import identity
 from consultations.entrypoints.cli.meeting_commands import meeting
 from consultations.entrypoints.cli.party_commands import party
+from consultations.entrypoints.cli.peer_commands import peer
 from consultations.entrypoints.cli.plan_commands import plan
 from consultations.entrypoints.cli.projections_commands import projections
 from consultations.entrypoints.cli.reminders_commands import reminders
@@ -96,7 +97,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 for command in (
     db, plan, party, area, track, meeting, schedule, report, feed, reminders, events,
-    projections, serve, daemon, run, identity,
+    projections, serve, daemon, run, identity, peer,
 ):  # fmt: skip
     cli.add_command(command)
 

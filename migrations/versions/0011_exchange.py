@@ -1,0 +1,34 @@
+"""The exchange between instances: the peers this instance knows, and where each stands.
+
+A read model (the ``exchange`` projection): every row can be rebuilt from the log.
+
+Revision ID: 0011
+Revises: 0009
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "peers",
+        sa.Column("peer_id", sa.String(64), nullable=False),
+        sa.Column("public_key", sa.String(200), nullable=False),
+        sa.Column("url", sa.String(2000), nullable=True),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("peer_id", name=op.f("pk_peers")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("peers")
