@@ -71,3 +71,48 @@ def _environment(name: str, value: str) -> Iterator[None]:
             del os.environ[name]
         else:
             os.environ[name] = before
+
+
+def introduce(first: Instance, second: Instance) -> None:
+    """Give both instances their identity and register each as the other's peer."""
+    for instance in (first, second):
+        if instance("identity", "show").code != 0:
+            instance.ok("identity", "init", "--party", instance.name)
+    for instance, other in ((first, second), (second, first)):
+        key = other.json("identity", "show")["public_key"]
+        instance.ok("peer", "add", other.name, "--key", key)
+
+
+def send(sender: Instance, receiver: Instance, path: Path) -> bytes:
+    """Export a bundle from ``sender`` for ``receiver`` into ``path``; return its bytes."""
+    sender.ok("sync", "export", "--peer", receiver.name, "-o", str(path))
+    return path.read_bytes()
+
+
+def exchange(first: Instance, second: Instance, folder: Path) -> None:
+    """A bundle each way, each imported."""
+    for sender, receiver in ((first, second), (second, first)):
+        path = folder / f"{sender.name}-{receiver.name}-{sender.events()}.bundle"
+        send(sender, receiver, path)
+        receiver.ok("sync", "import", str(path))
+
+
+PARTIES = {"TM-MFA": "Asia/Ashgabat", "AZ-MFA": "Asia/Baku", "KZ-MFA": "Asia/Almaty"}
+
+
+def parties(instance: Instance, *names: str) -> None:
+    """Register these parties on ``instance`` (those it does not have yet)."""
+    known = {row["party_id"] for row in instance.json("party", "list")}
+    for name in names:
+        if name not in known:
+            instance.ok("party", "add", name, "--name", f"MFA {name}", "--tz", PARTIES[name])
+
+
+def joint_track(instance: Instance, track_id: str = "t", *options: str) -> None:
+    """A yearly track of TM-MFA and AZ-MFA (their records registered first)."""
+    parties(instance, "TM-MFA", "AZ-MFA")
+    instance.ok(
+        "track", "add", track_id, "--title", f"Talks {track_id}", "--kind", "consultation",
+        "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA", "--party", "AZ-MFA",
+        *options,
+    )  # fmt: skip

@@ -23,7 +23,7 @@ from consultations.adapters.orm import (
     track_parties,
     tracks,
 )
-from consultations.adapters.scopes import in_scope
+from consultations.adapters.scopes import in_scope, tracks_of
 from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.vocabulary import MeetingStatus
 
@@ -191,6 +191,14 @@ class ReadModels:
         )
         rows = self._rows(query)
         return rows[0] if rows else None
+
+    def shared_with(self, peer: str) -> tuple[list[str], list[str]]:
+        """The tracks and meetings the instance of ``peer`` is sent (scope ``peer:P``)."""
+        with self.engine.connect() as connection:
+            track_ids = connection.execute(tracks_of(peer).order_by("track_id")).scalars()
+            meetings = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
+            meeting_ids = connection.execute(meetings.order_by("meeting_id")).scalars()
+            return list(track_ids), list(meeting_ids)
 
     def peers(self) -> list[Row]:
         """Every peer ever registered (removed ones too), by id."""

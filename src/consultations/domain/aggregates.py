@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args
 
-from consultations.domain import areas, feeds, identity, meetings, parties, peers, tracks
+from consultations.domain import areas, exchange, feeds, identity, meetings, parties, peers, tracks
 from consultations.domain.commands import (
     AreaCommand,
     DomainCommand,
@@ -91,7 +91,22 @@ IDENTITY: Aggregate[identity.Identity] = Aggregate(
 )
 PEER: Aggregate[peers.Peer] = Aggregate("peer", _members(PeerCommand), peers.fold, peers.decide)
 
-AGGREGATES: tuple[Aggregate[Any], ...] = (PARTY, AREA, TRACK, MEETING, FEED, IDENTITY, PEER)
+
+def _recorded_by_the_exchange(*_: Any, **__: Any) -> tuple[Any, ...]:
+    raise TypeError("the exchange records these streams itself; no command is decided here")
+
+
+# What was sent to each peer and accepted from it (``service_layer/sync.py`` appends them).
+SENT: Aggregate[exchange.EntrySequence] = Aggregate(
+    "sent", (), exchange.sent, _recorded_by_the_exchange
+)
+RECEIVED: Aggregate[exchange.Received] = Aggregate(
+    "received", (), exchange.received, _recorded_by_the_exchange
+)
+
+AGGREGATES: tuple[Aggregate[Any], ...] = (
+    PARTY, AREA, TRACK, MEETING, FEED, IDENTITY, PEER, SENT, RECEIVED,
+)  # fmt: skip
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}
 _BY_NAME = {aggregate.name: aggregate for aggregate in AGGREGATES}

@@ -288,13 +288,64 @@ class PeerRemoved:
     reason: str | None
 
 
-PeerEvent = PeerAdded | PeerRemoved
+@dataclass(frozen=True, slots=True)
+class PeerKeyLearned:
+    """A peer's bundle showed its next key, signed by the key before it."""
 
-InstanceEvent = IdentityEvent | PeerEvent
+    peer_id: str
+    public_key: str
+    previous_key: str
+    signature: str  # base64 Ed25519 signature of the rotation statement by ``previous_key``
+    valid_from: int  # the peer's log position from which this key signs
+
+
+PeerEvent = PeerAdded | PeerRemoved | PeerKeyLearned
+
+
+@dataclass(frozen=True, slots=True)
+class EntriesExported:
+    """Events became visible to a peer: they extend the sequence sent to it (``sent-`` stream).
+
+    ``entries`` are their texts as sent; ``positions`` where each event is in this log.
+    """
+
+    peer_id: str
+    entries: tuple[str, ...]
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleAccepted:
+    """A peer's bundle was verified and accepted (``received-`` stream).
+
+    Its new entries, kept as received, are applied in the same transaction.
+
+    ``checkpoint`` is its signed note, verbatim; ``acknowledged`` how much of what was sent to
+    the peer it had accepted; ``set_aside`` the streams whose entries were kept, not applied
+    (a party record this instance owns, an id already used here for something else).
+    """
+
+    peer_id: str
+    checkpoint: str
+    entries: tuple[str, ...]
+    acknowledged: int
+    set_aside: tuple[str, ...]
+
+
+ExchangeEvent = EntriesExported | BundleAccepted
+
+InstanceEvent = IdentityEvent | PeerEvent | ExchangeEvent
 """Events about this instance and its exchange with others: never on a schedule or a feed."""
 
 DomainEvent = (
-    PartyEvent | AreaEvent | TrackEvent | MeetingEvent | FeedEvent | IdentityEvent | PeerEvent
+    PartyEvent
+    | AreaEvent
+    | TrackEvent
+    | MeetingEvent
+    | FeedEvent
+    | IdentityEvent
+    | PeerEvent
+    | ExchangeEvent
 )
 
 _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
@@ -316,6 +367,9 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     IdentityKeyRotated,
     PeerAdded,
     PeerRemoved,
+    PeerKeyLearned,
+    EntriesExported,
+    BundleAccepted,
 )
 
 ALL_EVENTS: Mapping[str, type[DomainEvent]] = MappingProxyType(

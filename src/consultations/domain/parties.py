@@ -51,11 +51,14 @@ def decide(state: Party | None, command: PartyCommand, now: datetime) -> tuple[P
 
 
 def evolve(state: Party | None, event: PartyEvent) -> Party:
-    """Apply one event to the state."""
-    if state is not None:
-        raise ValueError(f"party {event.party_id!r} registered twice in its stream")
+    """Apply one event to the state.
+
+    A later registration replaces the record: only the party's own instance makes one, and
+    it reaches this log through the exchange (a provisional record gives way to it).
+    """
+    version = 1 if state is None else state.version + 1
     return Party(
-        event.party_id, event.name, event.tz, event.departments, version=1, email=event.email
+        event.party_id, event.name, event.tz, event.departments, version, email=event.email
     )
 
 

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from consultations.domain.commands import AddPeer, PeerCommand, RemovePeer
 from consultations.domain.errors import InvalidInput, NotAllowed, UnknownId
-from consultations.domain.events import PeerAdded, PeerEvent, PeerRemoved
-from consultations.domain.identity import named_key
+from consultations.domain.events import PeerAdded, PeerEvent, PeerKeyLearned, PeerRemoved
+from consultations.domain.identity import KeyPeriod, named_key
 from consultations.domain.optional import map_optional
 from consultations.domain.validation import require_aware, validate_id, validate_line
 
@@ -20,13 +20,22 @@ MAX_URL_LENGTH = 2000
 
 @dataclass(frozen=True, slots=True)
 class Peer:
-    """A peer as registered; ``removed`` once removed (it may be added again)."""
+    """A peer as registered; ``removed`` once removed (it may be added again).
+
+    ``keys``: the key registered (trusted from the start) and those its bundles handed over
+    to since, each with the peer's log position it signs from.
+    """
 
     id: str
-    public_key: str
+    keys: tuple[KeyPeriod, ...]
     url: str | None
     removed: bool
     version: int
+
+    @property
+    def public_key(self) -> str:
+        """The latest key known."""
+        return self.keys[-1].public_key
 
 
 def validate_url(value: str, field: str = "url") -> str:
@@ -72,7 +81,13 @@ def evolve(state: Peer | None, event: PeerEvent) -> Peer:
     match event:
         case PeerAdded():
             version = 1 if state is None else state.version + 1
-            return Peer(event.peer_id, event.public_key, event.url, removed=False, version=version)
+            keys: tuple[KeyPeriod, ...] = (KeyPeriod(event.public_key, 0),)
+            return Peer(event.peer_id, keys, event.url, removed=False, version=version)
+        case PeerKeyLearned():
+            if state is None:
+                raise ValueError(f"a key of peer {event.peer_id!r} learned before it was added")
+            keys = (*state.keys, KeyPeriod(event.public_key, event.valid_from))
+            return replace(state, keys=keys, version=state.version + 1)
         case PeerRemoved():
             if state is None:
                 raise ValueError(f"peer {event.peer_id!r} removed before it was added")

@@ -85,10 +85,18 @@ def signing_key(store: EventLog, key_file: Path) -> tuple[Identity, SigningKey]:
 def init_identity(
     commands: CommandService, key_file: Path, party: str, provenance: Provenance
 ) -> IdentityView:
-    """Create the key pair, keep the private key in ``key_file`` and record the public key."""
-    key = SigningKey.generate(party)
-    command = EstablishIdentity(party_id=party, public_key=key.verifier_key.text)
-    _record(commands, command, provenance, key, key_file)
+    """Create the key pair, keep the private key in ``key_file`` and record the public key.
+
+    A key file that exists already (an instance rebuilt on a new database) is used as it is.
+    """
+    if key_file.exists():
+        key = SigningKey.load(key_file, party)
+        command = EstablishIdentity(party_id=party, public_key=key.verifier_key.text)
+        commands.execute(command, provenance)
+    else:
+        key = SigningKey.generate(party)
+        command = EstablishIdentity(party_id=party, public_key=key.verifier_key.text)
+        _record(commands, command, provenance, key, key_file)
     return IdentityView.of(require_identity(commands.store), key_file)
 
 

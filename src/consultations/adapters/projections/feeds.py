@@ -8,9 +8,9 @@ conditional request from the feed's own row. An event counts for a feed when:
   track, its host or a party of its track: what ``read_models`` selects; every meeting for
   ``all``);
 * it changes a meeting's host: every party feed (the previous host is no longer known);
-* it is any other event except party, area, feed and instance (identity, peer, exchange)
-  events (tracks: a title, areas or parties change what feeds show and who is in them):
-  every feed.
+* it replaces a party's record (received from the party's own instance), or it is any
+  other event except party, area, feed and instance (identity, peer, exchange) events
+  (tracks: a title, areas or parties change what feeds show and who is in them): every feed.
 
 A feed's version is the latest of its creation and the events after it that count for it.
 A batch of events is judged by the state at its end, taking for each meeting its last event
@@ -160,11 +160,14 @@ def _sort_out(
     party_feeds: Change | None = None
     for recorded in batch:
         event = recorded.event
+        change = Change(recorded.position, recorded.recorded_at)
+        if isinstance(event, PartyRegistered) and recorded.stream_version > 1:
+            every_feed = change  # a replaced record: the host's name or address may change
+            continue
         if isinstance(
             event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered | InstanceEvent
         ):
             continue  # nothing a feed shows
-        change = Change(recorded.position, recorded.recorded_at)
         if not MEETING.owns(recorded.stream_id):
             every_feed = change
             continue

@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 operational failure (database unreachable, missing or not
 upgraded); 2 invalid input; 3 not allowed in the current state, a concurrency conflict, or an
 idempotency key reused for a different command; 4 not found; 5 the event log failed
-verification. Every failure is one line on stderr, no traceback; a warning (the command
+verification, or a bundle did (a bad signature, an unknown or revoked key, an altered byte,
+a forked history). Every failure is one line on stderr, no traceback; a warning (the command
 succeeded) is a ``warning:`` line on stderr.
 """
 
@@ -25,6 +26,7 @@ from consultations.domain.errors import (
     NotAllowed,
     NotFound,
     UnknownId,
+    VerificationFailed,
 )
 from consultations.entrypoints.cli.area_commands import area
 from consultations.entrypoints.cli.context import CliContext
@@ -41,18 +43,21 @@ from consultations.entrypoints.cli.reminders_commands import reminders
 from consultations.entrypoints.cli.report_commands import report
 from consultations.entrypoints.cli.schedule_commands import schedule
 from consultations.entrypoints.cli.server_commands import daemon, run, serve
+from consultations.entrypoints.cli.sync_commands import sync
 from consultations.entrypoints.cli.track_commands import track
 from consultations.entrypoints.daemon import DaemonAlreadyRunning
 from consultations.service_layer.plan_import import PlanProblems
 from consultations.settings import DATABASE_URL_VARIABLE, Settings, SettingsError
 
 EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
+EXIT_VERIFICATION = 5
 
 # Failures the user can act on: (exception, exit code, what the line names first).
 FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidInput, EXIT_INVALID, ""),
     (NotAllowed, EXIT_NOT_ALLOWED, ""),
     (NotFound, EXIT_NOT_FOUND, ""),
+    (VerificationFailed, EXIT_VERIFICATION, ""),
     (DomainError, EXIT_INVALID, ""),
     (SettingsError, EXIT_INVALID, "settings: "),
     (DatabaseUrlError, EXIT_INVALID, "database-url: "),
@@ -97,7 +102,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 for command in (
     db, plan, party, area, track, meeting, schedule, report, feed, reminders, events,
-    projections, serve, daemon, run, identity, peer,
+    projections, serve, daemon, run, identity, peer, sync,
 ):  # fmt: skip
     cli.add_command(command)
 
