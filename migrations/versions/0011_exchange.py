@@ -1,6 +1,6 @@
-"""The exchange between instances: the peers this instance knows, and where each stands.
+"""The exchange between instances: the peers this instance knows, and proposals.
 
-A read model (the ``exchange`` projection): every row can be rebuilt from the log.
+Read models (the ``exchange`` projection): every row can be rebuilt from the log.
 
 Revision ID: 0011
 Revises: 0009
@@ -28,7 +28,26 @@ def upgrade() -> None:
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("peer_id", name=op.f("pk_peers")),
     )
+    op.create_table(
+        "proposals",
+        sa.Column("proposal_id", sa.String(64), nullable=False),
+        sa.Column("meeting_id", sa.String(64), nullable=False),
+        sa.Column("proposer", sa.String(64), nullable=False),
+        sa.Column("start_local", sa.String(19), nullable=True),
+        sa.Column("end_local", sa.String(19), nullable=True),
+        sa.Column("tz", sa.String(64), nullable=True),
+        sa.Column("venue", sa.String(200), nullable=True),
+        sa.Column("reason", sa.String(2000), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("decision_reason", sa.String(2000), nullable=True),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("proposal_id", name=op.f("pk_proposals")),
+    )
+    op.create_index(op.f("ix_proposals_meeting_id"), "proposals", ["meeting_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_proposals_meeting_id"), table_name="proposals")
+    op.drop_table("proposals")
     op.drop_table("peers")

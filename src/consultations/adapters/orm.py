@@ -285,3 +285,21 @@ peers = sa.Table(
     sa.Column("added_at", UTCDateTime, nullable=False),
     sa.Column("removed_at", UTCDateTime, nullable=True),
 )
+
+# Proposed changes of meetings another party convenes, and how each was settled.
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    sa.Column("proposal_id", sa.String(64), primary_key=True),
+    sa.Column("meeting_id", sa.String(64), nullable=False, index=True),
+    sa.Column("proposer", sa.String(64), nullable=False),
+    sa.Column("start_local", sa.String(19), nullable=True),
+    sa.Column("end_local", sa.String(19), nullable=True),
+    sa.Column("tz", sa.String(64), nullable=True),
+    sa.Column("venue", sa.String(200), nullable=True),
+    sa.Column("reason", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | accepted | declined
+    sa.Column("decision_reason", sa.String(2000), nullable=True),
+    sa.Column("proposed_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+)

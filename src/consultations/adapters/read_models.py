@@ -18,6 +18,7 @@ from consultations.adapters.orm import (
     feeds,
     parties,
     peers,
+    proposals,
     schedule,
     track_areas,
     track_parties,
@@ -192,13 +193,30 @@ class ReadModels:
         rows = self._rows(query)
         return rows[0] if rows else None
 
-    def shared_with(self, peer: str) -> tuple[list[str], list[str]]:
-        """The tracks and meetings the instance of ``peer`` is sent (scope ``peer:P``)."""
+    def shared_with(self, peer: str) -> tuple[list[str], list[str], list[str]]:
+        """The tracks, meetings and proposals the instance of ``peer`` is sent (``peer:P``)."""
+        meetings = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
+        about = sa.select(proposals.c.proposal_id).where(proposals.c.meeting_id.in_(meetings))
         with self.engine.connect() as connection:
             track_ids = connection.execute(tracks_of(peer).order_by("track_id")).scalars()
-            meetings = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
             meeting_ids = connection.execute(meetings.order_by("meeting_id")).scalars()
-            return list(track_ids), list(meeting_ids)
+            proposal_ids = connection.execute(about.order_by("proposal_id")).scalars()
+            return list(track_ids), list(meeting_ids), list(proposal_ids)
+
+    def proposals(self, meeting_id: str | None = None) -> list[Row]:
+        """Proposals (of one meeting), open ones first, then by when they were made."""
+        query = sa.select(proposals).order_by(
+            (proposals.c.status != "open"), proposals.c.proposed_at, proposals.c.proposal_id
+        )
+        if meeting_id is not None:
+            query = query.where(proposals.c.meeting_id == meeting_id)
+        return self._rows(query)
+
+    def proposals_made_by(self, party: str) -> int:
+        """How many proposals ``party`` has made (each numbers the next)."""
+        query = sa.select(sa.func.count()).where(proposals.c.proposer == party)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def peers(self) -> list[Row]:
         """Every peer ever registered (removed ones too), by id."""
@@ -254,6 +272,7 @@ _ID_COLUMNS: dict[str, sa.Column[str]] = {
     "meeting": schedule.c.meeting_id,
     "feed": feeds.c.feed_id,
     "peer": peers.c.peer_id,
+    "proposal": proposals.c.proposal_id,
 }
 
 _FEED_COLUMNS = tuple(

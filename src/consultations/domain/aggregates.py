@@ -11,7 +11,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args
 
-from consultations.domain import areas, exchange, feeds, identity, meetings, parties, peers, tracks
+from consultations.domain import (
+    areas,
+    exchange,
+    feeds,
+    identity,
+    meetings,
+    parties,
+    peers,
+    proposals,
+    tracks,
+)
 from consultations.domain.commands import (
     AreaCommand,
     DomainCommand,
@@ -20,6 +30,7 @@ from consultations.domain.commands import (
     MeetingCommand,
     PartyCommand,
     PeerCommand,
+    ProposalCommand,
     TrackCommand,
 )
 
@@ -85,6 +96,9 @@ TRACK: Aggregate[tracks.Track] = Aggregate(
 MEETING: Aggregate[meetings.Meeting] = Aggregate(
     "meeting", _members(MeetingCommand), meetings.fold, meetings.decide
 )
+PROPOSAL: Aggregate[proposals.Proposal] = Aggregate(
+    "proposal", _members(ProposalCommand), proposals.fold, proposals.decide
+)
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
 IDENTITY: Aggregate[identity.Identity] = Aggregate(
     "identity", _members(IdentityCommand), identity.fold, identity.decide
@@ -105,7 +119,7 @@ RECEIVED: Aggregate[exchange.Received] = Aggregate(
 )
 
 AGGREGATES: tuple[Aggregate[Any], ...] = (
-    PARTY, AREA, TRACK, MEETING, FEED, IDENTITY, PEER, SENT, RECEIVED,
+    PARTY, AREA, TRACK, MEETING, PROPOSAL, FEED, IDENTITY, PEER, SENT, RECEIVED,
 )  # fmt: skip
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}

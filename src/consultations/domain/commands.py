@@ -208,6 +208,43 @@ MeetingCommand = (
     | DropActionItem
 )
 
+# --- proposals ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposeChange:
+    """Propose a new time (as ``RescheduleMeeting`` takes it) or venue to a meeting's convener."""
+
+    proposal_id: str
+    meeting_id: str
+    reason: str
+    start: datetime | None = None
+    end: datetime | None = None
+    duration: str | None = None
+    tz: str | None = None
+    fold: int | None = None
+    venue: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptProposal:
+    """Settle a proposal as accepted (its changes are made by the meeting's own commands)."""
+
+    proposal_id: str
+    meeting_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclineProposal:
+    """Decline a proposal, saying why."""
+
+    proposal_id: str
+    meeting_id: str
+    reason: str
+
+
+ProposalCommand = ProposeChange | AcceptProposal | DeclineProposal
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -288,6 +325,7 @@ DomainCommand = (
     | AreaCommand
     | TrackCommand
     | MeetingCommand
+    | ProposalCommand
     | FeedCommand
     | IdentityCommand
     | PeerCommand

@@ -144,6 +144,9 @@ class MeetingPlanned:
     agenda: tuple[str, ...]
     classification: str
     reminders: tuple[str, ...] | None = None  # None: the track's reminder offsets
+    # The party whose instance alone changes the meeting (planned there with an identity);
+    # added later: None is not written, so meetings planned without one are stored as before.
+    convener: str | None = field(default=None, metadata=_ADDED_OPTIONAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +223,42 @@ MeetingEvent = (
     | ActionItemCompleted
     | ActionItemDropped
 )
+
+# --- proposals: a change of a meeting another party convenes ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeProposed:
+    """A party proposed a new time (``start``, ``end`` in ``tz``) or venue to the convener."""
+
+    proposal_id: str
+    meeting_id: str
+    proposer: str
+    start: WallTime | None = field(metadata=_FLAT)
+    end: WallTime | None = field(metadata=_FLAT)
+    tz: str | None
+    venue: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalAccepted:
+    """The convener accepted a proposal (its changes are the meeting's events beside it)."""
+
+    proposal_id: str
+    meeting_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalDeclined:
+    """The convener declined a proposal."""
+
+    proposal_id: str
+    meeting_id: str
+    reason: str
+
+
+ProposalEvent = ChangeProposed | ProposalAccepted | ProposalDeclined
 
 # --- feeds -------------------------------------------------------------------------------
 
@@ -342,6 +381,7 @@ DomainEvent = (
     | AreaEvent
     | TrackEvent
     | MeetingEvent
+    | ProposalEvent
     | FeedEvent
     | IdentityEvent
     | PeerEvent
@@ -361,6 +401,9 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     MeetingHeld,
     ActionItemCompleted,
     ActionItemDropped,
+    ChangeProposed,
+    ProposalAccepted,
+    ProposalDeclined,
     FeedCreated,
     FeedRevoked,
     IdentityEstablished,

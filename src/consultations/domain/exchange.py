@@ -45,8 +45,10 @@ FORMAT: Final = "consultations-bundle"
 VERSION: Final = 1
 FORMAT_LINE: Final = f"{FORMAT}/{VERSION}"
 GENESIS: Final = bytes(32)
-EXCHANGED: Final = ("party", "area", "track", "meeting")
+EXCHANGED: Final = ("party", "area", "track", "meeting", "proposal")
 """The kinds of stream whose events travel between instances (never feeds, keys, peers)."""
+ORIGIN: Final = "origin"
+"""Metadata key of an event received from another instance: the party it came from."""
 _DIGITS = re.compile(r"0|[1-9][0-9]{0,17}")
 
 

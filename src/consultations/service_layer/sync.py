@@ -27,6 +27,7 @@ from consultations.domain.aggregates import (
     MEETING,
     PARTY,
     PEER,
+    PROPOSAL,
     RECEIVED,
     SENT,
     TRACK,
@@ -35,6 +36,7 @@ from consultations.domain.aggregates import (
 from consultations.domain.errors import NotAllowed, UnknownId, VerificationFailed
 from consultations.domain.events import (
     BundleAccepted,
+    ChangeProposed,
     DomainEvent,
     EntriesExported,
     IdentityEstablished,
@@ -46,6 +48,7 @@ from consultations.domain.events import (
 )
 from consultations.domain.exchange import (
     EXCHANGED,
+    ORIGIN,
     Bundle,
     Checkpoint,
     Entry,
@@ -58,20 +61,19 @@ from consultations.domain.exchange import (
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
 from consultations.domain.peers import Peer
 from consultations.domain.signed_note import NoteSignature, VerifierKey
+from consultations.service_layer.handlers import convener_of
 from consultations.service_layer.identity import require_identity, signing_key
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.service_layer.unit_of_work import UnitOfWork
 
-ORIGIN = "origin"
-"""Metadata key of an event received from another instance: the party it came from."""
 _KEPT_METADATA = ("command", "reason")  # what an entry tells of how its event came about
 
 
 class Shared(Protocol):
     """What the read models say a peer may see (scope ``peer:P``)."""
 
-    def shared_with(self, peer: str) -> tuple[list[str], list[str]]:
-        """The ids of the tracks and meetings shared with ``peer``."""
+    def shared_with(self, peer: str) -> tuple[list[str], list[str], list[str]]:
+        """The ids of the tracks, meetings and proposals shared with ``peer``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +165,15 @@ def _active_peer(uow: UnitOfWork, peer_id: str) -> Peer:
 def shared_streams(store: EventLog, shared: Shared, peer_id: str) -> dict[str, list[RecordedEvent]]:
     """Every stream the peer may see now, with its events.
 
-    The tracks it is a party of, their meetings, its ad-hoc meetings, and the parties and
-    areas these name (not the peer's own party record, which is its to keep).
+    The tracks it is a party of, their meetings, its ad-hoc meetings, the proposals about
+    these meetings, and the parties and areas these name (not the peer's own party record,
+    which is its to keep).
     """
-    track_ids, meeting_ids = shared.shared_with(peer_id)
+    track_ids, meeting_ids, proposal_ids = shared.shared_with(peer_id)
     streams: dict[str, list[RecordedEvent]] = store.read_streams(
-        [TRACK.stream_id(t) for t in track_ids] + [MEETING.stream_id(m) for m in meeting_ids]
+        [TRACK.stream_id(t) for t in track_ids]
+        + [MEETING.stream_id(m) for m in meeting_ids]
+        + [PROPOSAL.stream_id(p) for p in proposal_ids]
     )
     parties: set[str] = set()
     areas: set[str] = set()
@@ -431,6 +436,8 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
     """
     if stream_id in applying.set_aside:
         return False
+    if PROPOSAL.owns(stream_id):
+        return _proposal_applies(applying, stream_id, event)
     if PARTY.owns(stream_id):
         party = PARTY.id_of(stream_id)
         if party == applying.own_party:
@@ -444,6 +451,14 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
     ):
         return False
     return _started_by(applying, stream_id) in (None, applying.peer)
+
+
+def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
+    """Each side makes its own proposals; the meeting's convener settles them."""
+    if isinstance(event, ChangeProposed):
+        return event.proposer == applying.peer and _started_by(applying, stream_id) is None
+    convener = convener_of(applying.uow, getattr(event, "meeting_id", ""))
+    return _started_by(applying, stream_id) is not None and convener == applying.peer
 
 
 def _started_by(applying: _Applying, stream_id: str) -> str | None:

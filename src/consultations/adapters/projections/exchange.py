@@ -1,4 +1,4 @@
-"""The exchange with other instances: one row per peer, with where the exchange stands."""
+"""The exchange with other instances: one row per peer; one per proposal, as it stands."""
 
 from __future__ import annotations
 
@@ -9,21 +9,29 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import RecordedEvent
-from consultations.adapters.orm import peers
+from consultations.adapters.orm import peers, proposals
 from consultations.adapters.projections.base import BatchByBatch, Replay
-from consultations.domain.events import PeerAdded, PeerRemoved
+from consultations.domain.events import (
+    ChangeProposed,
+    PeerAdded,
+    PeerRemoved,
+    ProposalAccepted,
+    ProposalDeclined,
+)
+from consultations.domain.proposals import ACCEPTED, DECLINED, OPEN
+from consultations.domain.wall_time import WallTime
 
 
 class ExchangeProjection:
-    """Rows of ``peers``, in log order."""
+    """Rows of ``peers`` and ``proposals``, in log order."""
 
     name: ClassVar[str] = "exchange"
     version: ClassVar[int] = 1
-    tables: ClassVar[tuple[sa.Table, ...]] = (peers,)
+    tables: ClassVar[tuple[sa.Table, ...]] = (peers, proposals)
     reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
-        """Add, re-add and remove peers."""
+        """Add, re-add and remove peers; record proposals and how they were settled."""
         for recorded in batch:
             event = recorded.event
             if isinstance(event, PeerAdded):
@@ -42,7 +50,37 @@ class ExchangeProjection:
                     .where(peers.c.peer_id == event.peer_id)
                     .values(removed_at=recorded.recorded_at)
                 )
+            elif isinstance(event, ChangeProposed):
+                connection.execute(
+                    proposals.insert().values(
+                        proposal_id=event.proposal_id,
+                        meeting_id=event.meeting_id,
+                        proposer=event.proposer,
+                        start_local=_local(event.start),
+                        end_local=_local(event.end),
+                        tz=event.tz,
+                        venue=event.venue,
+                        reason=event.reason,
+                        status=OPEN,
+                        proposed_at=recorded.recorded_at,
+                    )
+                )
+            elif isinstance(event, ProposalAccepted | ProposalDeclined):
+                declined = isinstance(event, ProposalDeclined)
+                connection.execute(
+                    proposals.update()
+                    .where(proposals.c.proposal_id == event.proposal_id)
+                    .values(
+                        status=DECLINED if declined else ACCEPTED,
+                        decision_reason=getattr(event, "reason", None),
+                        decided_at=recorded.recorded_at,
+                    )
+                )
 
     def replay(self, connection: Connection) -> Replay:
         """A rebuild handles the log batch after batch."""
         return BatchByBatch(self, connection)
+
+
+def _local(moment: WallTime | None) -> str | None:
+    return None if moment is None else moment.local.isoformat(timespec="seconds")

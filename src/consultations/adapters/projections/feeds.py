@@ -9,8 +9,9 @@ conditional request from the feed's own row. An event counts for a feed when:
   ``all``);
 * it changes a meeting's host: every party feed (the previous host is no longer known);
 * it replaces a party's record (received from the party's own instance), or it is any
-  other event except party, area, feed and instance (identity, peer, exchange) events
-  (tracks: a title, areas or parties change what feeds show and who is in them): every feed.
+  other event except party, area, feed, proposal and instance (identity, peer, exchange)
+  events (tracks: a title, areas or parties change what feeds show and who is in them):
+  every feed.
 
 A feed's version is the latest of its creation and the events after it that count for it.
 A batch of events is judged by the state at its end, taking for each meeting its last event
@@ -44,6 +45,7 @@ from consultations.domain.events import (
     InstanceEvent,
     MeetingAmended,
     PartyRegistered,
+    ProposalEvent,
 )
 
 SCOPED_KINDS = ("track", "area", "party")  # any other scope (``all``) shows every meeting
@@ -165,7 +167,13 @@ def _sort_out(
             every_feed = change  # a replaced record: the host's name or address may change
             continue
         if isinstance(
-            event, FeedCreated | FeedRevoked | PartyRegistered | AreaRegistered | InstanceEvent
+            event,
+            FeedCreated
+            | FeedRevoked
+            | PartyRegistered
+            | AreaRegistered
+            | InstanceEvent
+            | ProposalEvent,
         ):
             continue  # nothing a feed shows
         if not MEETING.owns(recorded.stream_id):
