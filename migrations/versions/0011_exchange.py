@@ -26,6 +26,12 @@ def upgrade() -> None:
         sa.Column("url", sa.String(2000), nullable=True),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged", sa.Integer(), nullable=False),
+        sa.Column("received", sa.Integer(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("schedule", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("peer_id", name=op.f("pk_peers")),
     )
     op.create_table(

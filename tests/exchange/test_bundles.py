@@ -42,7 +42,7 @@ def resign(data: bytes, key_file: Path, name: str, **changes: Any) -> bytes:
     entries = changes.pop("entries", bundle.entries)
     header = dataclasses.replace(bundle.header, **changes)
     checkpoint, _, _ = bundle.checkpoint()
-    body = Bundle(header, entries, "").body
+    body = Bundle.of(header, entries).body
     signed = Checkpoint(
         checkpoint.origin,
         header.size,
@@ -51,7 +51,7 @@ def resign(data: bytes, key_file: Path, name: str, **changes: Any) -> bytes:
         hashlib.sha256(body.encode()).digest(),
     )
     note = SigningKey.load(key_file, name).sign_note(signed.text())
-    return Bundle(header, entries, note).text().encode()
+    return Bundle.of(header, entries, note).text().encode()
 
 
 def test_a_plan_sent_gives_the_same_joint_schedule_on_both_sides(

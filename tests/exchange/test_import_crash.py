@@ -16,7 +16,7 @@ from tests.exchange.instances import Instance, introduce, joint_track, send
 # Imports a bundle with one more listener on the log, after the projections: it runs inside
 # the import's transaction, says so in a file, then waits there to be killed.
 IMPORTER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from consultations.bootstrap import bootstrap
 from consultations.service_layer.services import Provenance
@@ -27,7 +27,8 @@ url, bundle, marker = sys.argv[1:]
 app = bootstrap(Settings.load(url, environ={}))
 
 def inside_the_transaction(connection, batch):
-    Path(marker).write_text(str(len(batch)))
+    Path(marker + ".part").write_text(str(len(batch)))
+    os.replace(marker + ".part", marker)  # seen whole, or not at all
     time.sleep(600)
 
 app.store.listeners.append(inside_the_transaction)

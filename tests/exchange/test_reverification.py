@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from consultations.adapters.signing import SigningKey
 from consultations.bootstrap import bootstrap
 from consultations.domain.events import BundleAccepted, PeerAdded, PeerRemoved
-from consultations.domain.exchange import GENESIS, Checkpoint, chain, origin_line
+from consultations.domain.exchange import GENESIS, Checkpoint, Header, chain, origin_line
 from consultations.service_layer.sync import verify_received
 from consultations.settings import Settings
 from tests.cli.runner import run_cli
@@ -20,7 +20,8 @@ def accepted(key: SigningKey, entries: tuple[str, ...], position: int = 5) -> Bu
     checkpoint = Checkpoint(
         origin_line("AZ-MFA", "TM-MFA"), 2, chain(GENESIS, ENTRIES), position, bytes(32)
     )
-    return BundleAccepted("AZ-MFA", key.sign_note(checkpoint.text()), entries, 0, ())
+    header = Header("AZ-MFA", "TM-MFA", 1, 2, (), 0, GENESIS).text()
+    return BundleAccepted("AZ-MFA", header, key.sign_note(checkpoint.text()), entries, 0, ())
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -284,6 +284,12 @@ peers = sa.Table(
     sa.Column("url", sa.String(2000), nullable=True),
     sa.Column("added_at", UTCDateTime, nullable=False),
     sa.Column("removed_at", UTCDateTime, nullable=True),
+    sa.Column("sent", sa.Integer, nullable=False),  # entries in the sequence sent to it
+    sa.Column("sent_at", UTCDateTime, nullable=True),  # when it last grew
+    sa.Column("acknowledged", sa.Integer, nullable=False),  # of those, what it accepted
+    sa.Column("received", sa.Integer, nullable=False),  # entries accepted from it
+    sa.Column("received_at", UTCDateTime, nullable=True),  # its last bundle accepted
+    sa.Column("schedule", sa.JSON, nullable=True),  # that bundle's joint schedule digests
 )
 
 # Proposed changes of meetings another party convenes, and how each was settled.

@@ -203,6 +203,10 @@ class ReadModels:
             proposal_ids = connection.execute(about.order_by("proposal_id")).scalars()
             return list(track_ids), list(meeting_ids), list(proposal_ids)
 
+    def joint_schedule(self, peer: str) -> list[Row]:
+        """The schedule rows of the meetings shared with ``peer`` (scope ``peer:P``)."""
+        return self._rows(sa.select(schedule).where(in_scope("peer", peer)))
+
     def proposals(self, meeting_id: str | None = None) -> list[Row]:
         """Proposals (of one meeting), open ones first, then by when they were made."""
         query = sa.select(proposals).order_by(

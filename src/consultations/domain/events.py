@@ -359,12 +359,14 @@ class BundleAccepted:
 
     Its new entries, kept as received, are applied in the same transaction.
 
-    ``checkpoint`` is its signed note, verbatim; ``acknowledged`` how much of what was sent to
-    the peer it had accepted; ``set_aside`` the streams whose entries were kept, not applied
-    (a party record this instance owns, an id already used here for something else).
+    ``header`` and ``checkpoint`` are its header line and signed note, verbatim;
+    ``acknowledged`` how much of what was sent to the peer it had accepted; ``set_aside`` the
+    streams whose entries were kept, not applied (a party record this instance owns, an id
+    already used here for something else).
     """
 
     peer_id: str
+    header: str
     checkpoint: str
     entries: tuple[str, ...]
     acknowledged: int

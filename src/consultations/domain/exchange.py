@@ -96,6 +96,61 @@ def references(event: DomainEvent) -> tuple[set[str], set[str]]:
     return parties, areas
 
 
+# --- the joint schedule -----------------------------------------------------------------------
+
+JOINT_FIELDS: Final = (
+    "meeting_id", "track_id", "title", "kind", "status", "start_local", "end_local", "tz",
+    "venue", "host", "participants", "agenda", "classification", "outcomes", "cancel_reason",
+)  # fmt: skip
+"""What both sides of a joint meeting must agree on (not when each recorded it)."""
+
+
+def meeting_digest(row: Mapping[str, Any]) -> str:
+    """A short digest of a meeting's joint fields (a schedule row)."""
+    text = canonical({name: row.get(name) for name in JOINT_FIELDS})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def schedule_digest(meetings: Mapping[str, str]) -> str:
+    """The digest of a joint schedule: its meetings' ids and digests, in id order."""
+    text = "".join(f"{meeting_id} {meetings[meeting_id]}\n" for meeting_id in sorted(meetings))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A joint meeting the two sides do not agree on (its digest on each side, or None).
+
+    ``in_transit``: it changed here since what the peer last acknowledged, so the peer's
+    next bundle should agree.
+    """
+
+    meeting_id: str
+    here: str | None
+    there: str | None
+    in_transit: bool = False
+
+    @property
+    def how(self) -> str:
+        """In words."""
+        if self.in_transit:
+            return "changed here, not yet acknowledged there"
+        if self.there is None:
+            return "only here"
+        if self.here is None:
+            return "only there"
+        return "not alike, with nothing in transit"
+
+
+def differences(here: Mapping[str, str], there: Mapping[str, str]) -> list[Difference]:
+    """The meetings two digests of a joint schedule disagree on, by id."""
+    return [
+        Difference(meeting_id, here.get(meeting_id), there.get(meeting_id))
+        for meeting_id in sorted(here.keys() | there.keys())
+        if here.get(meeting_id) != there.get(meeting_id)
+    ]
+
+
 # --- entries --------------------------------------------------------------------------------
 
 
@@ -216,6 +271,7 @@ class Header:
     keys: tuple[KeyStatement, ...]
     acknowledged: int  # how much of the receiver's sequence the sender accepted
     acknowledged_head: bytes
+    schedule: Mapping[str, str] = field(default_factory=dict)  # joint meeting → its digest
 
     def text(self) -> str:
         """The header line (canonical JSON)."""
@@ -230,6 +286,10 @@ class Header:
                     for k in self.keys
                 ],
                 "ack": {"size": self.acknowledged, "head": b64(self.acknowledged_head)},
+                "schedule": {
+                    "digest": schedule_digest(self.schedule),
+                    "meetings": dict(self.schedule),
+                },
             }
         )
 
@@ -249,9 +309,13 @@ class Header:
                 keys,
                 value["ack"]["size"],
                 _hash(value["ack"]["head"]),
+                value["schedule"]["meetings"],
             )
-        except (ValueError, TypeError, KeyError):
+            digest = value["schedule"]["digest"]
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise VerificationFailed("bundle", "its header is malformed") from None
+        if not isinstance(header.schedule, dict) or digest != schedule_digest(header.schedule):
+            raise VerificationFailed("bundle", "its schedule digest does not match its meetings")
         numbers = (header.first, header.size, header.acknowledged)
         if not all(isinstance(n, int) and n >= 0 for n in numbers) or header.first < 1:
             raise VerificationFailed("bundle", "its header holds an invalid number")
@@ -260,16 +324,25 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
-    """A bundle as written: header, entries (``first`` to ``size``), then the signed note."""
+    """A bundle as written: header, entries (``first`` to ``size``), then the signed note.
+
+    ``header_line`` is the header as written (``header`` is what it says).
+    """
 
     header: Header
+    header_line: str
     entries: tuple[str, ...]
     note: str
+
+    @classmethod
+    def of(cls, header: Header, entries: tuple[str, ...], note: str = "") -> Bundle:
+        """A bundle to write."""
+        return cls(header, header.text(), entries, note)
 
     @property
     def body(self) -> str:
         """What the checkpoint's ``body`` line is the SHA-256 of: every line before the note."""
-        return "".join(f"{line}\n" for line in (FORMAT_LINE, self.header.text(), *self.entries))
+        return "".join(f"{line}\n" for line in (FORMAT_LINE, self.header_line, *self.entries))
 
     def text(self) -> str:
         """The whole bundle."""
@@ -302,7 +375,7 @@ class Bundle:
         entries, note = tuple(lines[:count]), lines[count]
         if header.size != header.first - 1 + len(entries):
             raise VerificationFailed("bundle", "it holds fewer entries than its header says")
-        return cls(header, entries, note)
+        return cls(header, header_line, entries, note)
 
     def checkpoint(self) -> tuple[Checkpoint, str, list[NoteSignature]]:
         """The checkpoint, its note text and its signatures (not yet verified)."""

@@ -14,7 +14,8 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,10 +52,13 @@ from consultations.domain.exchange import (
     ORIGIN,
     Bundle,
     Checkpoint,
+    Difference,
     Entry,
     Header,
     KeyStatement,
+    differences,
     judge,
+    meeting_digest,
     origin_line,
     references,
 )
@@ -65,6 +69,7 @@ from consultations.service_layer.handlers import convener_of
 from consultations.service_layer.identity import require_identity, signing_key
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.service_layer.unit_of_work import UnitOfWork
+from consultations.service_layer.wording import describe_time, plural
 
 _KEPT_METADATA = ("command", "reason")  # what an entry tells of how its event came about
 
@@ -74,6 +79,9 @@ class Shared(Protocol):
 
     def shared_with(self, peer: str) -> tuple[list[str], list[str], list[str]]:
         """The ids of the tracks, meetings and proposals shared with ``peer``."""
+
+    def joint_schedule(self, peer: str) -> list[dict[str, Any]]:
+        """The schedule rows of the meetings shared with ``peer``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +148,9 @@ def export_bundle(
         keys=_own_keys(store),
         acknowledged=received.sequence.size,
         acknowledged_head=received.sequence.head,
+        schedule=joint_digests(shared, peer_id),
     )
-    bundle = Bundle(header, sent.entries[first - 1 :], "")
+    bundle = Bundle.of(header, sent.entries[first - 1 :])
     checkpoint = Checkpoint(
         origin_line(identity.party_id, peer_id),
         sent.size,
@@ -149,8 +158,13 @@ def export_bundle(
         store.head()[0],
         hashlib.sha256(bundle.body.encode("utf-8")).digest(),
     )
-    signed = Bundle(header, bundle.entries, key.sign_note(checkpoint.text()))
+    signed = Bundle.of(header, bundle.entries, key.sign_note(checkpoint.text()))
     return Exported(peer_id, signed.text(), first, sent.size, len(entries))
+
+
+def joint_digests(shared: Shared, peer_id: str) -> dict[str, str]:
+    """The digest of each meeting of the joint schedule with ``peer_id``, by id."""
+    return {row["meeting_id"]: meeting_digest(row) for row in shared.joint_schedule(peer_id)}
 
 
 def _active_peer(uow: UnitOfWork, peer_id: str) -> Peer:
@@ -297,7 +311,11 @@ def import_bundle(commands: CommandService, data: bytes, provenance: Provenance)
         uow.record(PEER.stream_id(peer.id), learned)
     uow.record(
         received_stream,
-        [BundleAccepted(peer.id, bundle.note, new, header.acknowledged, set_aside)],
+        [
+            BundleAccepted(
+                peer.id, bundle.header_line, bundle.note, new, header.acknowledged, set_aside
+            )
+        ],
     )
     uow.commit(provenance.metadata("ImportBundle"))
     return Imported(
@@ -525,3 +543,92 @@ def _checkpoint_problem(
     ):
         return "its checkpoint signature does not verify"
     return None
+
+
+# --- where each exchange stands ----------------------------------------------------------------
+
+
+class ExchangeReads(Shared, Protocol):
+    """What `sync status` reads: the peers, the proposals, the joint schedules."""
+
+    def peers(self) -> list[dict[str, Any]]:
+        """Every peer, with where the exchange with it stands."""
+
+    def proposals(self, meeting_id: str | None = None) -> list[dict[str, Any]]:
+        """Every proposal (of one meeting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    """Where the exchange with one peer stands, and whether the joint schedules agree."""
+
+    peer: str
+    active: bool
+    sent: int  # entries in the sequence sent to it
+    acknowledged: int  # of those, how many it has accepted
+    received: int  # entries accepted from it
+    received_at: datetime | None  # when its last bundle was accepted
+    awaiting_here: int  # open proposals it made (settled where the meeting is convened)
+    awaiting_there: int  # open proposals made here about meetings shared with it
+    differences: tuple[Difference, ...] | None  # None until a bundle was received
+
+    @property
+    def agreement(self) -> str:
+        """In words: in agreement as of when, or how many meetings differ."""
+        if self.differences is None or self.received_at is None:
+            return "nothing received yet"
+        if not self.differences:
+            return f"in agreement as of {describe_time(self.received_at)}"
+        return f"{plural(len(self.differences), 'meeting')} not in agreement"
+
+
+def exchange_status(
+    reads: ExchangeReads, store: EventLog, own_party: str | None
+) -> list[PeerStatus]:
+    """Where the exchange with every peer stands (removed ones too)."""
+    open_proposals = [p for p in reads.proposals() if p["status"] == "open"]
+    statuses = []
+    for row in reads.peers():
+        peer = row["peer_id"]
+        there = row["schedule"]
+        here = joint_digests(reads, peer)
+        found = None if there is None else differences(here, there)
+        if found:
+            found = _in_transit(store, peer, row["acknowledged"], found)
+        statuses.append(
+            PeerStatus(
+                peer=peer,
+                active=row["removed_at"] is None,
+                sent=row["sent"],
+                acknowledged=row["acknowledged"],
+                received=row["received"],
+                received_at=row["received_at"],
+                awaiting_here=sum(p["proposer"] == peer for p in open_proposals),
+                awaiting_there=sum(
+                    p["proposer"] == own_party and p["meeting_id"] in here for p in open_proposals
+                ),
+                differences=None if found is None else tuple(found),
+            )
+        )
+    return statuses
+
+
+def _in_transit(
+    store: EventLog, peer: str, acknowledged: int, found: list[Difference]
+) -> list[Difference]:
+    """Mark the meetings with events of this instance the peer has not acknowledged yet."""
+    exported = (e.event for e in store.read_stream(SENT.stream_id(peer)))
+    ordered = [
+        position
+        for event in exported
+        if isinstance(event, EntriesExported)
+        for position in event.positions
+    ]
+    accepted = set(ordered[:acknowledged])
+    streams = store.read_streams(MEETING.stream_id(d.meeting_id) for d in found if d.here)
+    changed = {
+        MEETING.id_of(stream_id)
+        for stream_id, events in streams.items()
+        if any(event.position not in accepted for event in _own(events))
+    }
+    return [replace(d, in_transit=d.meeting_id in changed) for d in found]

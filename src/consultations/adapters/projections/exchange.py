@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import ClassVar
 
 import sqlalchemy as sa
@@ -12,12 +13,15 @@ from consultations.adapters.eventlog import RecordedEvent
 from consultations.adapters.orm import peers, proposals
 from consultations.adapters.projections.base import BatchByBatch, Replay
 from consultations.domain.events import (
+    BundleAccepted,
     ChangeProposed,
+    EntriesExported,
     PeerAdded,
     PeerRemoved,
     ProposalAccepted,
     ProposalDeclined,
 )
+from consultations.domain.exchange import Header
 from consultations.domain.proposals import ACCEPTED, DECLINED, OPEN
 from consultations.domain.wall_time import WallTime
 
@@ -35,13 +39,26 @@ class ExchangeProjection:
         for recorded in batch:
             event = recorded.event
             if isinstance(event, PeerAdded):
-                connection.execute(peers.delete().where(peers.c.peer_id == event.peer_id))
+                _peer_added(connection, event, recorded.recorded_at)
+            elif isinstance(event, EntriesExported):
                 connection.execute(
-                    peers.insert().values(
-                        peer_id=event.peer_id,
-                        public_key=event.public_key,
-                        url=event.url,
-                        added_at=recorded.recorded_at,
+                    peers.update()
+                    .where(peers.c.peer_id == event.peer_id)
+                    .values(sent=peers.c.sent + len(event.entries), sent_at=recorded.recorded_at)
+                )
+            elif isinstance(event, BundleAccepted):
+                header = Header.parse(event.header)
+                connection.execute(
+                    peers.update()
+                    .where(peers.c.peer_id == event.peer_id)
+                    .values(
+                        received=peers.c.received + len(event.entries),
+                        received_at=recorded.recorded_at,
+                        acknowledged=sa.case(
+                            (peers.c.acknowledged < event.acknowledged, event.acknowledged),
+                            else_=peers.c.acknowledged,
+                        ),
+                        schedule=dict(header.schedule),
                     )
                 )
             elif isinstance(event, PeerRemoved):
@@ -80,6 +97,27 @@ class ExchangeProjection:
     def replay(self, connection: Connection) -> Replay:
         """A rebuild handles the log batch after batch."""
         return BatchByBatch(self, connection)
+
+
+def _peer_added(connection: Connection, event: PeerAdded, at: datetime) -> None:
+    """A peer added, or added again: its key and address change, the exchange goes on."""
+    updated = connection.execute(
+        peers.update()
+        .where(peers.c.peer_id == event.peer_id)
+        .values(public_key=event.public_key, url=event.url, added_at=at, removed_at=None)
+    )
+    if not updated.rowcount:
+        connection.execute(
+            peers.insert().values(
+                peer_id=event.peer_id,
+                public_key=event.public_key,
+                url=event.url,
+                added_at=at,
+                sent=0,
+                acknowledged=0,
+                received=0,
+            )
+        )
 
 
 def _local(moment: WallTime | None) -> str | None:

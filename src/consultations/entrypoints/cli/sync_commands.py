@@ -1,15 +1,28 @@
-"""`consultations sync …`: signed bundles to and from peers, by file."""
+"""`consultations sync …`: signed bundles to and from peers, by file; where each stands."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from consultations.domain.aggregates import MEETING, TRACK
 from consultations.entrypoints.cli.context import CliContext, echo_warnings, pass_context
+from consultations.entrypoints.cli.output import format_option, render
 from consultations.service_layer.services import Provenance
+
+if TYPE_CHECKING:
+    from consultations.bootstrap import Application
+    from consultations.service_layer.sync import PeerStatus
+
+TABLE_COLUMNS = ("peer", "sent", "acked", "received", "proposals", "agreement")
+RECORD_COLUMNS = (
+    "peer", "active", "sent", "acknowledged", "received", "received_at",
+    "proposals_awaiting_here", "proposals_awaiting_there", "in_agreement", "agreement",
+    "differences",
+)  # fmt: skip
 
 
 @click.group("sync")
@@ -40,7 +53,7 @@ def export(context: CliContext, peer_id: str, output: Path) -> None:
     staged.write_text(exported.text, encoding="utf-8", newline="")
     os.replace(staged, output)
     if exported.first <= exported.size:
-        held = f"entries {exported.first}–{exported.size}"
+        held = _span(exported.first, exported.size)
     elif exported.size:
         held = f"no entries ({peer_id} has accepted all {exported.size})"
     else:
@@ -69,8 +82,78 @@ def import_(context: CliContext, bundle: Path) -> None:
         click.echo(f"{peer}: nothing new (entries up to {imported.size} accepted before)")
         return
     accepted = (
-        f"accepted entries {imported.first}–{imported.size} ({imported.applied} applied)"
+        f"accepted {_span(imported.first, imported.size)} ({imported.applied} applied)"
         if imported.first <= imported.size
         else "no new entries"
     )
     click.echo(f"{peer}: {accepted}; it has accepted {imported.acknowledged} of ours")
+    for peer_status in _statuses(app, peer):
+        click.echo(f"{peer}: {peer_status.agreement}")
+
+
+@sync.command("status")
+@click.option("--peer", "peer_id", metavar="PARTY", help="Only this peer.")
+@format_option
+@pass_context
+def status(context: CliContext, peer_id: str | None, output_format: str) -> None:
+    """Per peer: entries sent, acknowledged and received, open proposals, agreement.
+
+    Proposals "in" were made by the peer, "out" here. The joint schedules agree when this
+    instance's matches the one the peer's last bundle described; if not, the meetings that
+    differ are listed, and how.
+    """
+    if peer_id is not None:
+        context.require_known("peer", peer=peer_id)
+    statuses = _statuses(context.app(), peer_id)
+    if output_format != "table":
+        render([_as_record(s) for s in statuses], RECORD_COLUMNS, output_format)
+        return
+    render([_as_row(s) for s in statuses], TABLE_COLUMNS, output_format, title="Exchange")
+    for peer_status in statuses:
+        for difference in peer_status.differences or ():
+            click.echo(f"{peer_status.peer}: {difference.meeting_id}: {difference.how}")
+
+
+def _statuses(app: Application, peer_id: str | None) -> list[PeerStatus]:
+    """Where the exchange with each peer (or with ``peer_id``) stands."""
+    from consultations.service_layer.identity import current_identity  # noqa: PLC0415
+    from consultations.service_layer.sync import exchange_status  # noqa: PLC0415
+
+    identity = current_identity(app.store)
+    own = None if identity is None else identity.party_id
+    statuses = exchange_status(app.read_models, app.store, own)
+    return [status for status in statuses if peer_id in (None, status.peer)]
+
+
+def _span(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first}–{last}"
+
+
+def _as_row(status: PeerStatus) -> dict[str, Any]:
+    return {
+        "peer": status.peer if status.active else f"{status.peer} (removed)",
+        "sent": status.sent,
+        "acked": status.acknowledged,
+        "received": status.received,
+        "proposals": f"{status.awaiting_here} in, {status.awaiting_there} out",
+        "agreement": status.agreement,
+    }
+
+
+def _as_record(status: PeerStatus) -> dict[str, Any]:
+    return {
+        "peer": status.peer,
+        "active": status.active,
+        "sent": status.sent,
+        "acknowledged": status.acknowledged,
+        "received": status.received,
+        "received_at": status.received_at,
+        "proposals_awaiting_here": status.awaiting_here,
+        "proposals_awaiting_there": status.awaiting_there,
+        "in_agreement": None if status.differences is None else not status.differences,
+        "agreement": status.agreement,
+        "differences": [
+            {"meeting_id": d.meeting_id, "how": d.how, "here": d.here, "there": d.there}
+            for d in status.differences or ()
+        ],
+    }
