@@ -1,6 +1,8 @@
-"""The exchange between instances: the peers this instance knows, and proposals.
+"""The exchange between instances: the peers this instance knows, proposals, pulls seen.
 
-Read models (the ``exchange`` projection): every row can be rebuilt from the log.
+``peers`` and ``proposals`` are read models (the ``exchange`` projection): every row can be
+rebuilt from the log. ``sync_requests`` is operational: the signed pulls answered lately,
+so that one replayed within the clock window is refused.
 
 Revision ID: 0011
 Revises: 0009
@@ -51,9 +53,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("proposal_id", name=op.f("pk_proposals")),
     )
     op.create_index(op.f("ix_proposals_meeting_id"), "proposals", ["meeting_id"])
+    op.create_table(
+        "sync_requests",
+        sa.Column("request_id", sa.String(64), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("request_id", name=op.f("pk_sync_requests")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sync_requests")
     op.drop_index(op.f("ix_proposals_meeting_id"), table_name="proposals")
     op.drop_table("proposals")
     op.drop_table("peers")

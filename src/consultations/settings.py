@@ -26,6 +26,7 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 SETTINGS_FILE = "consultations.toml"
 DEFAULT_NUDGE_AFTER = timedelta(days=1)
 MAX_NUDGE_AFTER = timedelta(days=365)
+MAX_SYNC_INTERVAL = timedelta(days=7)
 PREFIX = "CONSULTATIONS_"
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -55,6 +56,8 @@ class Settings:
     nudge_after: timedelta = DEFAULT_NUDGE_AFTER
     # This instance's Ed25519 private key (None: beside the SQLite database, see identity_key_path).
     identity_key: Path | None = None
+    # How often the daemon pulls each peer that has a URL (None: never).
+    sync_interval: timedelta | None = None
 
     @classmethod
     def load(
@@ -83,12 +86,12 @@ class Settings:
                 return found.strip().lower() in _TRUE
             raise SettingsError(f"{name}: expected true or false, got {found!r}")
 
-        def nudge_after() -> timedelta:
-            found = value("nudge_after")
+        def duration(name: str, maximum: timedelta) -> timedelta | None:
+            found = value(name)
             if found is None:
-                return DEFAULT_NUDGE_AFTER
+                return None
             try:
-                delay = parse_exact_duration(found, "nudge_after", maximum=MAX_NUDGE_AFTER)
+                delay = parse_exact_duration(found, name, maximum=maximum)
             except InvalidInput as error:
                 raise SettingsError(str(error)) from None
             return delay.to_timedelta()
@@ -106,8 +109,9 @@ class Settings:
             smtp_restricted=flag("smtp_restricted"),
             webhook_restricted=flag("webhook_restricted"),
             feeds_dir_restricted=flag("feeds_dir_restricted"),
-            nudge_after=nudge_after(),
+            nudge_after=duration("nudge_after", MAX_NUDGE_AFTER) or DEFAULT_NUDGE_AFTER,
             identity_key=map_optional(value("identity_key"), Path),
+            sync_interval=duration("sync_interval", MAX_SYNC_INTERVAL),
         )
 
     def identity_key_path(self) -> Path:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,9 +15,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
+from consultations.bootstrap import Application
+from consultations.entrypoints.web import create_app
 from tests.cli.runner import Result, run_cli
 
 KEY_VARIABLE = "CONSULTATIONS_IDENTITY_KEY"
@@ -73,14 +79,18 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
-def introduce(first: Instance, second: Instance) -> None:
-    """Give both instances their identity and register each as the other's peer."""
+def introduce(first: Instance, second: Instance, urls: dict[str, str] | None = None) -> None:
+    """Give both instances their identity and register each as the other's peer.
+
+    ``urls``: where a party's instance answers pulls, registered with it.
+    """
     for instance in (first, second):
         if instance("identity", "show").code != 0:
             instance.ok("identity", "init", "--party", instance.name)
     for instance, other in ((first, second), (second, first)):
         key = other.json("identity", "show")["public_key"]
-        instance.ok("peer", "add", other.name, "--key", key)
+        url = (urls or {}).get(other.name)
+        instance.ok("peer", "add", other.name, "--key", key, *(("--url", url) if url else ()))
 
 
 def send(sender: Instance, receiver: Instance, path: Path) -> bytes:
@@ -116,3 +126,27 @@ def joint_track(instance: Instance, track_id: str = "t", *options: str) -> None:
         "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA", "--party", "AZ-MFA",
         *options,
     )  # fmt: skip
+
+
+class Serving:
+    """An application's `serve` (feeds, /healthz, /sync/pull) on a free port, in a thread."""
+
+    def __init__(self, app: Application) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(create_app(app, check_log=False), host="127.0.0.1", port=port,
+                           log_level="warning")
+        )  # fmt: skip
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a result
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.server.started
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -2,7 +2,8 @@
 
 A hypothesis state machine plans, reschedules, cancels and records meetings held on both
 sides, proposes, accepts and declines, and tries changes the convener rule refuses; bundles
-are written at random moments and delivered late, out of order, twice, or never. After a
+are written at random moments and delivered late, out of order, twice, or never, and each
+side pulls the other's over HTTP (signed, answered by the other's server). After a
 final exchange both ways, the joint schedules and the proposals are the same on both sides,
 `sync status` says they agree, and both logs verify. The clock is fixed: no draw depends on it.
 """
@@ -44,8 +45,9 @@ from consultations.domain.errors import InvalidInput, NotAllowed
 from consultations.service_layer.identity import init_identity
 from consultations.service_layer.proposals import accept, propose
 from consultations.service_layer.services import Provenance
-from consultations.service_layer.sync import exchange_status, export_bundle, import_bundle
+from consultations.service_layer.sync import exchange_status, export_bundle, import_bundle, pull
 from consultations.settings import Settings
+from tests.exchange.instances import Serving
 
 NOW = datetime(2026, 7, 15, 12, tzinfo=UTC)
 FIRST_DAY = date(2026, 5, 1)
@@ -61,10 +63,12 @@ class Side:
 
     def __init__(self, party: str, url: str, folder: Path) -> None:
         self.party = party
-        self.app: Application = bootstrap(Settings.load(url, environ={}), clock=lambda: NOW)
-        migrations.upgrade(self.app.engine)
         self.key_file = folder / f"{party}.key"
+        settings = Settings.load(url, environ={"CONSULTATIONS_IDENTITY_KEY": str(self.key_file)})
+        self.app: Application = bootstrap(settings, clock=lambda: NOW)
+        migrations.upgrade(self.app.engine)
         self.public_key = init_identity(self.app.commands, self.key_file, party, WHO).public_key
+        self.serving = Serving(self.app)  # its `serve`, which the other side pulls from
         self.planned = 0
         self.proposals = 0
 
@@ -99,7 +103,9 @@ class Exchange(RuleBasedStateMachine):
     def introduce(self) -> None:
         for side in self.sides.values():
             other = self.other(side.party)
-            side.run(AddPeer(peer_id=other.party, public_key=other.public_key))
+            side.run(
+                AddPeer(peer_id=other.party, public_key=other.public_key, url=other.serving.url)
+            )
             side.run(RegisterParty(party_id=side.party, name=side.party, tz=ZONES[side.party]))
         tm = self.sides["TM-MFA"]
         tm.run(RegisterParty(party_id="AZ-MFA", name="AZ (provisional)", tz="UTC"))
@@ -213,6 +219,11 @@ class Exchange(RuleBasedStateMachine):
         if not drop:
             import_bundle(self.sides[receiver].app.commands, bundle, WHO)
 
+    @rule(party=st.sampled_from(SIDES))
+    def pull_over_http(self, party: str) -> None:
+        side, other = self.sides[party], self.other(party)
+        pull(side.app.commands, side.key_file, other.party, WHO)
+
     @invariant()
     def nobody_changed_what_it_does_not_convene(self) -> None:
         for side in self.sides.values():
@@ -231,6 +242,7 @@ class Exchange(RuleBasedStateMachine):
                 assert side.app.store.verify().ok
         finally:
             for side in self.sides.values():
+                side.serving.close()
                 side.app.close()
 
 

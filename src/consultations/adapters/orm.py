@@ -309,3 +309,12 @@ proposals = sa.Table(
     sa.Column("proposed_at", UTCDateTime, nullable=False),
     sa.Column("decided_at", UTCDateTime, nullable=True),
 )
+
+# Operational (not a projection): the signed pulls answered within the clock window, by the
+# SHA-256 of their signature, so that a replayed one is refused.
+sync_requests = sa.Table(
+    "sync_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+)

@@ -506,3 +506,20 @@ def judge(
             "bundle", f"its checkpoint goes back to position {checkpoint.position}"
         )
     return new
+
+
+# --- signed pulls over HTTP -------------------------------------------------------------------
+
+PULL_PATH: Final = "/sync/pull"
+
+
+def pull_statement(  # noqa: PLR0917 - the statement's fields, in its order
+    party: str, method: str, path: str, body: bytes, timestamp: int, nonce: str
+) -> bytes:
+    """What a peer signs to pull: who, the method, the path, the body's SHA-256, the time.
+
+    And a random nonce: two pulls in the same second are two requests, not a replay.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    lines = ("consultations sync pull", party, method, path, digest, str(timestamp), nonce)
+    return "".join(f"{line}\n" for line in lines).encode()

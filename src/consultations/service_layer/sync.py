@@ -13,15 +13,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from consultations.adapters.eventlog import EventLog, EventMapper, RecordedEvent, UnknownEventType
 from consultations.adapters.eventlog.hash_chain import instant
-from consultations.adapters.signing import verifies
+from consultations.adapters.peer_http import post
+from consultations.adapters.signing import SigningKey, verifies
 from consultations.domain import exchange, peers
 from consultations.domain.aggregates import (
     AREA,
@@ -50,6 +53,7 @@ from consultations.domain.events import (
 from consultations.domain.exchange import (
     EXCHANGED,
     ORIGIN,
+    PULL_PATH,
     Bundle,
     Checkpoint,
     Difference,
@@ -60,6 +64,7 @@ from consultations.domain.exchange import (
     judge,
     meeting_digest,
     origin_line,
+    pull_statement,
     references,
 )
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
@@ -632,3 +637,111 @@ def _in_transit(
         if any(event.position not in accepted for event in _own(events))
     }
     return [replace(d, in_transit=d.meeting_id in changed) for d in found]
+
+
+# --- pulls over HTTP -----------------------------------------------------------------------------
+
+PULL_WINDOW = timedelta(minutes=5)
+"""How far a pull's timestamp may be from the clock of the instance that answers it."""
+PEER_HEADER = "Consultations-Peer"
+TIMESTAMP_HEADER = "Consultations-Timestamp"
+SIGNATURE_HEADER = "Consultations-Signature"
+NONCE_HEADER = "Consultations-Nonce"
+
+
+class PullRefused(Exception):
+    """A pull that is not answered: an unknown peer, a bad signature, a stale or replayed one."""
+
+
+class RequestLog(Protocol):
+    """The signed requests answered lately."""
+
+    def first_sight(self, request_id: str, now: datetime, forget_before: datetime) -> bool:
+        """Record a request; False if it was seen already."""
+
+
+def pull_headers(
+    key: SigningKey, *, party: str, method: str, path: str, body: bytes, now: datetime
+) -> dict[str, str]:
+    """The headers that sign a pull by ``party``'s instance."""
+    timestamp = int(now.timestamp())
+    nonce = secrets.token_hex(16)
+    signature = key.sign(pull_statement(party, method, path, body, timestamp, nonce))
+    return {
+        PEER_HEADER: party,
+        TIMESTAMP_HEADER: str(timestamp),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: base64.b64encode(signature).decode(),
+    }
+
+
+def answer_pull(
+    commands: CommandService,
+    shared: Shared,
+    key_file: Path,
+    seen: RequestLog,
+    request: tuple[str, str, Mapping[str, str], bytes],
+) -> str:
+    """The bundle for the peer that signed ``request`` (method, path, headers, body).
+
+    Refused (PullRefused) unless the peer is registered, the signature is its current key's
+    over the method, path, body digest and timestamp, the timestamp is within
+    :data:`PULL_WINDOW` of this instance's clock, and the same request was not answered before.
+    """
+    method, path, headers, body = request
+    party = headers.get(PEER_HEADER, "")
+    peer: Peer | None = (
+        PEER.fold(e.event for e in commands.store.read_stream(PEER.stream_id(party)))
+        if _is_party(party)
+        else None
+    )
+    if peer is None or peer.removed:
+        raise PullRefused(f"{party or 'nobody'} is not a registered peer")
+    now = commands.clock()
+    try:
+        timestamp = int(headers.get(TIMESTAMP_HEADER, ""))
+    except ValueError:
+        raise PullRefused("the timestamp is missing or not a number") from None
+    if abs(now.timestamp() - timestamp) > PULL_WINDOW.total_seconds():
+        raise PullRefused("the timestamp is outside the clock window")
+    signature = _base64(headers.get(SIGNATURE_HEADER, ""))
+    nonce = headers.get(NONCE_HEADER, "")
+    statement = pull_statement(party, method, path, body, timestamp, nonce)
+    if not verifies(VerifierKey.parse(peer.public_key), statement, signature):
+        raise PullRefused(f"the signature is not {party}'s")
+    request_id = hashlib.sha256(signature).hexdigest()
+    if not seen.first_sight(request_id, now, now - 2 * PULL_WINDOW):
+        raise PullRefused("this request was answered already (a replay)")
+    provenance = Provenance(actor=party, source="sync")
+    return export_bundle(commands, shared, key_file, party, provenance).text
+
+
+def _is_party(text: str) -> bool:
+    return bool(text) and len(text) <= 64 and all(c.isalnum() or c in "._-" for c in text)
+
+
+def pull(
+    commands: CommandService,
+    key_file: Path,
+    peer_id: str,
+    provenance: Provenance,
+    *,
+    client: Any = None,
+) -> Imported:
+    """Pull the peer's bundle over HTTP (signed by this instance) and import it."""
+    identity, key = signing_key(commands.store, key_file)
+    uow = UnitOfWork(commands.store)
+    peer = _active_peer(uow, peer_id)
+    if peer.url is None:
+        raise NotAllowed("peer", f"{peer_id} has no URL; register it with `peer add … --url`")
+    url = peer.url + PULL_PATH
+    headers = pull_headers(
+        key,
+        party=identity.party_id,
+        method="POST",
+        path=urlsplit(url).path,
+        body=b"",
+        now=commands.clock(),
+    )
+    data = post(url, b"", headers, client)
+    return import_bundle(commands, data, provenance)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from consultations.adapters.database import DatabaseUrlError, first_line
 from consultations.adapters.eventlog import ConcurrencyConflict, IdempotencyKeyReused
+from consultations.adapters.peer_http import PullFailed
 from consultations.adapters.signing import KeyFileProblem
 from consultations.bootstrap import DatabaseNotReady
 from consultations.domain.errors import (
@@ -66,6 +67,7 @@ FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
     (DaemonAlreadyRunning, EXIT_NOT_ALLOWED, "daemon: "),
     (DatabaseNotReady, EXIT_OPERATIONAL, "database: "),
     (KeyFileProblem, EXIT_OPERATIONAL, "identity_key: "),
+    (PullFailed, EXIT_OPERATIONAL, "sync: "),
 )
 
 

@@ -15,7 +15,7 @@ from consultations.service_layer.services import Provenance
 
 if TYPE_CHECKING:
     from consultations.bootstrap import Application
-    from consultations.service_layer.sync import PeerStatus
+    from consultations.service_layer.sync import Imported, PeerStatus
 
 TABLE_COLUMNS = ("peer", "sent", "acked", "received", "proposals", "agreement")
 RECORD_COLUMNS = (
@@ -27,7 +27,7 @@ RECORD_COLUMNS = (
 
 @click.group("sync")
 def sync() -> None:
-    """Exchange the joint schedule with peers: signed bundles, by file."""
+    """Exchange the joint schedule with peers: signed bundles, by file or over HTTP."""
 
 
 @sync.command("export")
@@ -72,6 +72,11 @@ def import_(context: CliContext, bundle: Path) -> None:
     imported = import_bundle(
         app.commands, bundle.read_bytes(), Provenance(actor="sync", source="sync")
     )
+    _report(app, imported)
+
+
+def _report(app: Application, imported: Imported) -> None:
+    """What an import did, one line each, and whether the joint schedules agree now."""
     echo_warnings(
         f"{imported.peer}'s {stream} is kept in the bundle only: the id is used here already"
         for stream in imported.set_aside
@@ -89,6 +94,23 @@ def import_(context: CliContext, bundle: Path) -> None:
     click.echo(f"{peer}: {accepted}; it has accepted {imported.acknowledged} of ours")
     for peer_status in _statuses(app, peer):
         click.echo(f"{peer}: {peer_status.agreement}")
+
+
+@sync.command("pull")
+@click.option("--peer", "peer_id", required=True, metavar="PARTY", help="The peer to pull from.")
+@pass_context
+def pull(context: CliContext, peer_id: str) -> None:
+    """Fetch PARTY's bundle over HTTP (a request signed by this instance) and import it."""
+    from consultations.service_layer.sync import pull as fetch  # noqa: PLC0415
+
+    app = context.app()
+    imported = fetch(
+        app.commands,
+        app.settings.identity_key_path(),
+        peer_id,
+        Provenance(actor="sync", source="sync"),
+    )
+    _report(app, imported)
 
 
 @sync.command("status")
