@@ -43,7 +43,7 @@ from consultations.domain.commands import (
 )
 from consultations.domain.errors import InvalidInput, NotAllowed
 from consultations.service_layer.identity import init_identity
-from consultations.service_layer.proposals import accept, propose
+from consultations.service_layer.meeting_proposals import accept, propose
 from consultations.service_layer.services import Provenance
 from consultations.service_layer.sync import exchange_status, export_bundle, import_bundle, pull
 from consultations.settings import Settings

@@ -16,10 +16,10 @@ from consultations.domain import (
     exchange,
     feeds,
     identity,
+    meeting_proposals,
     meetings,
     parties,
     peers,
-    proposals,
     tracks,
 )
 from consultations.domain.commands import (
@@ -96,8 +96,8 @@ TRACK: Aggregate[tracks.Track] = Aggregate(
 MEETING: Aggregate[meetings.Meeting] = Aggregate(
     "meeting", _members(MeetingCommand), meetings.fold, meetings.decide
 )
-PROPOSAL: Aggregate[proposals.Proposal] = Aggregate(
-    "proposal", _members(ProposalCommand), proposals.fold, proposals.decide
+PROPOSAL: Aggregate[meeting_proposals.Proposal] = Aggregate(
+    "proposal", _members(ProposalCommand), meeting_proposals.fold, meeting_proposals.decide
 )
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
 IDENTITY: Aggregate[identity.Identity] = Aggregate(

@@ -22,7 +22,7 @@ from consultations.domain.events import (
     ProposalDeclined,
 )
 from consultations.domain.exchange import Header
-from consultations.domain.proposals import ACCEPTED, DECLINED, OPEN
+from consultations.domain.meeting_proposals import ACCEPTED, DECLINED, OPEN
 from consultations.domain.wall_time import WallTime
 
 

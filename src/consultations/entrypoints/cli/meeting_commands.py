@@ -275,7 +275,7 @@ def propose(
     actor: str, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Propose a new time or venue to the party convening ID; prints the proposal's id."""
-    from consultations.service_layer.proposals import propose as make  # noqa: PLC0415
+    from consultations.service_layer.meeting_proposals import propose as make  # noqa: PLC0415
 
     app = context.app()
     outcome = make(
@@ -307,7 +307,7 @@ def proposals(context: CliContext, meeting_id: str | None, output_format: str) -
 @pass_context
 def accept(context: CliContext, meeting_id: str, proposal_id: str, actor: str) -> None:
     """Accept a proposal: its time and venue become the meeting's (you convene it)."""
-    from consultations.service_layer.proposals import accept as settle  # noqa: PLC0415
+    from consultations.service_layer.meeting_proposals import accept as settle  # noqa: PLC0415
 
     settle(context.app().commands, meeting_id, proposal_id, Provenance(actor=actor))
     click.echo(f"{meeting_id}: proposal {proposal_id} accepted")

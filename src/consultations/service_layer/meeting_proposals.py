@@ -18,7 +18,7 @@ from consultations.domain.commands import (
     RescheduleMeeting,
 )
 from consultations.domain.errors import NotAllowed, UnknownId
-from consultations.domain.proposals import Proposal
+from consultations.domain.meeting_proposals import Proposal
 from consultations.service_layer.handlers import handle
 from consultations.service_layer.identity import current_identity
 from consultations.service_layer.services import CommandService, Outcome, Provenance
