@@ -23,7 +23,8 @@ from consultations.domain.commands import (
 )
 from consultations.domain.errors import NotFound
 from consultations.domain.events import IdentityEstablished, IdentityKeyRotated
-from consultations.domain.identity import Identity, KeyPeriod, rotation_statement
+from consultations.domain.exchange import KeyStatement
+from consultations.domain.identity import Identity, rotation_statement
 from consultations.domain.signed_note import VerifierKey
 from consultations.service_layer.handlers import handle
 from consultations.service_layer.services import CommandService, Provenance
@@ -53,13 +54,16 @@ def current_identity(store: EventLog) -> Identity | None:
     return state
 
 
-def key_periods(store: EventLog) -> list[KeyPeriod]:
-    """Each key of this instance with the log position it is valid from, oldest first."""
-    return [
-        KeyPeriod(recorded.event.public_key, recorded.position)
-        for recorded in store.read_stream(IDENTITY.stream_id(THIS_INSTANCE))
-        if isinstance(recorded.event, IdentityEstablished | IdentityKeyRotated)
-    ]
+def key_history(store: EventLog) -> tuple[KeyStatement, ...]:
+    """Each key of this instance, the log position it signs from, and its hand-over."""
+    statements = []
+    for recorded in store.read_stream(IDENTITY.stream_id(THIS_INSTANCE)):
+        event = recorded.event
+        if isinstance(event, IdentityEstablished):
+            statements.append(KeyStatement(event.public_key, recorded.position))
+        elif isinstance(event, IdentityKeyRotated):
+            statements.append(KeyStatement(event.public_key, recorded.position, event.signature))
+    return tuple(statements)
 
 
 def require_identity(store: EventLog) -> Identity:

@@ -43,8 +43,6 @@ from consultations.domain.events import (
     ChangeProposed,
     DomainEvent,
     EntriesExported,
-    IdentityEstablished,
-    IdentityKeyRotated,
     MeetingPlanned,
     PeerAdded,
     PeerKeyLearned,
@@ -59,7 +57,6 @@ from consultations.domain.exchange import (
     Difference,
     Entry,
     Header,
-    KeyStatement,
     differences,
     judge,
     meeting_digest,
@@ -71,7 +68,7 @@ from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
 from consultations.domain.peers import Peer
 from consultations.domain.signed_note import NoteSignature, VerifierKey
 from consultations.service_layer.handlers import convener_of
-from consultations.service_layer.identity import require_identity, signing_key
+from consultations.service_layer.identity import key_history, require_identity, signing_key
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.service_layer.unit_of_work import UnitOfWork
 from consultations.service_layer.wording import describe_time, plural
@@ -150,7 +147,7 @@ def export_bundle(
         receiver=peer_id,
         first=first,
         size=sent.size,
-        keys=_own_keys(store),
+        keys=key_history(store),
         acknowledged=received.sequence.size,
         acknowledged_head=received.sequence.head,
         schedule=joint_digests(shared, peer_id),
@@ -242,18 +239,6 @@ def _entry(mapper: EventMapper, seq: int, recorded: RecordedEvent) -> str:
     ).text()
 
 
-def _own_keys(store: EventLog) -> tuple[KeyStatement, ...]:
-    """The key history of this instance: each key, the position it signs from, its hand-over."""
-    statements = []
-    for recorded in store.read_stream("identity-instance"):
-        event = recorded.event
-        if isinstance(event, IdentityEstablished):
-            statements.append(KeyStatement(event.public_key, recorded.position))
-        elif isinstance(event, IdentityKeyRotated):
-            statements.append(KeyStatement(event.public_key, recorded.position, event.signature))
-    return tuple(statements)
-
-
 # --- import -----------------------------------------------------------------------------------
 
 
@@ -305,8 +290,8 @@ def import_bundle(commands: CommandService, data: bytes, provenance: Provenance)
         raise VerificationFailed(
             "bundle", f"{peer.id} acknowledges entries of ours that were never sent to it"
         )
-    acknowledged = max(header.acknowledged - received.acknowledged, 0)
-    if not new and not acknowledged and not learned:
+    newly_acknowledged = header.acknowledged > received.acknowledged
+    if not new and not newly_acknowledged and not learned:
         size = received.sequence.size
         return Imported(peer.id, size + 1, size, 0, (), received.acknowledged, recorded=False)
     applying = _Applying(peer.id, identity.party_id, uow, set(received.set_aside))
