@@ -30,6 +30,7 @@ MODULES = {
     "feed": "benchmarks.bench_feed",
     "daemon": "benchmarks.bench_daemon",
     "postgres": "benchmarks.bench_postgres",
+    "startup": "benchmarks.bench_startup",  # CLI start-up: --help, --version, three commands
 }
 RESULTS = Path(__file__).with_name("results.json")
 

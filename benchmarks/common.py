@@ -61,7 +61,8 @@ def config_for(mode: str, *, postgres: bool = True) -> Config:
 
 @dataclass(frozen=True)
 class Target:
-    """``value>=``/``value<=`` on the figure's median, or ``ratio>=`` against one baseline."""
+    """``value>=``/``value<=`` on the figure's median, or ``ratio>=``/``ratio<=`` against one
+    baseline (the ratio is ours over the baseline, in the figure's unit)."""
 
     kind: str
     threshold: float
@@ -69,6 +70,8 @@ class Target:
     note: str = ""
 
     def describe(self, unit: str) -> str:
+        if self.kind == "ratio<=":
+            return f"<= {self.threshold:g}x {self.baseline}"
         if self.kind == "ratio>=":
             if self.threshold < 1:
                 return f">= {self.threshold:.0%} of {self.baseline}"
@@ -110,6 +113,8 @@ class Figure:
         for target in self.targets:
             if target.kind == "ratio>=":
                 met = self.ratio(target.baseline or "") >= target.threshold
+            elif target.kind == "ratio<=":
+                met = self.ratio(target.baseline or "") <= target.threshold
             elif target.kind == "value>=":
                 met = self.median >= target.threshold
             else:

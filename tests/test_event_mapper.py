@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from consultations.adapters.eventlog import EventMapper, UpcasterRegistry
 from consultations.adapters.eventlog.hash_chain import canonical_json
-from consultations.adapters.eventlog.mapper import EVENT_TYPES, UnknownEventType
+from consultations.adapters.eventlog.mapper import (
+    EVENT_TYPES,
+    UnknownEventType,
+    _compile_dataclass,
+    _dataclass_decoder,
+)
 from consultations.adapters.eventlog.mapper import decode as from_stored
 from consultations.domain import ALL_EVENTS, DomainEvent
 from consultations.domain import events as events_module
@@ -19,6 +24,7 @@ from consultations.domain.events import (
     AreaRegistered,
     MeetingHeld,
     MeetingPlanned,
+    PartyClosureAdded,
     PartyRegistered,
     TrackAmended,
 )
@@ -162,6 +168,18 @@ def test_a_party_with_an_email_stores_it() -> None:
         from_stored("PartyRegistered", payload | {"email": 7})
 
 
+def test_a_party_with_a_country_stores_it_and_closures_are_dates() -> None:
+    event = PartyRegistered("AZ-MFA", "MFA", "Asia/Baku", (), country="AZ")
+    _, payload, version = to_stored(event)
+    assert (payload["country"], "email" in payload, version) == ("AZ", False, 1)
+    assert from_stored("PartyRegistered", payload) == event
+    closure = PartyClosureAdded("AZ-MFA", date(2027, 5, 3), date(2027, 5, 7), "move")
+    assert to_stored(closure)[:2] == (
+        "PartyClosureAdded",
+        {"party_id": "AZ-MFA", "first": "2027-05-03", "last": "2027-05-07", "reason": "move"},
+    )
+
+
 def test_nested_dataclasses_and_dates() -> None:
     event = MeetingHeld(
         meeting_id="m1",
@@ -253,3 +271,33 @@ def test_areas_round_trip_exactly() -> None:
         {"area_id": "energy", "name": "Energy"},
         1,
     )
+
+
+NEAR_MISSES = (None, True, 0, 1.5, "x", "2026-03-22", "2026-03-22T10:00:00Z", [], ["x"], [1], {})
+
+
+def decoded_or_error(decoder: Any, payload: Any) -> Any:
+    try:
+        return decoder(payload)
+    except ValueError as error:
+        return (type(error).__name__, getattr(error, "path", None), str(error))
+
+
+@settings(max_examples=200)
+@given(event=ANY_EVENT)
+def test_the_fast_decoder_agrees_with_the_checked_one(event: DomainEvent) -> None:
+    """The generated fast path decodes what the checked decoder decodes, and fails alike.
+
+    Every key of the stored form is replaced in turn by each near miss, dropped, and joined
+    by an unknown key: both decoders must give the same event or the same error.
+    """
+    cls = type(event)
+    fast, checked = _dataclass_decoder(cls), _compile_dataclass(cls)
+    payload = json.loads(json.dumps(to_stored(event)[1]))
+    assert fast(payload) == event
+    variants = [payload | {"unknown": 1}, [payload]]
+    for key in payload:
+        variants.append({k: v for k, v in payload.items() if k != key})
+        variants += [payload | {key: value} for value in NEAR_MISSES]
+    for variant in variants:
+        assert decoded_or_error(fast, variant) == decoded_or_error(checked, variant), variant

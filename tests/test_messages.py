@@ -20,8 +20,10 @@ DOUBLED = re.compile(r"\b([A-Za-z]+)\W+\1\b", re.IGNORECASE)
 
 
 def commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[str]:
-    """Every command the CLI has, as typed: ``meeting amend``."""
-    for name, command in sorted(group.commands.items()):
+    """Every command the CLI has, as typed: ``meeting amend`` (lazy ones imported)."""
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
         else:
@@ -90,7 +92,7 @@ def test_no_error_message_starts_by_repeating_what_its_line_already_names() -> N
     trees = [ast.parse(path.read_text(encoding="utf-8")) for path in files]
     domain_errors = _domain_errors(trees)
     # Errors the CLI prints after a fixed prefix ("database: …").
-    prefixed = {kind.__name__: prefix.rstrip(": ") for kind, _, prefix in FAILURES if prefix}
+    prefixed = {kind: prefix.rstrip(": ") for _, kind, _, prefix in FAILURES if prefix}
     repeated = []
     for path, tree in zip(files, trees, strict=True):
         for node in ast.walk(tree):

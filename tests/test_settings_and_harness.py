@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,3 +125,34 @@ def test_nudge_after_is_a_day_by_default_and_an_exact_iso_duration(tmp_path: Pat
     ):
         with pytest.raises(SettingsError, match=rf"^nudge_after: .*{problem}"):
             Settings.load(None, {"CONSULTATIONS_NUDGE_AFTER": bad}, absent)
+
+
+def test_working_calendar_settings_weekend_office_hours_and_strict(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.toml"
+    default = Settings.load(None, {}, absent)
+    assert (default.weekend, default.office_opens, default.office_closes, default.strict) == (
+        frozenset({5, 6}), time(9), time(18), False
+    )  # fmt: skip
+    env = {
+        "CONSULTATIONS_WEEKEND": "fri, Saturday",
+        "CONSULTATIONS_OFFICE_HOURS": "08:30-17:00",
+        "CONSULTATIONS_STRICT": "yes",
+    }
+    chosen = Settings.load(None, env, absent)
+    assert chosen.office_rules.weekend == frozenset({4, 5})
+    assert (chosen.office_rules.opens, chosen.office_rules.closes) == (time(8, 30), time(17))
+    assert chosen.strict
+    assert Settings.load(None, {"CONSULTATIONS_WEEKEND": ""}, absent).weekend == frozenset()
+    file = tmp_path / "consultations.toml"
+    file.write_text('[consultations]\nweekend = ["sunday"]\nstrict = true\n', encoding="utf-8")
+    from_file = Settings.load(None, {}, file)
+    assert (from_file.weekend, from_file.strict) == (frozenset({6}), True)
+    for name, bad, problem in (
+        ("WEEKEND", "sabbath", "'sabbath' is not a day of the week"),
+        ("WEEKEND", "mon,tue,wed,thu,fri,sat,sun", "every day of the week"),
+        ("OFFICE_HOURS", "9-18", "expected opening and closing such as 09:00-18:00"),
+        ("OFFICE_HOURS", "18:00-09:00", "closes before it opens"),
+        ("STRICT", "maybe", "expected true or false"),
+    ):
+        with pytest.raises(SettingsError, match=rf"^{name.lower()}: .*{problem}"):
+            Settings.load(None, {f"CONSULTATIONS_{name}": bad}, absent)

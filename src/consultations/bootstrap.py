@@ -20,9 +20,12 @@ from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
 from consultations.adapters.eventlog import EventMapper, SqlEventLog, UpcasterRegistry
 from consultations.adapters.projections import Projector
+from consultations.adapters.public_holidays import HolidaysPackage
 from consultations.adapters.read_models import ReadModels
+from consultations.domain.working_calendar import PublicHolidays, WorkingCalendar
 from consultations.service_layer.feeds import FeedPublisher
 from consultations.service_layer.services import CommandService
+from consultations.service_layer.working_time import WorkingTime
 from consultations.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,6 +57,12 @@ class Application:
     def clock(self) -> Callable[[], datetime]:
         """The application's clock (UTC, aware)."""
         return self.commands.clock
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The parties' working-calendar rules (public holidays, weekends, office hours)."""
+        assert self.commands.working_time is not None  # bootstrap always wires it
+        return self.commands.working_time.calendar
 
     def channels(self, console: TextIO | None = None) -> list[Channel]:
         """The delivery channels: those handed in, or those the settings configure.
@@ -126,22 +135,27 @@ def bootstrap(
     log: SqlEventLog | None = None,
     clock: Callable[[], datetime] | None = None,
     channels: Sequence[Channel] | None = None,
+    holidays: PublicHolidays | None = None,
 ) -> Application:
     """Build the application for ``settings``; each port may be handed in instead.
 
     ``log``: the event log (default: the SQL log on the settings' database, with the
     projections listening); ``clock``: the current UTC time; ``channels``: where reminders
-    go (default: those the settings configure, built when first asked for).
+    go (default: those the settings configure, built when first asked for); ``holidays``:
+    the public holidays of the parties' countries (default: the ``holidays`` package).
     """
     engine = create_engine(settings.database_url)
     mapper = EventMapper(upcasters())
     projector = Projector(mapper=mapper)
     store = log or SqlEventLog(engine, mapper=mapper, listeners=[projector])
     read_models = ReadModels(engine)
-    commands = (
-        CommandService(store, read_models)
-        if clock is None
-        else CommandService(store, read_models, clock)
+    calendar = WorkingCalendar(holidays or HolidaysPackage(), settings.office_rules)
+    commands = CommandService(
+        store,
+        read_models,
+        *(() if clock is None else (clock,)),
+        working_time=WorkingTime(calendar, read_models),
+        strict=settings.strict,
     )
     publisher = FeedPublisher(read_models, commands.clock)
     return Application(

@@ -9,16 +9,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
 import tomli
-from sqlalchemy.engine import make_url
 
 from consultations.domain.durations import parse_exact_duration
 from consultations.domain.errors import InvalidInput
 from consultations.domain.optional import map_optional
+from consultations.domain.working_calendar import (
+    DEFAULT_CLOSES,
+    DEFAULT_OPENS,
+    DEFAULT_WEEKEND,
+    WEEKDAYS,
+    OfficeRules,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///var/consultations.db"
 DATABASE_URL_VARIABLE = "CONSULTATIONS_DATABASE_URL"
@@ -58,6 +64,17 @@ class Settings:
     identity_key: Path | None = None
     # How often the daemon pulls each peer that has a URL (None: never).
     sync_interval: timedelta | None = None
+    # Working calendars (domain/working_calendar.py): the weekend days and office hours of
+    # every party, and whether planning outside them is refused rather than warned about.
+    weekend: frozenset[int] = DEFAULT_WEEKEND
+    office_opens: time = DEFAULT_OPENS
+    office_closes: time = DEFAULT_CLOSES
+    strict: bool = False
+
+    @property
+    def office_rules(self) -> OfficeRules:
+        """The weekend and office hours every party's working calendar shares."""
+        return OfficeRules(self.weekend, self.office_opens, self.office_closes)
 
     @classmethod
     def load(
@@ -97,6 +114,7 @@ class Settings:
             return delay.to_timedelta()
 
         recipients = value("smtp_to") or ""
+        opens, closes = _office_hours(value("office_hours"))
         return cls(
             database_url=database_url or value("database_url") or DEFAULT_DATABASE_URL,
             public_url=(value("public_url") or DEFAULT_PUBLIC_URL).rstrip("/"),
@@ -112,6 +130,10 @@ class Settings:
             nudge_after=duration("nudge_after", MAX_NUDGE_AFTER) or DEFAULT_NUDGE_AFTER,
             identity_key=map_optional(value("identity_key"), Path),
             sync_interval=duration("sync_interval", MAX_SYNC_INTERVAL),
+            weekend=_weekend(env.get(PREFIX + "WEEKEND", from_file.get("weekend"))),
+            office_opens=opens,
+            office_closes=closes,
+            strict=flag("strict"),
         )
 
     def identity_key_path(self) -> Path:
@@ -122,6 +144,9 @@ class Settings:
         """
         if self.identity_key is not None:
             return self.identity_key
+        # Not at the top: `consultations --help` loads this module and must not load SQLAlchemy.
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+
         url = make_url(self.database_url)
         database = url.database or ""
         if url.get_backend_name() != "sqlite" or database in {"", ":memory:"}:
@@ -130,6 +155,42 @@ class Settings:
                 "to keep the key beside"
             )
         return Path(database).with_suffix(".identity.key")
+
+
+def _weekend(found: object) -> frozenset[int]:
+    """``saturday,sunday`` (or ``sat,sun``; a list in the file; empty: no weekend)."""
+    if found is None:
+        return DEFAULT_WEEKEND
+    names = found.split(",") if isinstance(found, str) else found
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise SettingsError(f"weekend: expected day names such as saturday,sunday, got {found!r}")
+    known = {name: n for n, day in enumerate(WEEKDAYS) for name in (day, day[:3])}
+    days: set[int] = set()
+    for name in filter(None, (name.strip().lower() for name in names)):
+        if name not in known:
+            raise SettingsError(f"weekend: {name!r} is not a day of the week such as saturday")
+        days.add(known[name])
+    if len(days) == len(WEEKDAYS):
+        raise SettingsError("weekend: every day of the week is a weekend day")
+    return frozenset(days)
+
+
+def _office_hours(found: str | None) -> tuple[time, time]:
+    """``09:00-18:00`` (local time in each party's zone)."""
+    if found is None:
+        return DEFAULT_OPENS, DEFAULT_CLOSES
+    opens, _, closes = found.replace("–", "-").partition("-")
+    try:
+        hours = time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+    except ValueError:
+        hours = None
+    if hours is None or len(opens.strip()) != 5 or len(closes.strip()) != 5:
+        raise SettingsError(
+            f"office_hours: expected opening and closing such as 09:00-18:00, got {found!r}"
+        )
+    if not hours[0] < hours[1]:
+        raise SettingsError(f"office_hours: {found!r} closes before it opens")
+    return hours
 
 
 def _read_file(path: Path) -> Mapping[str, Any]:

@@ -24,8 +24,9 @@ from tests.exchange.instances import Instance, exchange, introduce, joint_track,
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
 AS_OF = "2026-11-28"
-# What the two sides may show differently: when each recorded the events, and their order.
-LOCAL = {"created_at", "last_modified", "last_position", "version"}
+# What the two sides may show differently: when each recorded the events, and their order;
+# and the non-working days each finds with its own working-calendar settings and records.
+LOCAL = {"created_at", "last_modified", "last_position", "version", "non_working"}
 
 
 def joint_schedule(instance: Instance) -> list[dict[str, Any]]:

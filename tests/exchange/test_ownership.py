@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.exchange.instances import Instance, introduce, joint_track, send
+from tests.exchange.instances import Instance, exchange, introduce, joint_track, send
 
 
 def _parties(instance: Instance) -> dict[str, tuple[str, str]]:
@@ -51,3 +51,47 @@ def test_an_id_used_on_both_sides_is_never_merged_silently(
     )
     assert az.json("meeting", "show", "talks")["meeting"]["venue"] == "Baku"
     assert az.ok("events", "verify").startswith("ok: ")
+
+
+def _calendars(instance: Instance) -> tuple[dict[str, str | None], list[tuple[str, str, str]]]:
+    """Each party's country, and every closure (party, first day, reason)."""
+    countries = {row["party_id"]: row["country"] for row in instance.json("party", "list")}
+    closures = instance.json("party", "closure", "list")
+    return countries, [(c["party_id"], c["first_day"], c["reason"]) for c in closures]
+
+
+def test_a_partys_country_and_closures_come_from_its_own_instance(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    introduce(tm, az)
+    tm.ok("party", "add", "TM-MFA", "--name", "TM", "--tz", "Asia/Ashgabat", "--country", "TM")
+    tm.ok("party", "add", "AZ-MFA", "--name", "AZ (provisional)", "--tz", "UTC")
+    tm.ok("party", "amend", "AZ-MFA", "--country", "TR")  # provisional: about to give way
+    tm.ok("party", "closure", "add", "AZ-MFA", "--from", "2026-03-20", "--to", "2026-03-24",
+          "--reason", "Guessed Novruz")  # fmt: skip
+    az.ok("party", "add", "AZ-MFA", "--name", "AZ", "--tz", "Asia/Baku")
+    az.ok("party", "amend", "AZ-MFA", "--country", "AZ")
+    az.ok("party", "closure", "add", "AZ-MFA", "--from", "2026-05-28", "--to", "2026-05-28",
+          "--reason", "Independence Day")  # fmt: skip
+    joint_track(tm, "t1")
+    joint_track(az, "t2")
+    exchange(tm, az, tmp_path)
+    exchange(tm, az, tmp_path)
+    expected = (
+        {"TM-MFA": "TM", "AZ-MFA": "AZ"},
+        [("AZ-MFA", "2026-05-28", "Independence Day")],
+    )
+    assert _calendars(tm) == _calendars(az) == expected
+
+    # The owner's record arrived: only the owner changes it from now on.
+    tm.rejected(3, "party: the record of 'AZ-MFA' comes from AZ-MFA", "party", "amend", "AZ-MFA",
+                "--country", "TR")  # fmt: skip
+    tm.rejected(3, "only AZ-MFA changes it", "party", "closure", "add", "AZ-MFA",
+                "--from", "2026-06-01", "--to", "2026-06-01", "--reason", "Guess")  # fmt: skip
+    az.ok("party", "closure", "add", "AZ-MFA", "--from", "2026-06-15", "--to", "2026-06-15",
+          "--reason", "National Salvation Day")  # fmt: skip
+    exchange(az, tm, tmp_path)
+    assert _calendars(tm) == _calendars(az)
+    assert len(_calendars(tm)[1]) == 2
+    assert tm("projections", "rebuild").code == 0  # its progress bar is on stderr
+    assert _calendars(tm) == _calendars(az)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext as AlembicContext
+from alembic.script import ScriptDirectory
 from pytest_alembic import Config, MigrationContext, runner
 from pytest_alembic.tests import (
     test_model_definitions_match_ddl,
@@ -68,6 +71,43 @@ def test_upgrade_downgrade_upgrade_restores_a_working_log(engine: Engine) -> Non
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM events"))
     assert store.verify().ok
+
+
+def test_the_revisions_read_without_alembic_are_alembics(engine: Engine) -> None:
+    """Every command checks the schema without importing Alembic; Alembic agrees at each step."""
+
+    def alembics() -> str | None:
+        with engine.connect() as connection:
+            return AlembicContext.configure(connection).get_current_revision()
+
+    scripts = ScriptDirectory.from_config(migrations.alembic_config())
+    assert migrations.head_revision() == scripts.get_current_head()
+    assert migrations.current_revision(engine) is None
+    assert alembics() is None
+    for script in reversed(list(scripts.walk_revisions())):  # from the first to the head
+        migrations.upgrade(engine, script.revision)
+        assert migrations.current_revision(engine) == alembics() == script.revision
+
+
+def test_the_head_is_the_revision_no_script_revises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    monkeypatch.setattr(migrations, "_scripts", lambda: (str(tmp_path), tmp_path))
+
+    def heads(text: str, name: str) -> set[str]:
+        (versions / f"{name}.py").write_text(text, encoding="utf-8")
+        return set(ScriptDirectory(str(tmp_path)).get_heads())
+
+    assert heads('revision = "a"\ndown_revision = None\n', "a") == {"a"}
+    assert heads('revision: str = "b"\ndown_revision: str | None = "a"\n', "b") == {"b"}
+    assert migrations.head_revision() == "b"
+    assert heads("revision = 'c'  # a branch\ndown_revision = 'a'\n", "c") == {"b", "c"}
+    with pytest.raises(RuntimeError, match="2 heads"):
+        migrations.head_revision()
+    assert heads('revision = "d"\ndown_revision = ("b", "c")\n', "d") == {"d"}
+    assert migrations.head_revision() == "d"
 
 
 def test_idempotency_keys_recorded_before_fingerprints_keep_repeating(engine: Engine) -> None:
@@ -150,3 +190,21 @@ def test_migration_0001_creates_the_guards_it_always_did(migrated_engine: Engine
     assert log_guards.create_statements(dialect) == RELEASED_0001_GUARDS[dialect]
     with migrated_engine.connect() as connection:
         assert log_guards.check_guards(connection) == ()
+
+
+def test_working_calendars_add_a_country_and_closures_without_a_rebuild(engine: Engine) -> None:
+    migrations.upgrade(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO parties (party_id, name, tz, departments) "
+                "VALUES ('TM-MFA', 'MFA', 'Asia/Ashgabat', '[]')"
+            )
+        )
+    migrations.upgrade(engine, "0010")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT country FROM parties")).all() == [(None,)]
+        assert connection.execute(sa.text("SELECT count(*) FROM party_closures")).scalar() == 0
+    migrations.downgrade(engine, "0009")
+    assert "party_closures" not in tables(engine)
+    assert "country" not in {c["name"] for c in sa.inspect(engine).get_columns("parties")}

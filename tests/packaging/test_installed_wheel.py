@@ -110,3 +110,6 @@ def test_the_installed_wheel_upgrades_a_new_database_from_another_directory(
     assert row["revision"] == row["head"] == head_revision()
     assert row["up_to_date"]
     assert row["events"] == 0
+    # A command loaded on demand passes the schema check, read from the wheel's scripts.
+    listed = run([consultations, "--database-url", database, "schedule", "--all", "--format", "json"], elsewhere)  # fmt: skip
+    assert json.loads(listed) == []

@@ -39,7 +39,7 @@ from consultations.service_layer.plan_import import (
 from consultations.service_layer.services import CommandService, Provenance
 from consultations.settings import Settings
 from tests.cli.runner import Result, run_cli
-from tests.support.reference_session import reference_plan
+from tests.support.reference_session import before_follow_up
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
 # The example was written on this day: everything before it happened, everything after is planned.
@@ -1024,7 +1024,7 @@ def test_the_example_records_action_items_done_and_dropped(log: Log) -> None:
 
 
 def test_action_items_are_closed_by_a_later_import(log: Log) -> None:
-    log.load(reference_plan())  # the example before anyone followed its action items up
+    log.load(before_follow_up(EXAMPLE))  # the example before anyone followed them up
 
     report = log.load(EXAMPLE.read_bytes())
 

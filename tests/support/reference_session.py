@@ -15,12 +15,20 @@ from consultations.service_layer.plan_import import import_plan
 from consultations.service_layer.services import CommandService, Provenance
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tm-az-cooperation.toml"
+# The example plan as it was when the session's head hash was recorded (before working
+# calendars gave the parties a country and moved two meetings off public holidays).
+REFERENCE_PLAN = Path(__file__).with_name("reference-plan.toml")
 FOLLOW_UP = ("done", "dropped", "note")
 
 
 def reference_plan() -> bytes:
     """The example plan as the session was first recorded: no action item done or dropped."""
-    plan = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    return before_follow_up(REFERENCE_PLAN)
+
+
+def before_follow_up(path: Path) -> bytes:
+    """A plan file as it was before anyone followed its action items up."""
+    plan = tomllib.loads(path.read_text(encoding="utf-8"))
     for meeting in plan["meetings"].values():
         for item in meeting.get("actions", []):
             for key in FOLLOW_UP:

@@ -108,6 +108,19 @@ parties = sa.Table(
     sa.Column("tz", sa.String(64), nullable=False),
     sa.Column("departments", sa.JSON, nullable=False),
     sa.Column("email", sa.String(254), nullable=True),  # 0007
+    sa.Column("country", sa.String(2), nullable=True),  # 0010: ISO 3166, public holidays
+)
+
+# Days a party does not work (0010), one row per closure recorded; ``position`` is the
+# position of its event in the log.
+party_closures = sa.Table(
+    "party_closures",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("party_id", sa.String(64), nullable=False, index=True),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
 )
 
 areas = sa.Table(

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from consultations.adapters.database import chunks
-from consultations.adapters.ical_feed import FeedMeeting
 from consultations.adapters.orm import (
     action_items,
     areas,
     feeds,
     parties,
+    party_closures,
     peers,
     proposals,
     schedule,
@@ -27,6 +27,11 @@ from consultations.adapters.orm import (
 from consultations.adapters.scopes import in_scope, tracks_of
 from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.vocabulary import MeetingStatus
+from consultations.domain.wall_time import format_wall_time
+from consultations.domain.working_calendar import Busy, Closure, PartyCalendar, parties_of
+
+if TYPE_CHECKING:  # the renderer imports ics: only the commands that render feeds load it
+    from consultations.adapters.ical_feed import FeedMeeting
 
 Row = dict[str, Any]
 
@@ -67,6 +72,41 @@ class ReadModels:
     def parties(self) -> list[Row]:
         """All parties, by id."""
         return self._rows(sa.select(parties).order_by(parties.c.party_id))
+
+    def closures(self, party_id: str | None = None) -> list[Row]:
+        """Closures recorded for a party (or every party), by party and first day."""
+        query = sa.select(party_closures).order_by(
+            party_closures.c.party_id, party_closures.c.first_day, party_closures.c.position
+        )
+        if party_id is not None:
+            query = query.where(party_closures.c.party_id == party_id)
+        return self._rows(query)
+
+    def party_calendars(self) -> dict[str, PartyCalendar]:
+        """Every party's working calendar (zone, country, closures), by id."""
+        closed: dict[str, list[Closure]] = {}
+        for row in self.closures():
+            closure = Closure(row["first_day"], row["last_day"], row["reason"])
+            closed.setdefault(row["party_id"], []).append(closure)
+        return {
+            row["party_id"]: PartyCalendar(
+                row["party_id"], row["tz"], row["country"], tuple(closed.get(row["party_id"], ()))
+            )
+            for row in self.parties()
+        }
+
+    def busy(self, start_utc: datetime, end_utc: datetime) -> list[Busy]:
+        """The meetings, cancelled ones aside, that overlap ``start_utc``..``end_utc``."""
+        query = (
+            sa.select(schedule)
+            .where(
+                schedule.c.start_utc < end_utc,
+                schedule.c.end_utc > start_utc,
+                schedule.c.status != MeetingStatus.CANCELLED.value,
+            )
+            .order_by(schedule.c.start_utc, schedule.c.meeting_id)
+        )
+        return [busy_of(row) for row in self._rows(query)]
 
     def areas(self) -> list[Row]:
         """All areas, by id."""
@@ -136,6 +176,8 @@ class ReadModels:
         Only the columns the feed shows are read, straight into ``FeedMeeting`` (no row
         dictionaries: this is the bulk of a cold feed request); the renderer orders them.
         """
+        from consultations.adapters.ical_feed import FeedMeeting  # noqa: PLC0415
+
         query = _with_host(
             _feed_query(where, window)
             .with_only_columns(*_FEED_COLUMNS, tracks.c.title.label("track_title"))
@@ -267,6 +309,18 @@ class ReadModels:
         )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one_or_none()
+
+
+def busy_of(row: Row) -> Busy:
+    """A schedule row as another meeting its parties are busy with."""
+    start = datetime.fromisoformat(row["start_local"])
+    return Busy(
+        row["meeting_id"],
+        row["start_utc"],
+        row["end_utc"],
+        frozenset(parties_of(row["participants"], row["host"])),
+        f"{format_wall_time(start)} {row['tz']}",
+    )
 
 
 _ID_COLUMNS: dict[str, sa.Column[str]] = {

@@ -19,9 +19,28 @@ class RegisterParty:
     tz: str
     departments: tuple[str, ...] = ()
     email: str | None = None  # the secretariat's address, e.g. "protocol@mfa.example"
+    country: str | None = None  # ISO 3166 code whose public holidays apply, e.g. "TM"
 
 
-PartyCommand = RegisterParty
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmendParty:
+    """Change a party's country (``None`` = unchanged)."""
+
+    party_id: str
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddPartyClosure:
+    """Record that a party is closed from ``first`` to ``last`` (inclusive), and why."""
+
+    party_id: str
+    first: date
+    last: date
+    reason: str
+
+
+PartyCommand = RegisterParty | AmendParty | AddPartyClosure
 
 # --- areas -------------------------------------------------------------------------------
 

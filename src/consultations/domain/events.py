@@ -46,9 +46,29 @@ class PartyRegistered:
     # The secretariat's address (ORGANIZER of the meetings it hosts); added later, so a
     # payload without it means "no address" and a None is not written.
     email: str | None = field(default=None, metadata=_ADDED_OPTIONAL)
+    # ISO 3166 code whose public holidays apply (working calendars); added later, like email.
+    country: str | None = field(default=None, metadata=_ADDED_OPTIONAL)
 
 
-PartyEvent = PartyRegistered
+@dataclass(frozen=True, slots=True)
+class PartyAmended:
+    """Some fields of a party changed; ``None`` means unchanged."""
+
+    party_id: str
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartyClosureAdded:
+    """A party is closed from ``first`` to ``last`` (inclusive local days), e.g. a move."""
+
+    party_id: str
+    first: date
+    last: date
+    reason: str
+
+
+PartyEvent = PartyRegistered | PartyAmended | PartyClosureAdded
 
 # --- areas -------------------------------------------------------------------------------
 
@@ -392,6 +412,8 @@ DomainEvent = (
 
 _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PartyRegistered,
+    PartyAmended,
+    PartyClosureAdded,
     AreaRegistered,
     TrackAdded,
     TrackAmended,

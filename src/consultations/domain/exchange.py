@@ -35,6 +35,8 @@ from consultations.domain.events import (
     MeetingAmended,
     MeetingHeld,
     MeetingPlanned,
+    PartyAmended,
+    PartyClosureAdded,
     PartyRegistered,
     TrackAdded,
     TrackAmended,
@@ -91,7 +93,14 @@ def references(event: DomainEvent) -> tuple[set[str], set[str]]:
         case MeetingHeld():
             parties.update(event.attendance)
             parties.update(item.owner for item in event.action_items)
-        case PartyRegistered() | AreaRegistered() | ActionItemCompleted() | ActionItemDropped():
+        case (
+            PartyRegistered()
+            | PartyAmended()
+            | PartyClosureAdded()
+            | AreaRegistered()
+            | ActionItemCompleted()
+            | ActionItemDropped()
+        ):
             pass
     return parties, areas
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from consultations.domain.errors import InvalidInput
@@ -11,6 +12,7 @@ from consultations.domain.validation import validate_date
 _NOT_SHARED = frozenset({"localtime", "posixrules", "Factory"})
 
 
+@lru_cache(maxsize=256)  # zones are looked up per meeting when whole logs are replayed
 def parse_zone(name: str, field: str = "tz") -> ZoneInfo:
     """Return the IANA zone called ``name``; InvalidInput(field) if there is none."""
     if name in _NOT_SHARED or name.startswith(("posix/", "right/")):
@@ -81,7 +83,9 @@ def to_local(instant: datetime, tz: str) -> WallTime:
 
 def local_date(instant: datetime, tz: str) -> date:
     """Return the calendar date of the aware ``instant`` in zone ``tz``."""
-    return to_local(instant, tz).local.date()
+    if instant.tzinfo is None:
+        raise ValueError("instant must be timezone-aware")
+    return instant.astimezone(parse_zone(tz)).date()
 
 
 def format_wall_time(wall: datetime) -> str:

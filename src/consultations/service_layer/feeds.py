@@ -19,12 +19,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from consultations.adapters.ical_feed import FeedCalendar, FeedMeeting, render_calendar
 from consultations.adapters.read_models import FeedWindow, ReadModels, ScheduleFilter
 from consultations.domain.commands import CreateFeed
 from consultations.domain.feeds import Scope, parse_scope
+
+if TYPE_CHECKING:  # the renderer imports ics: only the commands that render feeds load it
+    from consultations.adapters.ical_feed import FeedMeeting
 
 # Bump when render_calendar's output for the same rows changes (2: direct VEVENT writer;
 # 3: ORGANIZER from the host's address, METHOD only when every event has one).
@@ -148,6 +150,8 @@ class FeedPublisher:
 
     def render(self, spec: FeedSpec) -> bytes:
         """The feed's iCalendar bytes now."""
+        from consultations.adapters.ical_feed import FeedCalendar, render_calendar  # noqa: PLC0415
+
         today = self.clock().astimezone(UTC).date()
         meetings = self.read_models.feed_meetings(spec.filter(), spec.window(today))
         calendar = FeedCalendar(name=spec.name, include_restricted=spec.include_restricted)
@@ -156,6 +160,8 @@ class FeedPublisher:
 
 def feed_meeting(row: dict[str, Any]) -> FeedMeeting:
     """The renderer's view of a schedule row (with its ``areas``)."""
+    from consultations.adapters.ical_feed import FeedMeeting  # noqa: PLC0415
+
     return FeedMeeting(
         meeting_id=row["meeting_id"],
         title=row["title"],

@@ -27,8 +27,10 @@ from consultations.domain.aggregates import (
 from consultations.domain.commands import (
     THIS_INSTANCE,
     AcceptProposal,
+    AddPartyClosure,
     AddPeer,
     AddTrack,
+    AmendParty,
     AmendTrack,
     CreateFeed,
     DeclineProposal,
@@ -200,7 +202,8 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
     """Refuse a change of what another instance owns (once this one has an identity).
 
     A meeting is changed only by its convener's instance, which alone settles proposals;
-    the others propose. A track is changed only by the instance that added it.
+    the others propose. A track is changed only by the instance that added it, and a
+    party's record (its country, its closures) by the instance it came from.
     """
     own = own_party(uow)
     if own is None:
@@ -229,6 +232,13 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
             raise NotAllowed(
                 "track", f"{command.track_id!r} was added by {creator}; only {creator} changes it"
             )
+    elif isinstance(command, AmendParty | AddPartyClosure) and _is_id(command.party_id):
+        owner = record_owner(uow, command.party_id)
+        if owner:
+            raise NotAllowed(
+                "party",
+                f"the record of {command.party_id!r} comes from {owner}; only {owner} changes it",
+            )
 
 
 def convener_of(uow: UnitOfWork, meeting_id: str) -> str | None:
@@ -250,6 +260,20 @@ def started_by(uow: UnitOfWork, stream_id: str) -> str:
     uow.events(stream_id)
     stored = uow.recorded.get(stream_id, ())
     return str(stored[0].metadata.get(ORIGIN) or "") if stored else ""
+
+
+def record_owner(uow: UnitOfWork, party_id: str) -> str:
+    """The peer a party's record here comes from ("" if this instance keeps it).
+
+    The party's own instance once its record has arrived (it replaced any provisional one),
+    else the instance that recorded the record first.
+    """
+    stream_id = PARTY.stream_id(party_id)
+    creator = started_by(uow, stream_id)
+    stored = uow.recorded.get(stream_id, ())
+    if any(recorded.metadata.get(ORIGIN) == party_id for recorded in stored):
+        return party_id
+    return creator
 
 
 def own_party(uow: UnitOfWork) -> str | None:

@@ -29,11 +29,12 @@ from typing import Any, cast
 import tomli
 
 from consultations.adapters.eventlog import EventLog, RecordedEvent
-from consultations.domain import meetings, tracks
+from consultations.domain import meetings, parties, tracks
 from consultations.domain.aggregates import AREA, MEETING, PARTY, TRACK, Aggregate, of_stream
 from consultations.domain.commands import (
     AddTrack,
     AmendMeeting,
+    AmendParty,
     AmendTrack,
     CancelMeeting,
     CompleteActionItem,
@@ -57,7 +58,7 @@ from consultations.service_layer.unit_of_work import UnitOfWork
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 SECTIONS = ("parties", "areas", "tracks", "meetings")
-PARTY_KEYS = {"name", "tz", "departments", "email"}
+PARTY_KEYS = {"name", "tz", "departments", "email", "country"}
 AREA_KEYS = {"name"}
 TRACK_KEYS = {
     "title", "kind", "cadence", "required", "start", "tz", "parties", "areas", "priority",
@@ -146,7 +147,8 @@ class ImportReport:
     dry_run: bool = False
     changes: list[Change] = field(default_factory=list)
     repeated: bool = False
-    warnings: tuple[str, ...] = ()  # about meetings that will never count, say
+    # About meetings that will never count, or on a non-working day of a party, say.
+    warnings: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -162,12 +164,15 @@ def import_plan(
     dry_run: bool = False,
     force: bool = False,
     idempotency_key: str | None = None,
+    strict: bool | None = None,
 ) -> ImportReport:
     """Import a TOML plan: decide everything first, then append it all in one transaction.
 
     Raises PlanProblems (the file is wrong), PlanConflicts (unless ``force``: it would undo
     changes another source made since this file's last import, see ``provenance.source``),
-    IdempotencyKeyReused (the key was used for another command, e.g. a different file).
+    IdempotencyKeyReused (the key was used for another command, e.g. a different file),
+    OutsideWorkingTime (``strict``, default the service's: a meeting it plans or moves is
+    on a non-working day or outside office hours of a party, or over another meeting).
     """
     digest = fingerprint("ImportPlan", {"sha256": hashlib.sha256(content).hexdigest()})
     if idempotency_key is not None:
@@ -188,13 +193,19 @@ def import_plan(
                 handle(uow, command, now, service.directory)
         except DomainError as error:
             problems.append(f"{_where(location, command, error.field)}: {error.problem}")
+    for party_id, problem in service.unknown_countries(uow):
+        problems.append(f"parties.{_quoted(party_id)}.country: {problem}")
     if problems:
         raise PlanProblems(problems)
     changes = _changes(uow, provenance.source)
     if not force and any(change.undoes for change in changes):
         raise PlanConflicts([change for change in changes if change.undoes])
+    found = service.working_time_conflicts(uow, strict=strict)
     counts = Counter(type(event).__name__ for events in uow.pending.values() for event in events)
-    warnings = uow.warnings
+    warnings = (
+        *uow.warnings,
+        *(f"meetings.{_quoted(meeting_id)}: {finding}" for meeting_id, finding in found),
+    )
     if dry_run:
         return ImportReport(counts, dry_run=True, changes=changes, warnings=warnings)
     positions = uow.commit(provenance.metadata("ImportPlan"), idempotency_key, digest)
@@ -435,6 +446,7 @@ def _party(party_id: str, fields: _Fields) -> Builder:
         tz=fields.text("tz", required=True) or "",
         departments=fields.texts("departments") or (),
         email=fields.text("email"),
+        country=fields.text("country"),
     )
 
     def build(uow: UnitOfWork, now: datetime) -> list[DomainCommand]:
@@ -447,7 +459,8 @@ def _party(party_id: str, fields: _Fields) -> Builder:
         for name in compared:
             if getattr(current, name) != getattr(wanted, name):
                 raise _Unchangeable(name, getattr(current, name), "a party")
-        return []
+        # So does a country left out; a country given is the party's from now on.
+        return [AmendParty(party_id=party_id, country=command.country)] if command.country else []
 
     return build
 
@@ -701,6 +714,11 @@ def _text(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _party_view(party: parties.Party) -> dict[str, str]:
+    """What an import may change in a party already in the log: its country."""
+    return {"country": _text(party.country)}
+
+
 def _track_view(track: tracks.Track) -> dict[str, str]:
     """A track as its file keys, each value as text."""
     return {key: _text(getattr(track, name)) for key, name in _TRACK_SHOWN.items()}
@@ -720,7 +738,11 @@ def _meeting_view(meeting: meetings.Meeting) -> dict[str, str]:
     return shown
 
 
-_VIEWS: dict[str, View] = {TRACK.name: _track_view, MEETING.name: _meeting_view}
+_VIEWS: dict[str, View] = {
+    PARTY.name: _party_view,
+    TRACK.name: _track_view,
+    MEETING.name: _meeting_view,
+}
 _SECTION_OF = {aggregate.name: section for section, aggregate in _AGGREGATE_OF.items()}
 
 

@@ -22,6 +22,8 @@ from consultations.domain.compliance import (
 from consultations.domain.disclosure import meeting_for_channel, shows_details
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import local_date
+from consultations.domain.working_calendar import WorkingCalendar
+from consultations.service_layer.working_time import non_working_marks
 
 COMPLIANCE_COLUMNS = (
     "track", "title", "priority", "areas", "window", "window_start", "window_end",
@@ -199,7 +201,8 @@ class CountedMeeting:
 
     ``state``: held, planned, or unconfirmed (its day has passed and nobody recorded it
     held or cancelled). ``day``: the day it was held, else its planned day, in the
-    meeting's own zone; a withheld meeting shows its planned day.
+    meeting's own zone; a withheld meeting shows its planned day. ``non_working``: why its
+    planned days are not working days of one of its parties (never for a withheld one).
     """
 
     meeting_id: str
@@ -207,6 +210,7 @@ class CountedMeeting:
     day: date
     state: str
     withheld: bool
+    non_working: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +258,7 @@ def compliance_overview(
     area_id: str | None = None,
     ahead: int = 1,
     cleared: bool = False,
+    calendar: WorkingCalendar | None = None,
 ) -> ComplianceOverview:
     """The compliance report with the meetings counted in each window, and overdue actions.
 
@@ -263,6 +268,7 @@ def compliance_overview(
     tracks reported when the report is narrowed to a track or an area). Meetings and
     action items of restricted meetings are shown as ``domain.disclosure`` allows a
     channel that is ``cleared`` or not (an action item is part of its meeting's details).
+    With a ``calendar``, meetings on a non-working day of one of their parties say why.
     """
     now = now or datetime.now(UTC)
     reports = _track_reports(
@@ -275,11 +281,18 @@ def compliance_overview(
         area_id=area_id,
         ahead=ahead,
     )
+    rows = read_models.meetings(
+        m for report in reports for row in report.rows for m in row["meetings"]
+    )
+    marks = (
+        {}
+        if calendar is None
+        else non_working_marks(calendar, rows.values(), read_models.party_calendars())
+    )
     shown = {
         meeting_id: meeting_for_channel(row, cleared=cleared)
-        for meeting_id, row in read_models.meetings(
-            m for report in reports for row in report.rows for m in row["meetings"]
-        ).items()
+        | {"non_working": marks.get(meeting_id, [])}
+        for meeting_id, row in rows.items()
     }
     tracks = []
     for report in reports:
@@ -326,6 +339,7 @@ def _counted(
     counted = []
     for meeting_id in row["meetings"]:
         meeting = shown[meeting_id]
+        withheld = not shows_details(meeting["classification"], cleared=cleared)
         held = meeting.get("held_start_utc")  # withheld: None
         if meeting_id not in pending:
             state = "held"
@@ -339,7 +353,8 @@ def _counted(
                 if held
                 else date.fromisoformat(meeting["start_local"][:10]),
                 state,
-                withheld=not shows_details(meeting["classification"], cleared=cleared),
+                withheld=withheld,
+                non_working=() if withheld else tuple(meeting["non_working"]),
             )
         )
     return tuple(counted)

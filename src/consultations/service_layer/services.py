@@ -14,8 +14,11 @@ from typing import Any
 from consultations.adapters.eventlog import EventLog
 from consultations.domain.aggregates import of_stream
 from consultations.domain.commands import CreateFeed, DomainCommand, ProposeChange
+from consultations.domain.errors import InvalidInput
+from consultations.domain.working_calendar import Finding
 from consultations.service_layer.handlers import MeetingDirectory, handle
 from consultations.service_layer.unit_of_work import UnitOfWork
+from consultations.service_layer.working_time import OutsideWorkingTime, WorkingTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,27 +78,41 @@ def command_fingerprint(command: DomainCommand) -> str:
 
 
 class CommandService:
-    """Runs commands against the log; every rejection leaves the log untouched."""
+    """Runs commands against the log; every rejection leaves the log untouched.
+
+    ``working_time``: the parties' working calendars, which what is planned is checked
+    against (None: no checks); ``strict``: refuse, rather than warn about, a conflict.
+    """
 
     def __init__(
         self,
         store: EventLog,
         directory: MeetingDirectory,
         clock: Callable[[], datetime] = _utc_now,
+        *,
+        working_time: WorkingTime | None = None,
+        strict: bool = False,
     ) -> None:
         self.store = store
         self.directory = directory
         self.clock = clock
+        self.working_time = working_time
+        self.strict = strict
 
     def execute(
         self,
         command: DomainCommand,
         provenance: Provenance,
         idempotency_key: str | None = None,
+        *,
+        strict: bool | None = None,
     ) -> Outcome:
         """Decide and append one command; a repeated idempotency key returns the first outcome.
 
-        A key that was used for a different command raises IdempotencyKeyReused.
+        A key that was used for a different command raises IdempotencyKeyReused. A meeting
+        planned or moved onto a non-working day, outside office hours or over another
+        meeting of a party is warned about, or with ``strict`` (default: the service's)
+        refused with OutsideWorkingTime.
         """
         digest = command_fingerprint(command) if idempotency_key is not None else None
         if idempotency_key is not None:
@@ -104,10 +121,32 @@ class CommandService:
                 return Outcome(self._aggregate_at(earlier[0]), earlier, repeated=True)
         uow = UnitOfWork(self.store)
         aggregate_id = handle(uow, command, self.clock(), self.directory)
-        warnings = uow.warnings
+        unknown = self.unknown_countries(uow)
+        if unknown:
+            raise InvalidInput("country", unknown[0][1])
+        found = self.working_time_conflicts(uow, strict=strict)
+        warnings = (*uow.warnings, *(str(finding) for _, finding in found))
         metadata = provenance.metadata(type(command).__name__)
         positions = uow.commit(metadata, idempotency_key, digest)
         return Outcome(aggregate_id, positions, warnings=warnings)
+
+    def unknown_countries(self, uow: UnitOfWork) -> list[tuple[str, str]]:
+        """(party id, problem) for each country ``uow`` sets that no holidays data covers."""
+        return [] if self.working_time is None else self.working_time.unknown_countries(uow)
+
+    def working_time_conflicts(
+        self, uow: UnitOfWork, *, strict: bool | None = None
+    ) -> list[tuple[str, Finding]]:
+        """The working-calendar conflicts of what ``uow`` plans: (meeting id, finding).
+
+        With ``strict`` (default: the service's) any conflict raises OutsideWorkingTime.
+        """
+        if self.working_time is None:
+            return []
+        found = self.working_time.check_pending(uow)
+        if found and (self.strict if strict is None else strict):
+            raise OutsideWorkingTime(found)
+        return found
 
     def new_unit_of_work(self) -> UnitOfWork:
         """A unit of work for a batch of commands (see ``plan_import``)."""

@@ -145,7 +145,9 @@ def _encode(value: object) -> JSONValue:
 # --- decoding ----------------------------------------------------------------------------
 #
 # Each event class gets one decoder, compiled from its type hints on first use: a chain of
-# small closures, one per field, so decoding a payload does no type introspection.
+# small closures, one per field, so decoding a payload does no type introspection. In front
+# of it sits a fast path generated as straight-line code (see _fast_decoder), which the
+# replay of a long log spends most of its decoding time in.
 
 
 class _Invalid(ValueError):
@@ -170,11 +172,12 @@ def _decode_dataclass(cls: type[Any], payload: object, where: str) -> Any:
 def _dataclass_decoder(cls: type[Any]) -> Decoder:
     decoder = _DECODERS.get(cls)
     if decoder is None:
-        decoder = _DECODERS[cls] = _compile_dataclass(cls)
+        decoder = _DECODERS[cls] = _fast_decoder(cls, _compile_dataclass(cls))
     return decoder
 
 
 def _compile_dataclass(cls: type[Any]) -> Decoder:
+    """The checked decoder of ``cls``: it names the field and the problem of a bad payload."""
     hints = get_type_hints(cls)
     fields = [
         (field.name, _compile(hints[field.name]), field.default is dataclasses.MISSING)
@@ -223,6 +226,117 @@ def _compile_dataclass(cls: type[Any]) -> Decoder:
         return cls(**kwargs)
 
     return decode
+
+
+def _fast_decoder(cls: type[Any], checked: Decoder) -> Decoder:
+    """A decoder of ``cls`` generated as one function, falling back on ``checked``.
+
+    It accepts exactly the well-formed payloads, decoding them as ``checked`` does; at the
+    first doubt (a missing key, an unexpected type, a value a part decoder rejects) it hands
+    the whole payload to ``checked``, which decodes it or says what is wrong. So both accept
+    the same payloads and give the same values, and only the error path is slow.
+    """
+    hints = get_type_hints(cls)
+    namespace: dict[str, Any] = {"_cls": cls, "_checked": checked, "_Invalid": _Invalid}
+    flat_keys = {
+        key
+        for field in dataclasses.fields(cls)
+        if field.metadata.get(FLATTENED)
+        for key, _ in _flat_keys(field.name, hints[field.name])
+    }
+    namespace["_known"] = frozenset(
+        field.name for field in dataclasses.fields(cls) if not field.metadata.get(FLATTENED)
+    ).union(flat_keys)
+    body: list[str] = []
+    arguments: list[str] = []
+    for index, field in enumerate(dataclasses.fields(cls)):
+        target = f"a{index}"
+        arguments.append(target)
+        hint = hints[field.name]
+        if field.metadata.get(FLATTENED):
+            body += _emit_flattened(field.name, hint, target, namespace)
+        elif field.default is dataclasses.MISSING:
+            body += [f"v = p[{field.name!r}]", *_emit_value(hint, "v", target, namespace)]
+        else:
+            namespace[f"_default{index}"] = field.default
+            body += [
+                f"if {field.name!r} in p:",
+                "    v = p[" + repr(field.name) + "]",
+                *("    " + line for line in _emit_value(hint, "v", target, namespace)),
+                "else:",
+                f"    {target} = _default{index}",
+            ]
+    source = "\n".join(
+        [
+            "def decode(p):",
+            "    if type(p) is not dict or not p.keys() <= _known:",
+            "        return _checked(p)",
+            "    try:",
+            *("        " + line for line in body),
+            "    except (KeyError, _Invalid):",
+            "        return _checked(p)",
+            f"    return _cls({', '.join(arguments)})",
+        ]
+    )
+    exec(compile(source, f"<decoder of {cls.__name__}>", "exec"), namespace)
+    decoder: Decoder = namespace["decode"]
+    return decoder
+
+
+def _emit_flattened(name: str, hint: Any, target: str, namespace: dict[str, Any]) -> list[str]:
+    _, value_type, optional, _ = _compile_flattened(name, hint)
+    type_name = f"_type_{target}"
+    namespace[type_name] = value_type
+    part_hints = get_type_hints(value_type)
+    keys = _flat_keys(name, hint)
+    lines = [f"{target}_{i} = p[{key!r}]" for i, (key, _) in enumerate(keys)]
+    decoded = []
+    for i, (_, part) in enumerate(keys):
+        lines += _emit_value(part_hints[part], f"{target}_{i}", f"{target}_{i}", namespace)
+        decoded.append(f"{target}_{i}")
+    construct = f"{target} = {type_name}({', '.join(decoded)})"
+    if not optional:
+        return [*lines, construct]
+    head = lines[: len(keys)]
+    return [
+        *head,
+        f"if {target}_0 is None:",
+        f"    {target} = None",
+        "else:",
+        *("    " + line for line in [*lines[len(keys) :], construct]),
+    ]
+
+
+def _emit_value(hint: Any, value: str, target: str, namespace: dict[str, Any]) -> list[str]:
+    """Lines that check ``value`` against ``hint`` and set ``target`` to its decoded value."""
+    args = get_args(hint)
+    if (get_origin(hint) is Union or get_origin(hint) is types.UnionType) and len(args) == 2:
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return [
+            f"if {value} is None:",
+            f"    {target} = None",
+            "else:",
+            *("    " + line for line in _emit_value(inner, value, target, namespace)),
+        ]
+    if hint in (str, int, bool):
+        return [f"if type({value}) is not {hint.__name__}:", "    return _checked(p)"] + (
+            [] if target == value else [f"{target} = {value}"]
+        )
+    if get_origin(hint) is tuple and args[0] in (str, int, bool) and args[1] is Ellipsis:
+        return [
+            f"if type({value}) is not list and type({value}) is not tuple:",
+            "    return _checked(p)",
+            f"for item in {value}:",
+            f"    if type(item) is not {args[0].__name__}:",
+            "        return _checked(p)",
+            f"{target} = tuple({value})",
+        ]
+    name = f"_decode_{target}"
+    if hint is datetime or hint is date:
+        namespace[name] = _decode_datetime if hint is datetime else _decode_date
+        return [f"if {value} is None:", "    return _checked(p)", f"{target} = {name}({value})"]
+    namespace[name] = _compile(hint)  # raises _Invalid for a bad value: handled above
+    return [f"{target} = {name}({value})"]
 
 
 def _compile_flattened(

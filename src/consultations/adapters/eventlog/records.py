@@ -161,9 +161,9 @@ ENVELOPE_COLUMNS = (
 class EnvelopeRows:
     """Rows of :data:`ENVELOPE_COLUMNS` made into envelopes, for a long read of the log.
 
-    Metadata and times may come as the text stored (SQLite): each distinct text is parsed
-    once, since one command's events share their metadata and their time. Values a driver
-    already parsed (PostgreSQL) pass through.
+    Payloads, metadata and times may come as the text stored (SQLite); each distinct text of
+    metadata and times is parsed once, since one command's events share their metadata and
+    their time. Values a driver already parsed (PostgreSQL) pass through.
     """
 
     def __init__(self, mapper: EventMapper) -> None:
@@ -174,9 +174,12 @@ class EnvelopeRows:
     def __call__(self, rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
         """The envelopes of ``rows``, in order."""
         decode, metadata, instant = self.mapper.from_stored, self._metadata_of, self._instant
+        loads = json.loads
         envelopes = []
         for row in rows:
             position, stream_id, version, event_type, schema_version, payload = row[:6]
+            if type(payload) is str:
+                payload = loads(payload)
             event = decode(event_type, schema_version, payload)
             stored_metadata, occurred_at, recorded_at, row_hash = row[6:]
             envelopes.append(

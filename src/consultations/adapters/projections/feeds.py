@@ -44,6 +44,7 @@ from consultations.domain.events import (
     FeedRevoked,
     InstanceEvent,
     MeetingAmended,
+    PartyEvent,
     PartyRegistered,
     ProposalEvent,
 )
@@ -162,20 +163,16 @@ def _sort_out(
     party_feeds: Change | None = None
     for recorded in batch:
         event = recorded.event
-        change = Change(recorded.position, recorded.recorded_at)
         if isinstance(event, PartyRegistered) and recorded.stream_version > 1:
-            every_feed = change  # a replaced record: the host's name or address may change
+            # A replaced record (the party's own instance's): the host's name may change.
+            every_feed = Change(recorded.position, recorded.recorded_at)
             continue
         if isinstance(
             event,
-            FeedCreated
-            | FeedRevoked
-            | PartyRegistered
-            | AreaRegistered
-            | InstanceEvent
-            | ProposalEvent,
+            FeedCreated | FeedRevoked | PartyEvent | AreaRegistered | InstanceEvent | ProposalEvent,
         ):
             continue  # nothing a feed shows
+        change = Change(recorded.position, recorded.recorded_at)
         if not MEETING.owns(recorded.stream_id):
             every_feed = change
             continue

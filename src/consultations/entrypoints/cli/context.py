@@ -66,11 +66,21 @@ class CliContext:
             yield then
 
     def execute(
-        self, command: DomainCommand, actor: str, reason: str | None, idempotency_key: str | None
+        self,
+        command: DomainCommand,
+        actor: str,
+        reason: str | None,
+        idempotency_key: str | None,
+        *,
+        strict: bool | None = None,
     ) -> Outcome:
-        """Run one write command on behalf of ``actor``; its warnings go to stderr."""
+        """Run one write command on behalf of ``actor``; its warnings go to stderr.
+
+        ``strict``: refuse a meeting that conflicts with a party's working calendar (default:
+        the ``strict`` setting).
+        """
         provenance = Provenance(actor=actor, source="cli", reason=reason)
-        outcome = self.app().commands.execute(command, provenance, idempotency_key)
+        outcome = self.app().commands.execute(command, provenance, idempotency_key, strict=strict)
         echo_warnings(outcome.warnings)
         return outcome
 

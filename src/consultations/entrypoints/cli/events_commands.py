@@ -116,6 +116,6 @@ def _exchange_problems(app: Application) -> list[str]:
     peers = app.read_models.ids("peer")
     if not peers:
         return []
-    from consultations.service_layer.sync import verify_received  # noqa: PLC0415
+    from consultations.service_layer.sync import verify_received
 
     return verify_received(app.store, peers)

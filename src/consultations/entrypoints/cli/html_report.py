@@ -82,6 +82,7 @@ tr.current{{background:#fff8e1}}
 .meetings{{list-style:none;margin:0;padding:0}}
 .meetings li{{margin:0 0 .15rem}}
 .state{{font-weight:600}}
+.day-off{{color:#8d4e00;font-size:.8rem}}
 .chart{{position:relative;margin:.5rem 0 1rem;padding:1.4rem 0 1.5rem}}
 .year{{position:absolute;top:0;bottom:0;border-left:1px solid #bdbdbd;padding-left:.25rem;
 font-size:.8rem;color:{MUTED}}}
@@ -399,7 +400,13 @@ def _meetings(meetings: Sequence[CountedMeeting]) -> str:
         f'<li data-meeting="{_e(m.meeting_id)}"><span class="dates">{_e(m.day)}</span> '
         f'<span class="state">{_e(MEETING_STATES[m.state])}</span> '
         + (f"{_e(m.title)} (restricted)" if m.withheld else _e(m.title))
-        + f' <span class="id">{_e(m.meeting_id)}</span></li>'
+        + f' <span class="id">{_e(m.meeting_id)}</span>'
+        + (
+            f'<br><span class="day-off">non-working day: {_e("; ".join(m.non_working))}</span>'
+            if m.non_working
+            else ""
+        )
+        + "</li>"
         for m in meetings
     )
     return f'<ul class="meetings">{items}</ul>'

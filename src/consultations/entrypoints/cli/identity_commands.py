@@ -39,7 +39,7 @@ def init(context: CliContext, party: str, actor: str, reason: str | None) -> Non
     The private key goes to a file only you can read (setting identity_key), the public
     key to the log.
     """
-    from consultations.service_layer.identity import init_identity  # noqa: PLC0415
+    from consultations.service_layer.identity import init_identity
 
     app = context.app()
     view = init_identity(
@@ -60,7 +60,7 @@ def rotate(context: CliContext, actor: str, reason: str | None) -> None:
 
     Bundles signed by the old key verify for the positions it was valid for.
     """
-    from consultations.service_layer.identity import rotate_identity  # noqa: PLC0415
+    from consultations.service_layer.identity import rotate_identity
 
     app = context.app()
     view = rotate_identity(
@@ -74,7 +74,7 @@ def rotate(context: CliContext, actor: str, reason: str | None) -> None:
 @pass_context
 def show(context: CliContext, output_format: str) -> None:
     """Print the party, the public key and its fingerprint."""
-    from consultations.service_layer.identity import IdentityView, require_identity  # noqa: PLC0415
+    from consultations.service_layer.identity import IdentityView, require_identity
 
     app = context.app()
     view = IdentityView.of(require_identity(app.store), app.settings.identity_key_path())

@@ -24,6 +24,7 @@ from consultations.entrypoints.cli.params import (
     ACTION_ITEM,
     DAY,
     LOCAL_TIME,
+    STRICT_OPTION,
     comma_list,
     default_actor,
     write_options,
@@ -68,16 +69,22 @@ def meeting() -> None:
     show_default=True,
 )
 @click.option("--id", "meeting_id", help="Meeting id (default: derived from track and date).")
+@STRICT_OPTION
 @write_options
 @pass_context
 def plan(
     context: CliContext, track_id: str | None, title: str, start: datetime, end: datetime | None,
     duration: str | None, tz: str | None, fold: int | None, venue: str | None, host: str | None,
     participants: str | None, agenda: tuple[str, ...], reminders: str | None,
-    kind: str | None, classification: str,
-    meeting_id: str | None, actor: str, reason: str | None, idempotency_key: str | None,
+    kind: str | None, classification: str, meeting_id: str | None, strict: bool | None,
+    actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
-    """Plan a meeting; prints its id."""
+    """Plan a meeting; prints its id.
+
+    Warns (or with --strict refuses) when it falls on a non-working day of a party
+    (public holiday, weekend, closure), outside a party's office hours, or over another
+    meeting of a party.
+    """
     command = PlanMeeting(
         meeting_id=meeting_id or "",
         title=title,
@@ -95,7 +102,8 @@ def plan(
         classification=classification,
         reminders=comma_list(reminders),
     )
-    click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
+    outcome = context.execute(command, actor, reason, idempotency_key, strict=strict)
+    click.echo(outcome.aggregate_id)
 
 
 @meeting.command("amend")
@@ -162,14 +170,15 @@ def action(
 @click.option("--duration", help="Instead of --end, e.g. PT3H.")
 @click.option("--tz", help="New zone (default: unchanged).")
 @FOLD
+@STRICT_OPTION
 @write_options
 @pass_context
 def reschedule(
     context: CliContext, meeting_id: str, start: datetime, end: datetime | None,
-    duration: str | None, tz: str | None, fold: int | None,
+    duration: str | None, tz: str | None, fold: int | None, strict: bool | None,
     actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
-    """Move a meeting to another time."""
+    """Move a meeting to another time (checked against working calendars as when planned)."""
     command = RescheduleMeeting(
         meeting_id=meeting_id,
         start=start,
@@ -179,7 +188,7 @@ def reschedule(
         fold=fold,
         reason=reason,
     )
-    outcome = context.execute(command, actor, reason, idempotency_key)
+    outcome = context.execute(command, actor, reason, idempotency_key, strict=strict)
     click.echo(f"{outcome.aggregate_id}: rescheduled")
 
 
@@ -275,7 +284,7 @@ def propose(
     actor: str, idempotency_key: str | None,
 ) -> None:  # fmt: skip
     """Propose a new time or venue to the party convening ID; prints the proposal's id."""
-    from consultations.service_layer.meeting_proposals import propose as make  # noqa: PLC0415
+    from consultations.service_layer.meeting_proposals import propose as make
 
     app = context.app()
     outcome = make(
@@ -307,7 +316,7 @@ def proposals(context: CliContext, meeting_id: str | None, output_format: str) -
 @pass_context
 def accept(context: CliContext, meeting_id: str, proposal_id: str, actor: str) -> None:
     """Accept a proposal: its time and venue become the meeting's (you convene it)."""
-    from consultations.service_layer.meeting_proposals import accept as settle  # noqa: PLC0415
+    from consultations.service_layer.meeting_proposals import accept as settle
 
     settle(context.app().commands, meeting_id, proposal_id, Provenance(actor=actor))
     click.echo(f"{meeting_id}: proposal {proposal_id} accepted")

@@ -2,7 +2,8 @@
 
 Tables are for people: as wide as the terminal, times as they are typed, lists as plain
 text, and a column of ids (or times, or any single words) is never broken mid-word. JSON
-keeps every value in its canonical form; CSV writes lists as ``a; b``.
+keeps every value in its canonical form; CSV writes lists as ``a; b``. Rich is imported
+only to lay out a table (or measure the terminal), not by commands that print none.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from consultations.service_layer.wording import describe_time
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "csv")
@@ -50,16 +51,17 @@ def _bom_chosen(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
 
 
 def output_options(*formats: str) -> Callable[[F], F]:
-    """``--format`` (one of ``formats``, default table) and ``--bom`` (CSV only)."""
+    """``--format`` (one of ``formats``, default table) and, with CSV, ``--bom``."""
 
     def decorate(function: F) -> F:
-        function = click.option(
-            "--bom",
-            is_flag=True,
-            expose_value=False,
-            callback=_bom_chosen,
-            help="Start the CSV with a UTF-8 byte-order mark (some spreadsheets need it).",
-        )(function)
+        if "csv" in formats:
+            function = click.option(
+                "--bom",
+                is_flag=True,
+                expose_value=False,
+                callback=_bom_chosen,
+                help="Start the CSV with a UTF-8 byte-order mark (some spreadsheets need it).",
+            )(function)
         return click.option(
             "--format",
             "output_format",
@@ -123,6 +125,8 @@ def _one_word(value: Any) -> bool:
 
 def terminal_width() -> int:
     """Columns of the terminal (``$COLUMNS`` wins; 80 when there is no terminal)."""
+    from rich.console import Console
+
     return Console().width
 
 
@@ -202,6 +206,8 @@ def render(
         for row in rows:
             writer.writerow([csv_cell(row.get(name)) for name in names])
     else:
+        from rich.console import Console
+
         laid_out = list(rows)  # a table is laid out from all of its rows
         stacks = [(c,) if isinstance(c, str) else c for c in columns]
         cells = [[[table_cell(row.get(n)) for n in stack] for stack in stacks] for row in laid_out]
@@ -221,6 +227,8 @@ def _narrowest(
     stacks: Sequence[tuple[str, ...]], cells: list[list[list[str]]], whole: list[bool]
 ) -> int:
     """The width the table needs without breaking a one-word column (borders included)."""
+    from rich.cells import cell_len
+
     needed = 3 * len(stacks) + 1  # a border and two spaces of padding per column, one more
     for index, stack in enumerate(stacks):
         texts = [name.replace("_", " ") for name in stack]
@@ -239,6 +247,8 @@ def _table(
     whole: list[bool],
     title: str | None,
 ) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, show_lines=any(len(stack) > 1 for stack in stacks))
     for stack, one_line in zip(stacks, whole, strict=True):
         header = "\n".join(name.replace("_", " ") for name in stack)
@@ -253,6 +263,8 @@ def _stacked(parts: Iterable[str]) -> Text:
 
     Text, not markup: a title such as "[draft] agenda" is shown as typed.
     """
+    from rich.text import Text
+
     cell = Text()
     for part in filter(None, parts):
         cell.append(("\n" if cell else "") + part, style="dim" if cell else "")

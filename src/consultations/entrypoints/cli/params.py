@@ -110,6 +110,15 @@ KNOWN_AT_OPTION = click.option(
 )
 
 
+STRICT_OPTION = click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Refuse (exit 3, nothing written) rather than warn when a meeting falls on a "
+    "non-working day or outside office hours of a party, or over another of its meetings "
+    "(default: the strict setting, off).",
+)
+
+
 def check_range(first: date | None, last: date | None) -> None:
     """Refuse an inverted ``--from``/``--to`` range (exit 2), naming ``--to``."""
     if first is not None and last is not None and last < first:

@@ -14,7 +14,7 @@ from consultations.entrypoints.cli.output import (
     terminal_width,
     wrap_words,
 )
-from consultations.entrypoints.cli.params import default_actor
+from consultations.entrypoints.cli.params import STRICT_OPTION, default_actor
 from consultations.service_layer.plan_import import (
     MAX_FILE_BYTES,
     Change,
@@ -23,6 +23,7 @@ from consultations.service_layer.plan_import import (
     source_of,
 )
 from consultations.service_layer.services import Provenance
+from consultations.service_layer.working_time import OutsideWorkingTime
 
 
 class Refused(click.ClickException):
@@ -52,17 +53,20 @@ def plan() -> None:
     "--idempotency-key",
     help="Repeating the import with the same key appends nothing and prints the first result.",
 )
+@STRICT_OPTION
 @format_option
 @pass_context
 def import_command(
     context: CliContext, path: Path, dry_run: bool, force: bool, actor: str | None,
-    reason: str | None, idempotency_key: str | None, output_format: str,
+    reason: str | None, idempotency_key: str | None, strict: bool | None, output_format: str,
 ) -> None:  # fmt: skip
     """Import parties, areas, tracks and meetings; importing the same file again appends nothing.
 
     Lists each change to what is already in the log (old -> new). A change that would undo
     what another source (the CLI, another file) recorded since this file's last import is
-    refused, and nothing is imported, unless --force.
+    refused, and nothing is imported, unless --force. A meeting it plans or moves onto a
+    party's non-working day, outside its office hours or over another of its meetings is
+    warned about; with --strict the whole import is refused.
     """
     provenance = Provenance(actor=actor or default_actor(), source=source_of(path), reason=reason)
     width = terminal_width()
@@ -74,7 +78,15 @@ def import_command(
             dry_run=dry_run,
             force=force,
             idempotency_key=idempotency_key,
+            strict=strict,
         )
+    except OutsideWorkingTime as refused:
+        for meeting_id, finding in refused.findings:
+            click.echo(f"error: meetings.{meeting_id}: {finding}", err=True)
+        raise Refused(
+            f"plan: {_counted(len(refused.findings), 'conflict')} with the parties' working "
+            "calendars; nothing was imported (--strict)"
+        ) from None
     except PlanConflicts as refused:
         header = f"these changes would undo what was recorded after {path.name} was last imported:"
         for line in [*wrap_words(header, width, "", ""), *change_lines(refused.changes, width)]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 @contextmanager
@@ -15,9 +16,41 @@ def progress_bar(
 ) -> Iterator[Callable[[int, int], None]]:
     """Yield a ``(done, total)`` callback; the bar appears on stderr at its first call only.
 
-    With ``only_on_terminal`` nothing is drawn when stderr is not a terminal (scripts).
+    With ``only_on_terminal`` nothing is drawn when stderr is not a terminal (scripts). Rich
+    is imported at that first call: a command with nothing to rebuild never loads it.
     """
+    bar: Progress | None = None
+    hidden = False
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, hidden
+        if bar is None and not hidden:
+            bar = _started(description, only_on_terminal=only_on_terminal)
+            hidden = bar is None
+        if bar is not None:
+            bar.update(bar.task_ids[0], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _started(description: str, *, only_on_terminal: bool) -> Progress | None:
+    """A running bar with one task, or None when it would not be seen."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     console = Console(stderr=True)
+    if only_on_terminal and not console.is_terminal:
+        return None
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -25,20 +58,6 @@ def progress_bar(
         TimeElapsedColumn(),
         console=console,
     )
-    task = bar.add_task(description, total=None)
-    started = False
-
-    def update(done: int, total: int) -> None:
-        nonlocal started
-        if only_on_terminal and not console.is_terminal:
-            return
-        if not started:
-            bar.start()
-            started = True
-        bar.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if started:
-            bar.stop()
+    bar.add_task(description, total=None)
+    bar.start()
+    return bar

@@ -74,6 +74,7 @@ def compliance(
             overview = compliance_overview(
                 read, as_of=as_of, since=since, until=until, track_id=track_id,
                 area_id=area_id, ahead=1 if ahead is None else ahead, cleared=include_restricted,
+                calendar=context.app().calendar,
             )  # fmt: skip
         write_compliance_html(overview, output)
         return

@@ -1,4 +1,8 @@
-"""`consultations serve`, `daemon` and `run`: the long-running processes."""
+"""`consultations serve`, `daemon` and `run`: the long-running processes.
+
+The web server (uvicorn, Starlette) and the scheduler (APScheduler) are imported by the
+commands that run them, so `--help` and the other commands never load them.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import uvicorn
 
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.params import default_actor
-from consultations.entrypoints.daemon import Daemon, single_daemon
-from consultations.entrypoints.demo import ensure_demo
-from consultations.entrypoints.web import create_app
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +57,14 @@ def _daemon_options(function: F) -> F:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @pass_context
 def serve(context: CliContext, host: str, port: int) -> None:
-    """Serve the feeds over HTTP, /healthz, and peers' signed pulls (/sync/pull)."""
+    """Serve the feeds over HTTP, /healthz, and peers' signed pulls (/sync/pull).
+
+    The event log is verified at start.
+    """
+    import uvicorn
+
+    from consultations.entrypoints.web import create_app
+
     configure_logging()
     uvicorn.run(create_app(context.app()), host=host, port=port, log_level="info")
 
@@ -69,7 +76,12 @@ def serve(context: CliContext, host: str, port: int) -> None:
 @_daemon_options
 @pass_context
 def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, lease: int) -> None:
-    """The scheduler: reminders, cadence alerts, feed files, pulls from peers (sync_interval)."""
+    """The scheduler: reminders, cadence alerts, feed files, pulls from peers (sync_interval).
+
+    Deliveries go out at least once and are never lost.
+    """
+    from consultations.entrypoints.daemon import Daemon, single_daemon
+
     configure_logging()
     app = context.app()
     worker = Daemon(
@@ -113,6 +125,12 @@ def run(
     feeds_dir: Path | None, poll: int, lease: int,
 ) -> None:  # fmt: skip
     """The main job: the daemon and the feed server together (Ctrl-C stops both)."""
+    import uvicorn
+
+    from consultations.entrypoints.daemon import Daemon, single_daemon
+    from consultations.entrypoints.demo import ensure_demo
+    from consultations.entrypoints.web import create_app
+
     configure_logging()
     app = context.app()
     for line in ensure_demo(app, seed, demo_feed, default_actor()):

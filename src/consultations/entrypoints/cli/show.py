@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from consultations.adapters.eventlog import EventLog, RecordedEvent
-from consultations.domain.aggregates import named
+from consultations.domain.aggregates import PARTY, named
 from consultations.domain.durations import parse_duration
 from consultations.domain.events import (
     ActionItemCompleted,
@@ -34,6 +34,7 @@ from consultations.domain.events import (
 from consultations.domain.meetings import Meeting
 from consultations.domain.tracks import Track
 from consultations.domain.wall_time import WallTime
+from consultations.domain.working_calendar import NON_WORKING_DAY, WorkingCalendar, parties_of
 from consultations.entrypoints.cli.context import CliContext
 from consultations.entrypoints.cli.output import (
     field_lines,
@@ -53,6 +54,7 @@ from consultations.service_layer.wording import (
     join_words,
     plural,
 )
+from consultations.service_layer.working_time import calendar_of
 
 HISTORY_COLUMNS = ("version", "recorded_at", "event_type", "actor", "reason", "changes")
 # A field as shown: one line of text, or a list shown one item a line.
@@ -65,10 +67,11 @@ _NARROW = 40  # fewer columns than this for a history sentence: it goes under it
 
 def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_format: str) -> None:
     """Print the state and the history of ``<noun>-<id>``: text, JSON or CSV."""
-    store = context.app(projections=False).store
+    app = context.app(projections=False)
+    store = app.store
     found = aggregate_history(store, noun, aggregate_id)
     if output_format == "table":
-        click.echo(_text(store, noun, found.state, found.events), nl=False)
+        click.echo(_text(store, noun, found.state, found.events, app.calendar), nl=False)
         return
     state = _fields(found.state)
     history = [
@@ -116,14 +119,22 @@ def _fields(value: Any) -> Any:
 # --- text ----------------------------------------------------------------------------------
 
 
-def _text(store: EventLog, noun: str, state: Any, events: Sequence[RecordedEvent]) -> str:
+def _text(
+    store: EventLog,
+    noun: str,
+    state: Any,
+    events: Sequence[RecordedEvent],
+    calendar: WorkingCalendar,
+) -> str:
     """The state (heading, title, one field a line) and the history, wrapped to the terminal."""
     width = max(terminal_width(), 40)
     describe: Callable[[Any], Fields]
     if isinstance(state, Meeting):
         track = aggregate_history(store, "track", state.track_id).state if state.track_id else None
         heading = f"meeting {state.id}: {state.status.value}"
-        describe = partial(_meeting_fields, track=track)
+        describe = partial(
+            _meeting_fields, track=track, days_off=partial(_days_off, store, calendar)
+        )
     else:
         retired = f": retired as of {state.retired_on}" if state.retired_on else ""
         heading = f"track {state.id}{retired}"
@@ -157,7 +168,20 @@ def _span(start: WallTime, end: WallTime | None, tz: str) -> str:
     return f"{_wall(start)}–{until} {tz} ({describe_length(end.utc - start.utc)})"
 
 
-def _meeting_fields(meeting: Meeting, track: Track | None) -> Fields:
+def _days_off(store: EventLog, calendar: WorkingCalendar, meeting: Meeting) -> list[str]:
+    """Why the meeting's planned days are not working days of its parties (from the log)."""
+    parties = (
+        PARTY.fold(event.event for event in store.read_stream(PARTY.stream_id(party_id)))
+        for party_id in parties_of(meeting.participants, meeting.host)
+    )
+    calendars = [calendar_of(party) for party in parties if party is not None]
+    found = calendar.check(calendars, meeting.start.utc, meeting.end.utc)
+    return [str(finding) for finding in found if finding.kind in NON_WORKING_DAY]
+
+
+def _meeting_fields(
+    meeting: Meeting, track: Track | None, days_off: Callable[[Meeting], list[str]]
+) -> Fields:
     """A meeting's fields in words, in the order a secretariat reads them."""
     if meeting.reminders is not None:
         reminders = describe_offsets([parse_duration(offset) for offset in meeting.reminders])
@@ -174,6 +198,9 @@ def _meeting_fields(meeting: Meeting, track: Track | None) -> Fields:
         fields["cancelled"] = meeting.cancel_reason
     if meeting.held is not None:
         fields["held"] = _span(meeting.held.start, meeting.held.end, meeting.tz)
+    non_working = days_off(meeting)
+    if non_working:
+        fields["non-working"] = non_working
     fields |= {
         "venue": meeting.venue or "none",
         "host": meeting.host or "none",

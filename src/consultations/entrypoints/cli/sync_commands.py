@@ -39,7 +39,7 @@ def sync() -> None:
 @pass_context
 def export(context: CliContext, peer_id: str, output: Path) -> None:
     """Write what PARTY may see and has not acknowledged, signed by this instance."""
-    from consultations.service_layer.sync import export_bundle  # noqa: PLC0415
+    from consultations.service_layer.sync import export_bundle
 
     app = context.app()
     exported = export_bundle(
@@ -66,7 +66,7 @@ def export(context: CliContext, peer_id: str, output: Path) -> None:
 @pass_context
 def import_(context: CliContext, bundle: Path) -> None:
     """Verify a peer's bundle and apply what it adds (exit 5 if anything does not verify)."""
-    from consultations.service_layer.sync import import_bundle  # noqa: PLC0415
+    from consultations.service_layer.sync import import_bundle
 
     app = context.app()
     imported = import_bundle(
@@ -101,7 +101,7 @@ def _report(app: Application, imported: Imported) -> None:
 @pass_context
 def pull(context: CliContext, peer_id: str) -> None:
     """Fetch PARTY's bundle over HTTP (a request signed by this instance) and import it."""
-    from consultations.service_layer.sync import pull as fetch  # noqa: PLC0415
+    from consultations.service_layer.sync import pull as fetch
 
     app = context.app()
     imported = fetch(
@@ -138,8 +138,8 @@ def status(context: CliContext, peer_id: str | None, output_format: str) -> None
 
 def _statuses(app: Application, peer_id: str | None) -> list[PeerStatus]:
     """Where the exchange with each peer (or with ``peer_id``) stands."""
-    from consultations.service_layer.identity import current_identity  # noqa: PLC0415
-    from consultations.service_layer.sync import exchange_status  # noqa: PLC0415
+    from consultations.service_layer.identity import current_identity
+    from consultations.service_layer.sync import exchange_status
 
     identity = current_identity(app.store)
     own = None if identity is None else identity.party_id

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
 import click
 
+from consultations.adapters.read_models import ScheduleFilter
 from consultations.domain.cadence import parse_cadence
-from consultations.domain.commands import AddTrack, AmendTrack, RetireTrack
+from consultations.domain.commands import AddTrack, AmendTrack, PlanMeeting, RetireTrack
+from consultations.domain.errors import NotAllowed
+from consultations.domain.proposals import Proposal
+from consultations.domain.tracks import Track
+from consultations.domain.validation import MAX_TITLE_LENGTH
 from consultations.domain.vocabulary import Kind, Priority
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.output import Column, format_option, render
+from consultations.entrypoints.cli.output import Column, format_option, output_options, render
 from consultations.entrypoints.cli.params import DAY, comma_list, write_options
 from consultations.entrypoints.cli.show import show_aggregate
+from consultations.service_layer.history import aggregate_history
 from consultations.service_layer.wording import describe_cadence
+from consultations.service_layer.working_time import proposals_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = [kind.value for kind in Kind]
@@ -26,6 +34,12 @@ TRACK_COLUMNS = (
 )  # fmt: skip
 TABLE_TRACK_COLUMNS: tuple[Column, ...] = (
     ("track_id", "priority"), "title", "cadence", ("start_date", "retired_on"),
+)  # fmt: skip
+PROPOSAL_COLUMNS = (
+    "rank", "window", "start_local", "end_local", "tz", "start_utc", "end_utc", "host", "reasons",
+)  # fmt: skip
+TABLE_PROPOSAL_COLUMNS: tuple[Column, ...] = (
+    "rank", ("start_local", "end_local"), ("host", "window"), "reasons",
 )  # fmt: skip
 
 
@@ -160,3 +174,132 @@ def list_tracks(context: CliContext, area_id: str | None, output_format: str) ->
         render(rows, TABLE_TRACK_COLUMNS, output_format, title="Tracks")
     else:
         render(rows, TRACK_COLUMNS, output_format, title="Tracks")
+
+
+@track.command("propose")
+@click.argument("track_id", metavar="ID")
+@click.option(
+    "--window",
+    help="The window to fill, e.g. 2027-H2 (default: the next one short of its sessions).",
+)
+@click.option(
+    "--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many slots."
+)
+@output_options("table", "json", "toml")
+@click.option(
+    "--plan", "plan_best", is_flag=True, help="Plan the best slot; prints the meeting id."
+)
+@click.option("--title", help="With --plan: the meeting's title (default: the track's and window).")
+@write_options
+@pass_context
+def propose_sessions(
+    context: CliContext, track_id: str, window: str | None, count: int, output_format: str,
+    plan_best: bool, title: str | None, actor: str, reason: str | None,
+    idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Propose slots for a track's next session, each with the reasons it was chosen.
+
+    A working day for every party (no public holiday, weekend or closure), inside the
+    office hours all of them share, free of their other meetings, inside the window, spaced
+    from the previous session (half-year: about six months; max-gap: before the deadline
+    with a margin), hosted by the next party in the rotation. --format toml prints them as
+    plan-file entries (`plan import` takes them); --plan plans the best one.
+    """
+    context.require_known(track=track_id)
+    app = context.app()
+    track: Track = aggregate_history(app.store, "track", track_id).state
+    with context.read_models() as read:
+        found = proposals_for(
+            read,
+            app.calendar,
+            track,
+            read.schedule(ScheduleFilter(track_id=track_id)),
+            now=app.clock(),
+            window=window,
+            count=count,
+            previous_host=read.previous_host(track_id),
+        )
+        taken = set(read.ids("meeting"))
+    label = found.window.label if found.window else ""
+    if plan_best:
+        if not found.proposals:
+            raise NotAllowed("window", f"no slot to plan: {found.why_none}")
+        best = found.proposals[0]
+        command = PlanMeeting(
+            meeting_id="",
+            title=title or _title(track, label),
+            start=best.slot.start.local,
+            end=best.slot.end.local,
+            tz=best.slot.tz,
+            fold=best.slot.start.fold,
+            track_id=track.id,
+            host=best.host,
+        )
+        click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
+        return
+    if not found.proposals:
+        click.echo(f"no slot: {found.why_none}", err=output_format != "table")
+        if output_format == "json":
+            click.echo("[]")
+        return
+    if output_format == "toml":
+        for line in _plan_entries(track, label, found.proposals, taken):
+            click.echo(line)
+        return
+    rows = [_row(rank, label, proposal) for rank, proposal in enumerate(found.proposals, 1)]
+    columns = TABLE_PROPOSAL_COLUMNS if output_format == "table" else PROPOSAL_COLUMNS
+    render(rows, columns, output_format, title=f"Proposed sessions of {track.id} in {label}")
+
+
+def _row(rank: int, window: str, proposal: Proposal) -> dict[str, Any]:
+    slot = proposal.slot
+    return {
+        "rank": rank,
+        "window": window,
+        "start_local": slot.start.local,
+        "end_local": slot.end.local,
+        "tz": slot.tz,
+        "start_utc": slot.start.utc,
+        "end_utc": slot.end.utc,
+        "host": proposal.host,
+        "reasons": list(proposal.reasons),
+    }
+
+
+def _title(track: Track, window: str) -> str:
+    """The track's title with the window, if that fits a title."""
+    titled = f"{track.title} ({window})"
+    return titled if len(titled) <= MAX_TITLE_LENGTH else track.title
+
+
+def _plan_entries(
+    track: Track, window: str, proposals: tuple[Proposal, ...], taken: set[str]
+) -> Iterator[str]:
+    """The proposals as ``[meetings.ID]`` entries of a plan file (docs/plan-format.md)."""
+    yield f"# Proposed sessions of track {track.id} in window {window}, best first."
+    yield "# Keep the one chosen, then `consultations plan import` this file."
+    for rank, proposal in enumerate(proposals, 1):
+        slot = proposal.slot
+        meeting_id = f"{track.id[:50]}-{slot.start.local:%Y-%m-%d}"
+        number = 1
+        while meeting_id in taken:
+            number += 1
+            meeting_id = f"{track.id[:50]}-{slot.start.local:%Y-%m-%d}-{number}"
+        yield ""
+        yield f"# {rank}."
+        yield from (f"#   {reason}" for reason in proposal.reasons)
+        yield f"[meetings.{meeting_id}]"
+        yield f"track = {_toml_text(track.id)}"
+        yield f"title = {_toml_text(_title(track, window))}"
+        yield f"start = {slot.start.local.isoformat()}"
+        yield f"end = {slot.end.local.isoformat()}"
+        yield f"tz = {_toml_text(slot.tz)}"
+        if slot.start.fold is not None:
+            yield f"fold = {slot.start.fold}"
+        if proposal.host is not None:
+            yield f"host = {_toml_text(proposal.host)}"
+
+
+def _toml_text(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)

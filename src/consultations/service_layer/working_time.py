@@ -1,0 +1,289 @@
+"""Working calendars at work: checking what a command plans, and the reads built on them.
+
+The rules live in ``domain/working_calendar.py`` (days, office hours, overlaps, slots) and
+``domain/proposals.py`` (a track's next session). Here they meet the unit of work (what a
+command or a plan file is about to append) and the read models (``schedule conflicts``,
+``track propose``, the marks in ``schedule``, ``meeting show`` and the HTML report).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+
+from consultations.adapters.projections.compliance import rules_of, session_of
+from consultations.domain.aggregates import MEETING, PARTY
+from consultations.domain.compliance import RECORD_PENDING, awaiting_record, never_counted
+from consultations.domain.errors import NotAllowed
+from consultations.domain.events import (
+    MeetingPlanned,
+    MeetingRescheduled,
+    PartyAmended,
+    PartyRegistered,
+)
+from consultations.domain.meetings import MAX_MEETING_LENGTH, Meeting
+from consultations.domain.parties import Party
+from consultations.domain.proposals import Proposals, propose
+from consultations.domain.tracks import Track
+from consultations.domain.wall_time import format_wall_time, local_date
+from consultations.domain.working_calendar import (
+    NON_WORKING_DAY,
+    Busy,
+    Conflict,
+    Finding,
+    PartyCalendar,
+    WorkingCalendar,
+    parties_of,
+)
+from consultations.service_layer.unit_of_work import UnitOfWork
+
+Row = dict[str, Any]
+
+
+class BusyReader(Protocol):
+    """What the checks ask the read models: the meetings planned at some time."""
+
+    def busy(self, start_utc: datetime, end_utc: datetime) -> list[Busy]:
+        """The meetings, cancelled ones aside, that overlap ``start_utc``..``end_utc``."""
+
+
+class OutsideWorkingTime(NotAllowed):
+    """Strict mode: a meeting on a non-working day, outside office hours or over another one.
+
+    ``findings``: (meeting id, finding) for each conflict; nothing was written.
+    """
+
+    def __init__(self, findings: Sequence[tuple[str, Finding]]) -> None:
+        self.findings = list(findings)
+        listed = "; ".join(str(finding) for _, finding in self.findings)
+        super().__init__("start", f"{listed} (refused: strict working calendars)")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingTime:
+    """The working-calendar rules, with the read models that know the other meetings."""
+
+    calendar: WorkingCalendar
+    meetings: BusyReader
+
+    def check_pending(self, uow: UnitOfWork) -> list[tuple[str, Finding]]:
+        """Conflicts of every meeting ``uow`` plans or moves (held or cancelled ones aside).
+
+        Each is checked against its parties' working calendars as the unit of work leaves
+        them, and against the other meetings of those parties: those in the log, and those
+        the unit of work plans or moves (in their new place).
+        """
+        moved = [
+            MEETING.id_of(stream_id)
+            for stream_id, events in uow.pending.items()
+            if MEETING.owns(stream_id)
+            and any(isinstance(e, MeetingPlanned | MeetingRescheduled) for e in events)
+        ]
+        pending = {
+            MEETING.id_of(stream_id): uow.state(MEETING, MEETING.id_of(stream_id))
+            for stream_id in uow.pending
+            if MEETING.owns(stream_id)
+        }
+        open_ = {
+            meeting_id: meeting
+            for meeting_id, meeting in pending.items()
+            if meeting is not None and not meeting.is_closed
+        }
+        checked = sorted((open_[m] for m in moved if m in open_), key=lambda m: m.start.utc)
+        parties = _party_calendars(uow, (p for m in checked for p in _parties(m)))
+        in_uow = [_busy(meeting) for meeting in open_.values()]
+        found: list[tuple[str, Finding]] = []
+        for meeting in checked:
+            calendars = [parties[p] for p in _parties(meeting) if p in parties]
+            start, end = meeting.start.utc, meeting.end.utc
+            # The log's meetings where the unit of work leaves them: those it changes are
+            # taken from it instead.
+            logged = [b for b in self.meetings.busy(start, end) if b.meeting_id not in pending]
+            others = [b for b in (*logged, *in_uow) if b.meeting_id != meeting.id]
+            findings = self.calendar.check(calendars, start, end)
+            findings += self.calendar.clashes(calendars, start, end, others)
+            found += [(meeting.id, finding) for finding in findings]
+        return found
+
+    def unknown_countries(self, uow: UnitOfWork) -> list[tuple[str, str]]:
+        """(party id, problem) for each country ``uow`` sets that the holidays data lacks."""
+        problems = []
+        for stream_id, events in uow.pending.items():
+            for event in events:
+                if not isinstance(event, PartyRegistered | PartyAmended) or event.country is None:
+                    continue
+                if not self.calendar.holidays.supports(event.country):
+                    problems.append(
+                        (
+                            PARTY.id_of(stream_id),
+                            f"no public holidays are known for {event.country!r}; "
+                            "give the party's ISO 3166 country code, such as TM or AZ",
+                        )
+                    )
+        return problems
+
+
+def _parties(meeting: Meeting) -> tuple[str, ...]:
+    return parties_of(meeting.participants, meeting.host)
+
+
+def _party_calendars(uow: UnitOfWork, party_ids: Iterable[str]) -> dict[str, PartyCalendar]:
+    ids = sorted(set(party_ids))
+    uow.preload(PARTY.stream_id(party_id) for party_id in ids)
+    states = (uow.state(PARTY, party_id) for party_id in ids)
+    return {state.id: calendar_of(state) for state in states if state is not None}
+
+
+def calendar_of(party: Party) -> PartyCalendar:
+    """A party's working calendar, from its state."""
+    return PartyCalendar(party.id, party.tz, party.country, party.closures)
+
+
+def _busy(meeting: Meeting) -> Busy:
+    label = f"{format_wall_time(meeting.start.local)} {meeting.tz}"
+    return Busy(meeting.id, meeting.start.utc, meeting.end.utc, frozenset(_parties(meeting)), label)
+
+
+# --- reading: conflicts, marks, proposals ---------------------------------------------------
+
+
+class CalendarReads(Protocol):
+    """What the reads below need from the read models."""
+
+    def party_calendars(self) -> dict[str, PartyCalendar]:
+        """Every party's working calendar, by id."""
+
+    def busy(self, start_utc: datetime, end_utc: datetime) -> list[Busy]:
+        """The meetings, cancelled ones aside, that overlap the span."""
+
+    def tracks(self, track_id: str | None = None, area_id: str | None = None) -> list[Row]:
+        """Tracks with their areas and parties."""
+
+
+CONFLICT_COLUMNS = (
+    "meeting_id", "title", "track_id", "status", "start_local", "end_local", "tz", "party",
+    "conflict", "estimated", "other_meeting", "reason",
+)  # fmt: skip
+
+
+def conflicts(
+    read: CalendarReads, calendar: WorkingCalendar, rows: Sequence[Row], now: datetime
+) -> list[Row]:
+    """One row per conflict of each planned meeting of ``rows`` (schedule rows), in order.
+
+    A meeting is in conflict on a non-working day or outside the office hours of one of
+    its parties, over another meeting of one of them, on a day that never counts for its
+    track (outside its active dates), or when it has ended and awaits its record.
+    """
+    parties = read.party_calendars()
+    tracks = {track["track_id"]: track for track in read.tracks()}
+    planned = [row for row in rows if row["status"] in RECORD_PENDING]
+    if not planned:
+        return []
+    # Every meeting that may overlap one of them, in one read, by start.
+    busy = read.busy(
+        min(row["start_utc"] for row in planned), max(row["end_utc"] for row in planned)
+    )
+    starts = [other.start_utc for other in busy]
+    found = []
+    for row in planned:
+        # A meeting lasts at most MAX_MEETING_LENGTH: none starting earlier can overlap.
+        near = busy[
+            bisect_left(starts, row["start_utc"] - MAX_MEETING_LENGTH) : bisect_left(
+                starts, row["end_utc"]
+            )
+        ]
+        others = [other for other in near if other.meeting_id != row["meeting_id"]]
+        for finding in meeting_findings(
+            calendar, row, others, parties=parties, tracks=tracks, now=now
+        ):
+            found.append(
+                {
+                    **{name: row[name] for name in CONFLICT_COLUMNS if name in row},
+                    "party": finding.party_id,
+                    "conflict": finding.kind.value,
+                    "estimated": finding.estimated,
+                    "other_meeting": finding.other,
+                    "reason": finding.text,
+                }
+            )
+    return found
+
+
+def meeting_findings(
+    calendar: WorkingCalendar,
+    row: Row,
+    others: Sequence[Busy],
+    *,
+    parties: Mapping[str, PartyCalendar],
+    tracks: Mapping[str, Row],
+    now: datetime,
+) -> list[Finding]:
+    """Every conflict of one schedule row (see :func:`conflicts`); ``others``: other meetings."""
+    calendars = [parties[p] for p in parties_of(row["participants"], row["host"]) if p in parties]
+    start, end = row["start_utc"], row["end_utc"]
+    findings = calendar.check(calendars, start, end)
+    findings += calendar.clashes(calendars, start, end, others)
+    track = tracks.get(row["track_id"]) if row["track_id"] else None
+    if track is not None:
+        why = never_counted(rules_of(track), local_date(start, track["tz"]))
+        if why is not None:
+            text = f"track {track['track_id']!r}: {why}; it will never count"
+            findings.append(Finding(Conflict.OUTSIDE_WINDOW, None, text))
+    if awaiting_record(row["status"], end, now):
+        ended = format_wall_time(datetime.fromisoformat(row["end_local"]))
+        text = f"ended {ended} {row['tz']}; it awaits its record (held or cancelled)"
+        findings.append(Finding(Conflict.AWAITING_RECORD, None, text))
+    return findings
+
+
+def non_working_marks(
+    calendar: WorkingCalendar, rows: Iterable[Row], parties: Mapping[str, PartyCalendar]
+) -> dict[str, list[str]]:
+    """For each meeting of ``rows`` on a non-working day of one of its parties, why (by id)."""
+    marks: dict[str, list[str]] = {}
+    for row in rows:
+        ids = parties_of(row["participants"], row["host"])
+        calendars = [parties[party_id] for party_id in ids if party_id in parties]
+        found = calendar.check(calendars, row["start_utc"], row["end_utc"])
+        days = [str(finding) for finding in found if finding.kind in NON_WORKING_DAY]
+        if days:
+            marks[row["meeting_id"]] = days
+    return marks
+
+
+def proposals_for(
+    read: CalendarReads,
+    calendar: WorkingCalendar,
+    track: Track,
+    sessions: Sequence[Row],
+    *,
+    now: datetime,
+    window: str | None,
+    count: int,
+    previous_host: str | None,
+) -> Proposals:
+    """``domain.proposals.propose`` for a track, with its meetings and parties from ``read``."""
+    parties = read.party_calendars()
+    calendars = [parties[p] for p in track.parties if p in parties]
+    today = now.date()
+    span_start = datetime.combine(today - timedelta(days=1), time(), tzinfo=UTC)
+    busy = [
+        other
+        for other in read.busy(span_start, span_start + timedelta(days=4 * 366))
+        if other.parties & set(track.parties)
+    ]
+    return propose(
+        track,
+        [session_of(row) for row in sessions],
+        calendars,
+        busy,
+        calendar,
+        now=now,
+        window=window,
+        count=count,
+        previous_host=previous_host,
+    )
