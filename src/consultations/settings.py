@@ -17,6 +17,7 @@ import tomli
 
 from consultations.domain.durations import parse_exact_duration
 from consultations.domain.errors import InvalidInput
+from consultations.domain.optional import map_optional
 from consultations.domain.working_calendar import (
     DEFAULT_CLOSES,
     DEFAULT_OPENS,
@@ -31,6 +32,7 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 SETTINGS_FILE = "consultations.toml"
 DEFAULT_NUDGE_AFTER = timedelta(days=1)
 MAX_NUDGE_AFTER = timedelta(days=365)
+MAX_SYNC_INTERVAL = timedelta(days=7)
 PREFIX = "CONSULTATIONS_"
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -58,6 +60,10 @@ class Settings:
     feeds_dir_restricted: bool = False  # the daemon's --feeds-dir files
     # How long after a meeting's end the daemon nudges to record it held or cancelled.
     nudge_after: timedelta = DEFAULT_NUDGE_AFTER
+    # This instance's Ed25519 private key (None: beside the SQLite database, see identity_key_path).
+    identity_key: Path | None = None
+    # How often the daemon pulls each peer that has a URL (None: never).
+    sync_interval: timedelta | None = None
     # Working calendars (domain/working_calendar.py): the weekend days and office hours of
     # every party, and whether planning outside them is refused rather than warned about.
     weekend: frozenset[int] = DEFAULT_WEEKEND
@@ -97,12 +103,12 @@ class Settings:
                 return found.strip().lower() in _TRUE
             raise SettingsError(f"{name}: expected true or false, got {found!r}")
 
-        def nudge_after() -> timedelta:
-            found = value("nudge_after")
+        def duration(name: str, maximum: timedelta) -> timedelta | None:
+            found = value(name)
             if found is None:
-                return DEFAULT_NUDGE_AFTER
+                return None
             try:
-                delay = parse_exact_duration(found, "nudge_after", maximum=MAX_NUDGE_AFTER)
+                delay = parse_exact_duration(found, name, maximum=maximum)
             except InvalidInput as error:
                 raise SettingsError(str(error)) from None
             return delay.to_timedelta()
@@ -121,12 +127,34 @@ class Settings:
             smtp_restricted=flag("smtp_restricted"),
             webhook_restricted=flag("webhook_restricted"),
             feeds_dir_restricted=flag("feeds_dir_restricted"),
-            nudge_after=nudge_after(),
+            nudge_after=duration("nudge_after", MAX_NUDGE_AFTER) or DEFAULT_NUDGE_AFTER,
+            identity_key=map_optional(value("identity_key"), Path),
+            sync_interval=duration("sync_interval", MAX_SYNC_INTERVAL),
             weekend=_weekend(env.get(PREFIX + "WEEKEND", from_file.get("weekend"))),
             office_opens=opens,
             office_closes=closes,
             strict=flag("strict"),
         )
+
+    def identity_key_path(self) -> Path:
+        """Where this instance's private key is kept: ``identity_key``, or beside the database.
+
+        Beside a SQLite file ``var/consultations.db`` it is ``var/consultations.identity.key``;
+        a PostgreSQL database has no file to put it beside, so there the setting is required.
+        """
+        if self.identity_key is not None:
+            return self.identity_key
+        # Not at the top: `consultations --help` loads this module and must not load SQLAlchemy.
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+        url = make_url(self.database_url)
+        database = url.database or ""
+        if url.get_backend_name() != "sqlite" or database in {"", ":memory:"}:
+            raise SettingsError(
+                "identity_key: set it (CONSULTATIONS_IDENTITY_KEY): there is no database file "
+                "to keep the key beside"
+            )
+        return Path(database).with_suffix(".identity.key")
 
 
 def _weekend(found: object) -> frozenset[int]:

@@ -141,6 +141,7 @@ def test_verify_names_the_first_altered_row(
             "problem": "content does not match its hash",
             "guards_ok": False,
             "guard_problems": guards,
+            "exchange_problems": [],  # checked once the log itself is intact
         }
     ]
 

@@ -38,7 +38,8 @@ with open(sys.argv[1], "w", encoding="utf-8") as report:
 MIGRATIONS = {"alembic", "mako", "pygments"}
 SERVER_AND_SCHEDULER = {"uvicorn", "starlette", "apscheduler", "httpx"}
 FEEDS = {"ics", "tatsu", "arrow"}
-ONLY_WHERE_NEEDED = MIGRATIONS | SERVER_AND_SCHEDULER | FEEDS
+SIGNING = {"cryptography"}  # the exchange's keys: identity, peer and sync commands only
+ONLY_WHERE_NEEDED = MIGRATIONS | SERVER_AND_SCHEDULER | FEEDS | SIGNING
 CLI = "consultations.entrypoints.cli."
 COMMAND_MODULES = {CLI + lazy.target.partition(":")[0] for lazy in COMMANDS.values()}
 

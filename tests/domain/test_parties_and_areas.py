@@ -1,11 +1,17 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from consultations.domain import areas, parties
 from consultations.domain.commands import RegisterArea, RegisterParty
 from consultations.domain.errors import InvalidInput, NotAllowed
-from consultations.domain.events import AreaRegistered, PartyRegistered
+from consultations.domain.events import (
+    AreaRegistered,
+    PartyAmended,
+    PartyClosureAdded,
+    PartyRegistered,
+)
+from consultations.domain.working_calendar import Closure
 
 from .gwt import given
 
@@ -160,3 +166,23 @@ def test_register_area_with_bad_id() -> None:
 def test_naive_now_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="aware"):
         areas.decide(None, RegisterArea(area_id="energy", name="Energy"), datetime(2026, 1, 1))
+
+
+def test_a_second_registration_replaces_the_record_with_its_calendar() -> None:
+    """The party's own instance's record (received later) replaces a provisional one whole."""
+    provisional = PartyRegistered("AZ-MFA", "AZ (provisional)", "UTC", (), country="TR")
+    owners = PartyRegistered("AZ-MFA", "MFA of Azerbaijan", "Asia/Baku", ("Europe",))
+    party = parties.fold(
+        [
+            provisional,
+            PartyClosureAdded("AZ-MFA", date(2026, 3, 20), date(2026, 3, 24), "Guessed"),
+            owners,
+            PartyAmended("AZ-MFA", country="AZ"),
+            PartyClosureAdded("AZ-MFA", date(2026, 5, 28), date(2026, 5, 28), "Independence Day"),
+        ]
+    )
+    assert party is not None
+    assert (party.name, party.tz, party.departments, party.country, party.version) == (
+        "MFA of Azerbaijan", "Asia/Baku", ("Europe",), "AZ", 5,
+    )  # fmt: skip
+    assert party.closures == (Closure(date(2026, 5, 28), date(2026, 5, 28), "Independence Day"),)

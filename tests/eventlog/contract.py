@@ -220,6 +220,39 @@ class EventLogContract:
         assert (report.ok, report.checked, report.last_position) == (True, 3, 3)
         assert log.head() == (3, events[-1].hash)
 
+    def test_an_append_may_carry_its_own_metadata(self) -> None:
+        origin = {"origin": "AZ-MFA", "origin_position": 7, "origin_hash": "ab" * 32}
+        log = self.create_log()
+        positions = log.append_many(
+            [
+                Append("area-a", 0, [area(1)]),
+                Append("area-b", 0, [area(2), area(3)], metadata=origin),
+                Append("area-a", 1, [area(4)]),
+            ],
+            metadata=META,
+        )
+        assert positions == [1, 2, 3, 4]
+        assert [dict(e.metadata) for e in flat(log)] == [META, origin, origin, META]
+        assert [dict(e.metadata) for e in log.read_stream("area-b")] == [origin, origin]
+        mapper = EventMapper(UpcasterRegistry())
+        previous = GENESIS_HASH
+        for event in flat(log):  # the metadata stored is the metadata hashed
+            event_type, payload, schema_version = mapper.to_stored(event.event)
+            row = {
+                "position": event.position,
+                "stream_id": event.stream_id,
+                "stream_version": event.stream_version,
+                "event_type": event_type,
+                "schema_version": schema_version,
+                "payload": payload,
+                "metadata": event.metadata,
+                "occurred_at": event.occurred_at,
+                "recorded_at": event.recorded_at,
+            }
+            assert event.hash == row_hash(row, previous)
+            previous = event.hash
+        assert log.verify().ok
+
     def test_the_same_appends_give_the_same_hashes_on_every_backend(self) -> None:
         at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
         log = self.create_log(clock=lambda: at)

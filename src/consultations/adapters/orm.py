@@ -287,3 +287,47 @@ deliveries = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+# The exchange between instances (a projection): the peers, and where each exchange stands.
+peers = sa.Table(
+    "peers",
+    metadata,
+    sa.Column("peer_id", sa.String(64), primary_key=True),
+    sa.Column("public_key", sa.String(200), nullable=False),  # the one registered
+    sa.Column("url", sa.String(2000), nullable=True),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),
+    sa.Column("sent", sa.Integer, nullable=False),  # entries in the sequence sent to it
+    sa.Column("sent_at", UTCDateTime, nullable=True),  # when it last grew
+    sa.Column("acknowledged", sa.Integer, nullable=False),  # of those, what it accepted
+    sa.Column("received", sa.Integer, nullable=False),  # entries accepted from it
+    sa.Column("received_at", UTCDateTime, nullable=True),  # its last bundle accepted
+    sa.Column("schedule", sa.JSON, nullable=True),  # that bundle's joint schedule digests
+)
+
+# Proposed changes of meetings another party convenes, and how each was settled.
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    sa.Column("proposal_id", sa.String(64), primary_key=True),
+    sa.Column("meeting_id", sa.String(64), nullable=False, index=True),
+    sa.Column("proposer", sa.String(64), nullable=False),
+    sa.Column("start_local", sa.String(19), nullable=True),
+    sa.Column("end_local", sa.String(19), nullable=True),
+    sa.Column("tz", sa.String(64), nullable=True),
+    sa.Column("venue", sa.String(200), nullable=True),
+    sa.Column("reason", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | accepted | declined
+    sa.Column("decision_reason", sa.String(2000), nullable=True),
+    sa.Column("proposed_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+)
+
+# Operational (not a projection): the signed pulls answered within the clock window, by the
+# SHA-256 of their signature, so that a replayed one is refused.
+sync_requests = sa.Table(
+    "sync_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+)

@@ -17,12 +17,14 @@ from consultations.adapters.orm import (
     feeds,
     parties,
     party_closures,
+    peers,
+    proposals,
     schedule,
     track_areas,
     track_parties,
     tracks,
 )
-from consultations.adapters.scopes import in_scope
+from consultations.adapters.scopes import in_scope, tracks_of
 from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import format_wall_time
@@ -233,6 +235,39 @@ class ReadModels:
         rows = self._rows(query)
         return rows[0] if rows else None
 
+    def shared_with(self, peer: str) -> tuple[list[str], list[str], list[str]]:
+        """The tracks, meetings and proposals the instance of ``peer`` is sent (``peer:P``)."""
+        meetings = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
+        about = sa.select(proposals.c.proposal_id).where(proposals.c.meeting_id.in_(meetings))
+        with self.engine.connect() as connection:
+            track_ids = connection.execute(tracks_of(peer).order_by("track_id")).scalars()
+            meeting_ids = connection.execute(meetings.order_by("meeting_id")).scalars()
+            proposal_ids = connection.execute(about.order_by("proposal_id")).scalars()
+            return list(track_ids), list(meeting_ids), list(proposal_ids)
+
+    def joint_schedule(self, peer: str) -> list[Row]:
+        """The schedule rows of the meetings shared with ``peer`` (scope ``peer:P``)."""
+        return self._rows(sa.select(schedule).where(in_scope("peer", peer)))
+
+    def proposals(self, meeting_id: str | None = None) -> list[Row]:
+        """Proposals (of one meeting), open ones first, then by when they were made."""
+        query = sa.select(proposals).order_by(
+            (proposals.c.status != "open"), proposals.c.proposed_at, proposals.c.proposal_id
+        )
+        if meeting_id is not None:
+            query = query.where(proposals.c.meeting_id == meeting_id)
+        return self._rows(query)
+
+    def proposals_made_by(self, party: str) -> int:
+        """How many proposals ``party`` has made (each numbers the next)."""
+        query = sa.select(sa.func.count()).where(proposals.c.proposer == party)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def peers(self) -> list[Row]:
+        """Every peer ever registered (removed ones too), by id."""
+        return self._rows(sa.select(peers).order_by(peers.c.peer_id))
+
     def feeds(self) -> list[Row]:
         """Every feed, newest first (token hashes are not returned)."""
         columns = [c for c in feeds.c if c.name != "token_sha256"]
@@ -294,6 +329,8 @@ _ID_COLUMNS: dict[str, sa.Column[str]] = {
     "track": tracks.c.track_id,
     "meeting": schedule.c.meeting_id,
     "feed": feeds.c.feed_id,
+    "peer": peers.c.peer_id,
+    "proposal": proposals.c.proposal_id,
 }
 
 _FEED_COLUMNS = tuple(

@@ -11,13 +11,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args
 
-from consultations.domain import areas, feeds, meetings, parties, tracks
+from consultations.domain import (
+    areas,
+    exchange,
+    feeds,
+    identity,
+    meeting_proposals,
+    meetings,
+    parties,
+    peers,
+    tracks,
+)
 from consultations.domain.commands import (
     AreaCommand,
     DomainCommand,
     FeedCommand,
+    IdentityCommand,
     MeetingCommand,
     PartyCommand,
+    PeerCommand,
+    ProposalCommand,
     TrackCommand,
 )
 
@@ -83,9 +96,31 @@ TRACK: Aggregate[tracks.Track] = Aggregate(
 MEETING: Aggregate[meetings.Meeting] = Aggregate(
     "meeting", _members(MeetingCommand), meetings.fold, meetings.decide
 )
+PROPOSAL: Aggregate[meeting_proposals.Proposal] = Aggregate(
+    "proposal", _members(ProposalCommand), meeting_proposals.fold, meeting_proposals.decide
+)
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
+IDENTITY: Aggregate[identity.Identity] = Aggregate(
+    "identity", _members(IdentityCommand), identity.fold, identity.decide
+)
+PEER: Aggregate[peers.Peer] = Aggregate("peer", _members(PeerCommand), peers.fold, peers.decide)
 
-AGGREGATES: tuple[Aggregate[Any], ...] = (PARTY, AREA, TRACK, MEETING, FEED)
+
+def _recorded_by_the_exchange(*_: Any, **__: Any) -> tuple[Any, ...]:
+    raise TypeError("the exchange records these streams itself; no command is decided here")
+
+
+# What was sent to each peer and accepted from it (``service_layer/sync.py`` appends them).
+SENT: Aggregate[exchange.EntrySequence] = Aggregate(
+    "sent", (), exchange.sent, _recorded_by_the_exchange
+)
+RECEIVED: Aggregate[exchange.Received] = Aggregate(
+    "received", (), exchange.received, _recorded_by_the_exchange
+)
+
+AGGREGATES: tuple[Aggregate[Any], ...] = (
+    PARTY, AREA, TRACK, MEETING, PROPOSAL, FEED, IDENTITY, PEER, SENT, RECEIVED,
+)  # fmt: skip
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}
 _BY_NAME = {aggregate.name: aggregate for aggregate in AGGREGATES}
@@ -97,7 +132,7 @@ def for_command(command: DomainCommand) -> Aggregate[Any]:
 
 
 def named(name: str) -> Aggregate[Any]:
-    """The aggregate called ``name`` (``party``, ``area``, ``track``, ``meeting``, ``feed``)."""
+    """The aggregate called ``name`` (``party``, ``area``, ``track``, ``meeting``, …)."""
     return _BY_NAME[name]
 
 

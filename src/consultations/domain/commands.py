@@ -227,6 +227,43 @@ MeetingCommand = (
     | DropActionItem
 )
 
+# --- proposals ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposeChange:
+    """Propose a new time (as ``RescheduleMeeting`` takes it) or venue to a meeting's convener."""
+
+    proposal_id: str
+    meeting_id: str
+    reason: str
+    start: datetime | None = None
+    end: datetime | None = None
+    duration: str | None = None
+    tz: str | None = None
+    fold: int | None = None
+    venue: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptProposal:
+    """Settle a proposal as accepted (its changes are made by the meeting's own commands)."""
+
+    proposal_id: str
+    meeting_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclineProposal:
+    """Decline a proposal, saying why."""
+
+    proposal_id: str
+    meeting_id: str
+    reason: str
+
+
+ProposalCommand = ProposeChange | AcceptProposal | DeclineProposal
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -256,4 +293,59 @@ class RevokeFeed:
 
 FeedCommand = CreateFeed | RevokeFeed
 
-DomainCommand = PartyCommand | AreaCommand | TrackCommand | MeetingCommand | FeedCommand
+# --- this instance's identity and its peers ---------------------------------------------
+
+THIS_INSTANCE = "instance"
+"""The id of the one identity an instance has (its stream is ``identity-instance``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EstablishIdentity:
+    """Speak for ``party_id`` with the key pair whose public half is ``public_key``."""
+
+    party_id: str
+    public_key: str
+    identity_id: str = THIS_INSTANCE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RotateIdentityKey:
+    """Replace the key; ``signature`` is the current key's signature of the statement."""
+
+    public_key: str
+    signature: str
+    identity_id: str = THIS_INSTANCE
+
+
+IdentityCommand = EstablishIdentity | RotateIdentityKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddPeer:
+    """Register the instance of another party by its public key (and where to reach it)."""
+
+    peer_id: str
+    public_key: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemovePeer:
+    """Stop exchanging with a peer."""
+
+    peer_id: str
+    reason: str | None = None
+
+
+PeerCommand = AddPeer | RemovePeer
+
+DomainCommand = (
+    PartyCommand
+    | AreaCommand
+    | TrackCommand
+    | MeetingCommand
+    | ProposalCommand
+    | FeedCommand
+    | IdentityCommand
+    | PeerCommand
+)

@@ -36,6 +36,10 @@ class NotFound(DomainError):
     """Something the command refers to does not exist (CLI exit code 4)."""
 
 
+class VerificationFailed(DomainError):
+    """A signature, a hash or a history does not check out (CLI exit code 5)."""
+
+
 class UnknownId(NotFound):
     """An id that names no party, area, track, meeting or feed: ``no track 'x'``.
 

@@ -164,6 +164,9 @@ class MeetingPlanned:
     agenda: tuple[str, ...]
     classification: str
     reminders: tuple[str, ...] | None = None  # None: the track's reminder offsets
+    # The party whose instance alone changes the meeting (planned there with an identity);
+    # added later: None is not written, so meetings planned without one are stored as before.
+    convener: str | None = field(default=None, metadata=_ADDED_OPTIONAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,42 @@ MeetingEvent = (
     | ActionItemDropped
 )
 
+# --- proposals: a change of a meeting another party convenes ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeProposed:
+    """A party proposed a new time (``start``, ``end`` in ``tz``) or venue to the convener."""
+
+    proposal_id: str
+    meeting_id: str
+    proposer: str
+    start: WallTime | None = field(metadata=_FLAT)
+    end: WallTime | None = field(metadata=_FLAT)
+    tz: str | None
+    venue: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalAccepted:
+    """The convener accepted a proposal (its changes are the meeting's events beside it)."""
+
+    proposal_id: str
+    meeting_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalDeclined:
+    """The convener declined a proposal."""
+
+    proposal_id: str
+    meeting_id: str
+    reason: str
+
+
+ProposalEvent = ChangeProposed | ProposalAccepted | ProposalDeclined
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -267,7 +306,109 @@ class FeedRevoked:
 
 FeedEvent = FeedCreated | FeedRevoked
 
-DomainEvent = PartyEvent | AreaEvent | TrackEvent | MeetingEvent | FeedEvent
+# --- this instance's identity and its peers ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEstablished:
+    """The instance speaks for a party; ``public_key`` is its Ed25519 verifier key."""
+
+    party_id: str
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKeyRotated:
+    """The instance's key was replaced; the previous key signed the rotation statement."""
+
+    party_id: str
+    public_key: str
+    previous_key: str
+    signature: str  # base64 Ed25519 signature of the statement by ``previous_key``
+
+
+IdentityEvent = IdentityEstablished | IdentityKeyRotated
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAdded:
+    """Another instance, speaking for ``peer_id``, was registered with its public key."""
+
+    peer_id: str
+    public_key: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRemoved:
+    """A peer was removed: nothing more is sent to it or accepted from it."""
+
+    peer_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerKeyLearned:
+    """A peer's bundle showed its next key, signed by the key before it."""
+
+    peer_id: str
+    public_key: str
+    previous_key: str
+    signature: str  # base64 Ed25519 signature of the rotation statement by ``previous_key``
+    valid_from: int  # the peer's log position from which this key signs
+
+
+PeerEvent = PeerAdded | PeerRemoved | PeerKeyLearned
+
+
+@dataclass(frozen=True, slots=True)
+class EntriesExported:
+    """Events became visible to a peer: they extend the sequence sent to it (``sent-`` stream).
+
+    ``entries`` are their texts as sent; ``positions`` where each event is in this log.
+    """
+
+    peer_id: str
+    entries: tuple[str, ...]
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleAccepted:
+    """A peer's bundle was verified and accepted (``received-`` stream).
+
+    Its new entries, kept as received, are applied in the same transaction.
+
+    ``header`` and ``checkpoint`` are its header line and signed note, verbatim;
+    ``acknowledged`` how much of what was sent to the peer it had accepted; ``set_aside`` the
+    streams whose entries were kept, not applied (a party record this instance owns, an id
+    already used here for something else).
+    """
+
+    peer_id: str
+    header: str
+    checkpoint: str
+    entries: tuple[str, ...]
+    acknowledged: int
+    set_aside: tuple[str, ...]
+
+
+ExchangeEvent = EntriesExported | BundleAccepted
+
+InstanceEvent = IdentityEvent | PeerEvent | ExchangeEvent
+"""Events about this instance and its exchange with others: never on a schedule or a feed."""
+
+DomainEvent = (
+    PartyEvent
+    | AreaEvent
+    | TrackEvent
+    | MeetingEvent
+    | ProposalEvent
+    | FeedEvent
+    | IdentityEvent
+    | PeerEvent
+    | ExchangeEvent
+)
 
 _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PartyRegistered,
@@ -284,8 +425,18 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     MeetingHeld,
     ActionItemCompleted,
     ActionItemDropped,
+    ChangeProposed,
+    ProposalAccepted,
+    ProposalDeclined,
     FeedCreated,
     FeedRevoked,
+    IdentityEstablished,
+    IdentityKeyRotated,
+    PeerAdded,
+    PeerRemoved,
+    PeerKeyLearned,
+    EntriesExported,
+    BundleAccepted,
 )
 
 ALL_EVENTS: Mapping[str, type[DomainEvent]] = MappingProxyType(

@@ -106,6 +106,7 @@ class Meeting:
     held: HeldSession | None
     action_items: tuple[ActionItemState, ...]
     version: int
+    convener: str | None = None  # the party whose instance alone changes it (None: any)
 
     @property
     def is_closed(self) -> bool:
@@ -138,17 +139,19 @@ def decide(
     *,
     track: Track | None = None,
     previous_host: str | None = None,
+    convener: str | None = None,
 ) -> tuple[MeetingEvent, ...]:
     """Decide the events for ``command`` against ``state`` (None = meeting does not exist).
 
     ``track`` is the state of the meeting's track (needed to plan a meeting in a track;
     the service layer has checked it exists). ``previous_host`` is the host of the track's
-    previous meeting, for host rotation.
+    previous meeting, for host rotation. ``convener``: the party a new meeting is convened by
+    (this instance's, when it has an identity).
     """
     require_aware(now)
     match command:
         case PlanMeeting():
-            return _plan(state, command, track, previous_host)
+            return _plan(state, command, track, previous_host, convener)
         case RescheduleMeeting():
             return _reschedule(_open(state, command.meeting_id, "rescheduled"), command)
         case AmendMeeting():
@@ -187,6 +190,7 @@ def evolve(state: Meeting | None, event: MeetingEvent) -> Meeting:  # noqa: PLR0
             held=None,
             action_items=(),
             version=1,
+            convener=event.convener,
         )
     if state is None:
         raise ValueError(
@@ -271,6 +275,7 @@ def _plan(
     command: PlanMeeting,
     track: Track | None,
     previous_host: str | None,
+    convener: str | None,
 ) -> tuple[MeetingEvent, ...]:
     validate_id(command.meeting_id)
     if state is not None:
@@ -331,6 +336,7 @@ def _plan(
             agenda=validate_lines(command.agenda, "agenda"),
             classification=classification.value,
             reminders=map_optional(command.reminders, canonical_reminders),
+            convener=convener,
         ),
     )
 

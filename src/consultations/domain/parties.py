@@ -113,16 +113,19 @@ def _existing(state: Party | None, party_id: str) -> Party:
 
 
 def evolve(state: Party | None, event: PartyEvent) -> Party:
-    """Apply one event to the state."""
+    """Apply one event to the state.
+
+    A later registration replaces the whole record, country and closures included: only the
+    party's own instance makes one, and it reaches this log through the exchange (a
+    provisional record gives way to it; the owner's amendments and closures follow it).
+    """
     if isinstance(event, PartyRegistered):
-        if state is not None:
-            raise ValueError(f"party {event.party_id!r} registered twice in its stream")
         return Party(
             event.party_id,
             event.name,
             event.tz,
             event.departments,
-            version=1,
+            version=1 if state is None else state.version + 1,
             email=event.email,
             country=event.country,
         )

@@ -1,7 +1,8 @@
 """The scheduler daemon: APScheduler as the timer, the database as the record.
 
 Jobs live in APScheduler's memory only and are derived from the database at start and
-after every sweep: a periodic sweep, plus a one-off wake-up at the next due time. Jobs
+after every sweep: a periodic sweep, plus a one-off wake-up at the next due time; with the
+setting ``sync_interval``, a pull of every peer that has a URL, on a thread of its own. Jobs
 coalesce, never overlap (one worker thread) and are never dropped as misfired.
 
 When the database cannot be reached, a sweep ends with one warning line (no traceback) and
@@ -38,8 +39,11 @@ from consultations.adapters.database import database_unavailable, first_line
 from consultations.adapters.outbox import owner_id
 from consultations.bootstrap import Application
 from consultations.domain.disclosure import meeting_for_channel
+from consultations.domain.errors import DomainError
 from consultations.service_layer.dispatcher import SweepReport, is_cleared
 from consultations.service_layer.retry import backoff
+from consultations.service_layer.services import Provenance
+from consultations.settings import SettingsError
 
 log = logging.getLogger("consultations.daemon")
 DEFAULT_POLL = timedelta(seconds=30)
@@ -168,6 +172,33 @@ class Daemon:
             self.failures = 0
         return report
 
+    def pull_peers(self) -> list[str]:
+        """Pull every registered peer that has a URL, once; one line about each.
+
+        A peer that cannot be reached, or whose bundle is refused, is one warning line: the
+        next pull tries again, and the other peers are pulled all the same.
+        """
+        from consultations.adapters.peer_http import PullFailed  # noqa: PLC0415
+        from consultations.adapters.signing import KeyFileProblem  # noqa: PLC0415
+        from consultations.service_layer.sync import pull  # noqa: PLC0415
+
+        lines = []
+        provenance = Provenance(actor="daemon", source="daemon")
+        for row in self.app.read_models.peers():
+            peer = row["peer_id"]
+            if row["removed_at"] is not None or not row["url"]:
+                continue
+            try:
+                key_file = self.app.settings.identity_key_path()
+                imported = pull(self.app.commands, key_file, peer, provenance)
+            except (PullFailed, DomainError, KeyFileProblem, SettingsError, DBAPIError) as error:
+                log.warning("sync pull from %s failed: %s", peer, first_line(error))
+                continue
+            line = f"sync: pulled {peer}, entries up to {imported.size} accepted"
+            log.info(line)
+            lines.append(line)
+        return lines
+
     def _back_off(self, error: DBAPIError) -> None:
         """Log one line and push the next sweep back; the delay grows with each failure."""
         self.failures += 1
@@ -208,7 +239,11 @@ class Daemon:
         timer and the sweep in flight has finished.
         """
         options: dict[str, Any] = {
-            "executors": {"default": ThreadPoolExecutor(max_workers=1)},
+            # Pulls wait on the network: on a thread of their own, they never delay a sweep.
+            "executors": {
+                "default": ThreadPoolExecutor(max_workers=1),
+                "sync": ThreadPoolExecutor(max_workers=1),
+            },
             "job_defaults": {"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             "timezone": UTC,
         }
@@ -217,6 +252,12 @@ class Daemon:
             self.tick, "interval", seconds=self.poll.total_seconds(), id="sweep",
             next_run_time=datetime.now(UTC),
         )  # fmt: skip
+        interval = self.app.settings.sync_interval
+        if interval is not None:
+            self.scheduler.add_job(
+                self.pull_peers, "interval", seconds=interval.total_seconds(), id="sync",
+                executor="sync", next_run_time=datetime.now(UTC),
+            )  # fmt: skip
         if not self.dispatcher.stopping.is_set():  # a signal may have come during start-up
             self.scheduler.start()
         if not background:

@@ -1,4 +1,7 @@
-"""The feed server: ``GET``/``HEAD /feeds/<token>.ics`` and ``/healthz``, on Starlette.
+"""The server: ``GET``/``HEAD /feeds/<token>.ics``, ``/healthz``, peers' signed pulls.
+
+``POST /sync/pull`` answers a registered peer's signed pull with a bundle for it (see
+``service_layer/sync.py``); a pull that is refused gets ``401`` and a one-line reason.
 
 Endpoints are plain functions: Starlette runs them in its thread pool, where the
 synchronous SQLAlchemy engine belongs.
@@ -23,6 +26,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -92,6 +96,44 @@ def create_app(app: Application, *, check_log: bool = True) -> Starlette:
             return Response(b"", media_type=CALENDAR, headers=headers)
         return Response(body, media_type=CALENDAR, headers=headers)
 
+    def answer(method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        from consultations.adapters.peer_http import SeenRequests  # noqa: PLC0415
+        from consultations.adapters.signing import KeyFileProblem  # noqa: PLC0415
+        from consultations.domain.errors import DomainError  # noqa: PLC0415
+        from consultations.service_layer.sync import PullRefused, answer_pull  # noqa: PLC0415
+        from consultations.settings import SettingsError  # noqa: PLC0415
+
+        try:
+            bundle = answer_pull(
+                app.commands,
+                app.read_models,
+                app.settings.identity_key_path(),
+                SeenRequests(app.engine),
+                (method, path, headers, body),
+            )
+        except PullRefused as refusal:
+            log.warning("sync pull refused: %s", refusal)
+            return PlainTextResponse(f"{refusal}\n", status_code=401)
+        except (DomainError, KeyFileProblem, SettingsError) as problem:  # cannot sign here
+            log.warning("sync pull not answered: %s", problem)
+            return PlainTextResponse(f"{problem}\n", status_code=503)
+        return PlainTextResponse(bundle, headers={"Cache-Control": "no-store"})
+
+    async def sync_pull(request: Request) -> Response:
+        body = await request.body()
+        headers = {name.title(): value for name, value in request.headers.items()}
+        try:
+            return await run_in_threadpool(answer, request.method, request.url.path, headers, body)
+        except SQLAlchemyError as error:
+            if not database_unavailable(error):
+                raise
+            log.warning("sync pull answered 503, database unavailable: %s", first_line(error))
+            return PlainTextResponse(
+                "the database cannot be reached; retry later\n",
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+
     def healthz(request: Request) -> Response:
         try:
             position, _ = app.store.head()
@@ -109,6 +151,7 @@ def create_app(app: Application, *, check_log: bool = True) -> Starlette:
         routes=[
             Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/sync/pull", sync_pull, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from consultations.domain.aggregates import (
     AREA,
+    IDENTITY,
     MEETING,
     PARTY,
     TRACK,
@@ -24,17 +25,26 @@ from consultations.domain.aggregates import (
     named,
 )
 from consultations.domain.commands import (
+    THIS_INSTANCE,
+    AcceptProposal,
+    AddPartyClosure,
+    AddPeer,
     AddTrack,
     AmendMeeting,
+    AmendParty,
     AmendTrack,
     CreateFeed,
+    DeclineProposal,
     DomainCommand,
     PlanMeeting,
+    ProposeChange,
     RecordMeetingHeld,
+    RetireTrack,
 )
 from consultations.domain.compliance import TrackRules, never_counted
-from consultations.domain.errors import InvalidInput, UnknownId
+from consultations.domain.errors import InvalidInput, NotAllowed, UnknownId
 from consultations.domain.events import MeetingPlanned, MeetingRescheduled
+from consultations.domain.exchange import ORIGIN
 from consultations.domain.feeds import parse_scope
 from consultations.domain.meetings import Meeting
 from consultations.domain.validation import validate_id
@@ -88,7 +98,8 @@ def _handle(
         command = replace(command, tz=_default_zone(uow, command.parties))
     for ref in references:
         _require(uow, ref)
-    context = _context(uow, command, directory) if isinstance(command, PlanMeeting) else {}
+    _check_authority(uow, command)
+    context = _context(uow, command, directory)
     state = uow.state(aggregate, target)
     events = aggregate.decide(state, command, now, **context)
     uow.record(aggregate.stream_id(target), events)
@@ -171,13 +182,105 @@ def _warn_if_never_counted(
         )
 
 
-def _context(uow: UnitOfWork, command: PlanMeeting, directory: MeetingDirectory) -> dict[str, Any]:
-    """What planning a meeting needs besides the meeting: its track and the previous host."""
+def _context(
+    uow: UnitOfWork, command: DomainCommand, directory: MeetingDirectory
+) -> dict[str, Any]:
+    """What a decision needs besides its aggregate (planning: the track and previous host)."""
+    if isinstance(command, AddPeer):
+        return {"own_party": own_party(uow)}
+    if isinstance(command, ProposeChange):
+        return {"meeting": uow.state(MEETING, command.meeting_id), "proposer": own_party(uow)}
+    if not isinstance(command, PlanMeeting):
+        return {}
     track = uow.state(TRACK, command.track_id) if command.track_id is not None else None
     previous_host = None
     if track is not None and command.host is None and track.host_rotation:
         previous_host = _previous_host(uow, track.id, directory)
-    return {"track": track, "previous_host": previous_host}
+    return {"track": track, "previous_host": previous_host, "convener": own_party(uow)}
+
+
+def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
+    """Refuse a change of what another instance owns (once this one has an identity).
+
+    A meeting is changed only by its convener's instance, which alone settles proposals;
+    the others propose. A track is changed only by the instance that added it, and a
+    party's record (its country, its closures) by the instance it came from.
+    """
+    own = own_party(uow)
+    if own is None:
+        if isinstance(command, ProposeChange):
+            raise NotAllowed("identity", "run `identity init --party P` before proposing")
+        return  # without an identity, every meeting and track is this instance's
+    if isinstance(command, ProposeChange):
+        if convener_of(uow, command.meeting_id) in (None, own):
+            raise NotAllowed(
+                "meeting",
+                f"{command.meeting_id!r} is convened here: change it directly, "
+                "e.g. with `meeting reschedule`",
+            )
+    elif isinstance(command, (*MEETING.commands, AcceptProposal, DeclineProposal)) and not (
+        isinstance(command, PlanMeeting)
+    ):
+        meeting_id = MEETING.target(command)
+        convener = convener_of(uow, meeting_id)
+        if convener not in (None, own):
+            settles = isinstance(command, AcceptProposal | DeclineProposal)
+            advice = "it settles proposals" if settles else "use `meeting propose`"
+            raise NotAllowed("meeting", f"{meeting_id!r} is convened by {convener}; {advice}")
+    elif isinstance(command, AmendTrack | RetireTrack):
+        creator = started_by(uow, TRACK.stream_id(command.track_id))
+        if creator:
+            raise NotAllowed(
+                "track", f"{command.track_id!r} was added by {creator}; only {creator} changes it"
+            )
+    elif isinstance(command, AmendParty | AddPartyClosure) and _is_id(command.party_id):
+        owner = record_owner(uow, command.party_id)
+        if owner:
+            raise NotAllowed(
+                "party",
+                f"the record of {command.party_id!r} comes from {owner}; only {owner} changes it",
+            )
+
+
+def convener_of(uow: UnitOfWork, meeting_id: str) -> str | None:
+    """The party whose instance alone changes a meeting (None: no such meeting, or anyone).
+
+    Recorded when it was planned; a meeting another instance planned without one is that
+    instance's.
+    """
+    if not _is_id(meeting_id):
+        return None
+    meeting = uow.state(MEETING, meeting_id)
+    if meeting is None:
+        return None
+    return meeting.convener or started_by(uow, MEETING.stream_id(meeting_id)) or None
+
+
+def started_by(uow: UnitOfWork, stream_id: str) -> str:
+    """The peer whose instance recorded a stream's first event ("" for this instance's)."""
+    uow.events(stream_id)
+    stored = uow.recorded.get(stream_id, ())
+    return str(stored[0].metadata.get(ORIGIN) or "") if stored else ""
+
+
+def record_owner(uow: UnitOfWork, party_id: str) -> str:
+    """The peer a party's record here comes from ("" if this instance keeps it).
+
+    The party's own instance once its record has arrived (it replaced any provisional one),
+    else the instance that recorded the record first.
+    """
+    stream_id = PARTY.stream_id(party_id)
+    creator = started_by(uow, stream_id)
+    stored = uow.recorded.get(stream_id, ())
+    if any(recorded.metadata.get(ORIGIN) == party_id for recorded in stored):
+        return party_id
+    return creator
+
+
+def own_party(uow: UnitOfWork) -> str | None:
+    """The party this instance speaks for (None until `identity init`)."""
+    identity = uow.state(IDENTITY, THIS_INSTANCE)
+    return None if identity is None else identity.party_id
 
 
 def _default_zone(uow: UnitOfWork, party_ids: tuple[str, ...]) -> str:

@@ -25,6 +25,10 @@ class UnitOfWork:
         self._stored: dict[str, list[DomainEvent]] = {}  # of each stream read, as read
         self._recorded: dict[str, Sequence[RecordedEvent]] = {}  # the same, with metadata
         self._pending: dict[str, list[DomainEvent]] = {}
+        # Events with metadata of their own (from another instance), in the order recorded,
+        # and the same by stream.
+        self._foreign: list[tuple[str, DomainEvent, Mapping[str, Any]]] = []
+        self._received: dict[str, list[DomainEvent]] = {}
         self._states: dict[str, dict[Callable[..., Any], Any]] = {}
         self._warnings: list[str] = []
 
@@ -32,7 +36,8 @@ class UnitOfWork:
         """The stream's events: those in the log, then those recorded in this unit of work."""
         if stream_id not in self._versions:
             self._remember(stream_id, self.store.read_stream(stream_id))
-        return [*self._stored[stream_id], *self._pending.get(stream_id, [])]
+        received = self._received.get(stream_id, [])
+        return [*self._stored[stream_id], *self._pending.get(stream_id, []), *received]
 
     def has_read(self, stream_id: str) -> bool:
         """True once the stream was read (or preloaded): ``events`` will not query for it."""
@@ -75,7 +80,7 @@ class UnitOfWork:
         """True when the stream has any event, stored or pending."""
         if stream_id not in self._versions:
             self._remember(stream_id, self.store.read_stream(stream_id))
-        return self._versions[stream_id] > 0 or bool(self._pending.get(stream_id))
+        return self._versions[stream_id] > 0 or bool(self.events(stream_id))
 
     def record(self, stream_id: str, new_events: Sequence[DomainEvent]) -> None:
         """Keep decided events for ``commit``; the stream must have been read first."""
@@ -84,6 +89,20 @@ class UnitOfWork:
         if new_events:
             self._pending.setdefault(stream_id, []).extend(new_events)
             self._states.pop(stream_id, None)
+
+    def record_received(
+        self, stream_id: str, event: DomainEvent, metadata: Mapping[str, Any]
+    ) -> None:
+        """Keep an event another instance recorded, stored with its own ``metadata``.
+
+        Appended after the decided events, in the order received; the stream must have been
+        read first.
+        """
+        if stream_id not in self._versions:
+            raise RuntimeError(f"{stream_id} was not read before recording events to it")
+        self._foreign.append((stream_id, event, metadata))
+        self._received.setdefault(stream_id, []).append(event)
+        self._states.pop(stream_id, None)
 
     @property
     def recorded(self) -> Mapping[str, Sequence[RecordedEvent]]:
@@ -117,7 +136,13 @@ class UnitOfWork:
         appends = [
             Append(stream_id, self._versions[stream_id], new_events)
             for stream_id, new_events in self._pending.items()
+            if new_events
         ]
+        versions = {a.stream_id: a.expected_version + len(a.events) for a in appends}
+        for stream_id, event, own in self._foreign:
+            version = versions.get(stream_id, self._versions[stream_id])
+            appends.append(Append(stream_id, version, [event], own))
+            versions[stream_id] = version + 1
         positions = (
             self.store.append_many(
                 appends,
@@ -132,6 +157,8 @@ class UnitOfWork:
         self._stored.clear()
         self._recorded.clear()
         self._pending.clear()
+        self._foreign.clear()
+        self._received.clear()
         self._states.clear()
         self._warnings.clear()
         return positions

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from consultations.adapters.eventlog.hash_chain import ChainReport
+from consultations.adapters.eventlog.mapper import EventMapper
 from consultations.domain.events import DomainEvent
 
 
@@ -36,11 +37,16 @@ class IdempotencyKeyReused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Append:
-    """New events for one stream, expected to be at ``expected_version`` (0 = new stream)."""
+    """New events for one stream, expected to be at ``expected_version`` (0 = new stream).
+
+    ``metadata``, when given, is stored with these events instead of the append call's: events
+    received from another instance keep where they came from (their origin and its position).
+    """
 
     stream_id: str
     expected_version: int
     events: Sequence[DomainEvent]
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,9 @@ class EventLog(Protocol):
         not at its expected version, IdempotencyKeyReused (see :func:`repeated_result`).
         """
         ...
+
+    mapper: EventMapper
+    """How events are stored: what another instance is sent, and how what it sent is read."""
 
     def read(
         self,

@@ -61,8 +61,9 @@ def chained_rows(  # noqa: PLR0917
 ) -> tuple[list[Row], list[RecordedEvent]]:
     """The rows to store after ``head`` (position, hash, recorded_at), and their envelopes.
 
-    ``versions`` are the streams' current versions (missing: 0); a stream not at its expected
-    version raises ConcurrencyConflict. ``recorded_at`` is ``now``, but never before the head's.
+    Each event gets ``metadata``, or its append's own. ``versions`` are the streams' current
+    versions (missing: 0); a stream not at its expected version raises ConcurrencyConflict.
+    ``recorded_at`` is ``now``, but never before the head's.
     """
     position, prev_hash, head_recorded_at = head
     recorded_at = now
@@ -70,12 +71,16 @@ def chained_rows(  # noqa: PLR0917
         recorded_at = head_recorded_at  # keep recorded_at monotonic along positions
     recorded = instant(recorded_at)
     # One command's events share one metadata mapping: serialise it once per append.
-    metadata_json = canonical_json(metadata)
-    stored_metadata = json.loads(metadata_json)
+    shared_json = canonical_json(metadata)
+    shared = json.loads(shared_json)
     current = dict(versions)
     rows: list[Row] = []
     envelopes: list[RecordedEvent] = []
     for item in appends:
+        metadata_json, stored_metadata = shared_json, shared
+        if item.metadata is not None:
+            metadata_json = canonical_json(item.metadata)
+            stored_metadata = json.loads(metadata_json)
         actual = current.get(item.stream_id, 0)
         if actual != item.expected_version:
             raise ConcurrencyConflict(item.stream_id, item.expected_version, actual)

@@ -8,8 +8,10 @@ conditional request from the feed's own row. An event counts for a feed when:
   track, its host or a party of its track: what ``read_models`` selects; every meeting for
   ``all``);
 * it changes a meeting's host: every party feed (the previous host is no longer known);
-* it is any other event except party, area and feed events (tracks: a title, areas or
-  parties change what feeds show and who is in them): every feed.
+* it replaces a party's record (received from the party's own instance), or it is any
+  other event except party, area, feed, proposal and instance (identity, peer, exchange)
+  events (tracks: a title, areas or parties change what feeds show and who is in them):
+  every feed.
 
 A feed's version is the latest of its creation and the events after it that count for it.
 A batch of events is judged by the state at its end, taking for each meeting its last event
@@ -40,8 +42,11 @@ from consultations.domain.events import (
     AreaRegistered,
     FeedCreated,
     FeedRevoked,
+    InstanceEvent,
     MeetingAmended,
     PartyEvent,
+    PartyRegistered,
+    ProposalEvent,
 )
 
 SCOPED_KINDS = ("track", "area", "party")  # any other scope (``all``) shows every meeting
@@ -158,7 +163,14 @@ def _sort_out(
     party_feeds: Change | None = None
     for recorded in batch:
         event = recorded.event
-        if isinstance(event, FeedCreated | FeedRevoked | PartyEvent | AreaRegistered):
+        if isinstance(event, PartyRegistered) and recorded.stream_version > 1:
+            # A replaced record (the party's own instance's): the host's name may change.
+            every_feed = Change(recorded.position, recorded.recorded_at)
+            continue
+        if isinstance(
+            event,
+            FeedCreated | FeedRevoked | PartyEvent | AreaRegistered | InstanceEvent | ProposalEvent,
+        ):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)
         if not MEETING.owns(recorded.stream_id):

@@ -19,6 +19,7 @@ from consultations.adapters.orm import projection_checkpoints
 from consultations.adapters.projections.base import Projection
 from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.directory import DirectoryProjection
+from consultations.adapters.projections.exchange import ExchangeProjection
 from consultations.adapters.projections.feeds import FeedProjection
 from consultations.adapters.projections.reminders import ReminderProjection
 from consultations.adapters.projections.schedule import ScheduleProjection
@@ -41,6 +42,7 @@ def default_projections(mapper: EventMapper) -> list[Projection]:
         ComplianceProjection(),
         FeedProjection(),
         ReminderProjection(),
+        ExchangeProjection(),
     ]
 
 

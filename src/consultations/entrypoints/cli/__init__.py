@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 operational failure (database unreachable, missing or not
 upgraded); 2 invalid input; 3 not allowed in the current state, a concurrency conflict, or an
 idempotency key reused for a different command; 4 not found; 5 the event log failed
-verification. Every failure is one line on stderr, no traceback; a warning (the command
+verification, or a bundle did (a bad signature, an unknown or revoked key, an altered byte,
+a forked history). Every failure is one line on stderr, no traceback; a warning (the command
 succeeded) is a ``warning:`` line on stderr.
 """
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from consultations.domain.errors import UnknownId
 
 EXIT_OPERATIONAL, EXIT_INVALID, EXIT_NOT_ALLOWED, EXIT_NOT_FOUND = 1, 2, 3, 4
+EXIT_VERIFICATION = 5
 
 # Every command: its module (in this package) is imported only when the command is used, and
 # `consultations --help` lists it with the help given here (tests/cli/test_startup_imports.py).
@@ -30,7 +32,7 @@ COMMANDS = {
     "area": Lazy("area_commands:area", "Cooperation areas, e.g. energy, security, culture."),
     "daemon": Lazy(
         "server_commands:daemon",
-        "The scheduler: reminders, cadence alerts and feed files, at least once and never lost.",
+        "The scheduler: reminders, cadence alerts, feed files, pulls from peers (sync_interval).",
     ),
     "db": Lazy("db_commands:db", "Create and migrate the database schema."),
     "events": Lazy("events_commands:events", "Read and verify the append-only event log."),
@@ -38,10 +40,18 @@ COMMANDS = {
         "feed_commands:feed",
         "Calendar subscriptions (iCalendar) for Google, Apple, Outlook, Thunderbird.",
     ),
+    "identity": Lazy(
+        "identity_commands:identity",
+        "The party this instance speaks for, and its key (what peers verify bundles with).",
+    ),
     "meeting": Lazy(
         "meeting_commands:meeting", "Sessions: planned, rescheduled, held or cancelled."
     ),
     "party": Lazy("party_commands:party", "Participating institutions, e.g. TM-MFA and AZ-MFA."),
+    "peer": Lazy(
+        "peer_commands:peer",
+        "Instances of other parties: bundles go to them and come from them, signed.",
+    ),
     "plan": Lazy(
         "plan_commands:plan", "Bring the log in line with a plan file (docs/plan-format.md)."
     ),
@@ -61,7 +71,11 @@ COMMANDS = {
     ),
     "serve": Lazy(
         "server_commands:serve",
-        "Serve the feeds over HTTP (and /healthz); the event log is verified at start.",
+        "Serve the feeds over HTTP, /healthz, and peers' signed pulls (/sync/pull).",
+    ),
+    "sync": Lazy(
+        "sync_commands:sync",
+        "Exchange the joint schedule with peers: signed bundles, by file or over HTTP.",
     ),
     "track": Lazy(
         "track_commands:track",
@@ -76,6 +90,7 @@ FAILURES: tuple[tuple[str, str, int, str], ...] = (
     ("consultations.domain.errors", "InvalidInput", EXIT_INVALID, ""),
     ("consultations.domain.errors", "NotAllowed", EXIT_NOT_ALLOWED, ""),
     ("consultations.domain.errors", "NotFound", EXIT_NOT_FOUND, ""),
+    ("consultations.domain.errors", "VerificationFailed", EXIT_VERIFICATION, ""),
     ("consultations.domain.errors", "DomainError", EXIT_INVALID, ""),
     ("consultations.settings", "SettingsError", EXIT_INVALID, "settings: "),
     ("consultations.adapters.database", "DatabaseUrlError", EXIT_INVALID, "database-url: "),
@@ -83,6 +98,8 @@ FAILURES: tuple[tuple[str, str, int, str], ...] = (
     ("consultations.adapters.eventlog", "IdempotencyKeyReused", EXIT_NOT_ALLOWED, ""),
     ("consultations.entrypoints.daemon", "DaemonAlreadyRunning", EXIT_NOT_ALLOWED, "daemon: "),
     ("consultations.bootstrap", "DatabaseNotReady", EXIT_OPERATIONAL, "database: "),
+    ("consultations.adapters.signing", "KeyFileProblem", EXIT_OPERATIONAL, "identity_key: "),
+    ("consultations.adapters.peer_http", "PullFailed", EXIT_OPERATIONAL, "sync: "),
 )
 
 

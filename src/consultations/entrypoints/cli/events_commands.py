@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from consultations.adapters.eventlog import EventMapper, RecordedEvent
+from consultations.bootstrap import Application
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 
@@ -79,25 +80,42 @@ def verify(context: CliContext, output_format: str) -> None:
     """Recompute the hash chain and check the append-only triggers; exit 5 on any problem.
 
     A broken chain is named by its first bad position; a trigger that is missing, altered
-    or disabled is named too, all on one line.
+    or disabled is named too, all on one line. The checkpoints accepted from peers are
+    verified again against their signatures and the entries kept.
     """
-    report = context.app(projections=False).store.verify_integrity()
+    app = context.app(projections=False)
+    report = app.store.verify_integrity()
     chain = report.chain
+    exchange = _exchange_problems(app) if report.ok else []
     row = {
-        "ok": report.ok,
+        "ok": report.ok and not exchange,
         "checked": chain.checked,
         "last_position": chain.last_position,
         "first_bad_position": chain.first_bad_position,
         "problem": chain.problem,
         "guards_ok": not report.guard_problems,
         "guard_problems": list(report.guard_problems),
+        "exchange_problems": exchange,
     }
     if output_format != "table":
         render([row], list(row), output_format)
-    elif report.ok:
+    elif report.ok and not exchange:
         click.echo(
             f"ok: {chain.checked} events, hash chain intact up to position {chain.last_position}"
         )
     if not report.ok:
         click.echo(f"error: {report.describe()}", err=True)
         raise SystemExit(EXIT_CHAIN_BROKEN)
+    if exchange:
+        click.echo(f"error: {'; '.join(exchange)}", err=True)
+        raise SystemExit(EXIT_CHAIN_BROKEN)
+
+
+def _exchange_problems(app: Application) -> list[str]:
+    """What is wrong with the bundles accepted from peers (their signatures re-checked)."""
+    peers = app.read_models.ids("peer")
+    if not peers:
+        return []
+    from consultations.service_layer.sync import verify_received
+
+    return verify_received(app.store, peers)

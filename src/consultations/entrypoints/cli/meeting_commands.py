@@ -1,4 +1,4 @@
-"""`consultations meeting …`: plan, reschedule, cancel, record held, show."""
+"""`consultations meeting …`: plan, reschedule, cancel, record held, show, propose."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from consultations.domain.commands import (
     AmendMeeting,
     CancelMeeting,
     CompleteActionItem,
+    DeclineProposal,
     DropActionItem,
     NewActionItem,
     PlanMeeting,
@@ -18,7 +19,7 @@ from consultations.domain.commands import (
 )
 from consultations.domain.vocabulary import Classification, Kind
 from consultations.entrypoints.cli.context import CliContext, pass_context
-from consultations.entrypoints.cli.output import format_option
+from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import (
     ACTION_ITEM,
     DAY,
@@ -29,6 +30,7 @@ from consultations.entrypoints.cli.params import (
     write_options,
 )
 from consultations.entrypoints.cli.show import show_aggregate
+from consultations.service_layer.services import Provenance
 
 REMINDERS = click.option(
     "--reminders",
@@ -256,3 +258,85 @@ def held(
 def show(context: CliContext, meeting_id: str, output_format: str) -> None:
     """Show a meeting's current state and its full history (what, when, who, why)."""
     show_aggregate(context, "meeting", meeting_id, output_format)
+
+
+# --- proposals: changes of a meeting another party convenes -------------------------------
+
+PROPOSAL_COLUMNS = (
+    "proposal_id", "meeting_id", "proposer", ("start_local", "tz"), "venue", "status", "reason",
+)  # fmt: skip
+PROPOSAL_FIELDS = (
+    "proposal_id", "meeting_id", "proposer", "start_local", "end_local", "tz", "venue",
+    "reason", "status", "decision_reason", "proposed_at", "decided_at",
+)  # fmt: skip
+
+
+@meeting.command("propose")
+@click.argument("meeting_id", metavar="ID")
+@click.option("--start", type=LOCAL_TIME, help="Proposed local start.")
+@click.option("--end", type=LOCAL_TIME, help="Proposed local end (default: keep the length).")
+@click.option("--duration", help="Instead of --end, e.g. PT3H.")
+@click.option("--tz", help="Zone of the times (default: the meeting's).")
+@FOLD
+@click.option("--venue", help="Proposed venue.")
+@click.option("--reason", required=True, help="Why: the convener reads it.")
+@click.option("--actor", default=default_actor, show_default="the OS user", help="Who proposes.")
+@click.option("--idempotency-key")
+@pass_context
+def propose(
+    context: CliContext, meeting_id: str, start: datetime | None, end: datetime | None,
+    duration: str | None, tz: str | None, fold: int | None, venue: str | None, reason: str,
+    actor: str, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Propose a new time or venue to the party convening ID; prints the proposal's id."""
+    from consultations.service_layer.meeting_proposals import propose as make
+
+    app = context.app()
+    outcome = make(
+        app.commands, app.read_models, meeting_id, start=start, end=end, duration=duration,
+        tz=tz, fold=fold, venue=venue, reason=reason,
+        provenance=Provenance(actor=actor, reason=reason), idempotency_key=idempotency_key,
+    )  # fmt: skip
+    click.echo(outcome.aggregate_id)
+
+
+@meeting.command("proposals")
+@click.argument("meeting_id", metavar="[ID]", required=False)
+@format_option
+@pass_context
+def proposals(context: CliContext, meeting_id: str | None, output_format: str) -> None:
+    """List proposals (of meeting ID), open ones first, with their ids."""
+    if meeting_id is not None:
+        context.require_known("id", meeting=meeting_id)
+    with context.read_models() as read:
+        rows = read.proposals(meeting_id)
+    columns = PROPOSAL_COLUMNS if output_format == "table" else PROPOSAL_FIELDS
+    render(rows, columns, output_format, title="Proposals")
+
+
+@meeting.command("accept")
+@click.argument("meeting_id", metavar="ID")
+@click.argument("proposal_id", metavar="PROPOSAL")
+@click.option("--actor", default=default_actor, show_default="the OS user", help="Who accepts.")
+@pass_context
+def accept(context: CliContext, meeting_id: str, proposal_id: str, actor: str) -> None:
+    """Accept a proposal: its time and venue become the meeting's (you convene it)."""
+    from consultations.service_layer.meeting_proposals import accept as settle
+
+    settle(context.app().commands, meeting_id, proposal_id, Provenance(actor=actor))
+    click.echo(f"{meeting_id}: proposal {proposal_id} accepted")
+
+
+@meeting.command("decline")
+@click.argument("meeting_id", metavar="ID")
+@click.argument("proposal_id", metavar="PROPOSAL")
+@click.option("--reason", required=True, help="Why: the proposer reads it.")
+@click.option("--actor", default=default_actor, show_default="the OS user", help="Who declines.")
+@pass_context
+def decline(
+    context: CliContext, meeting_id: str, proposal_id: str, reason: str, actor: str
+) -> None:
+    """Decline a proposal, saying why (you convene the meeting)."""
+    command = DeclineProposal(proposal_id=proposal_id, meeting_id=meeting_id, reason=reason)
+    context.execute(command, actor, reason, None)
+    click.echo(f"{meeting_id}: proposal {proposal_id} declined")

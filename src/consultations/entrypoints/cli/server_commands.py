@@ -57,7 +57,10 @@ def _daemon_options(function: F) -> F:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @pass_context
 def serve(context: CliContext, host: str, port: int) -> None:
-    """Serve the feeds over HTTP (and /healthz); the event log is verified at start."""
+    """Serve the feeds over HTTP, /healthz, and peers' signed pulls (/sync/pull).
+
+    The event log is verified at start.
+    """
     import uvicorn
 
     from consultations.entrypoints.web import create_app
@@ -67,11 +70,16 @@ def serve(context: CliContext, host: str, port: int) -> None:
 
 
 @click.command("daemon")
-@click.option("--once", is_flag=True, help="Run one sweep and exit (for cron, and tests).")
+@click.option(
+    "--once", is_flag=True, help="Run one sweep (and pull from peers) and exit (for cron, tests)."
+)
 @_daemon_options
 @pass_context
 def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, lease: int) -> None:
-    """The scheduler: reminders, cadence alerts and feed files, at least once and never lost."""
+    """The scheduler: reminders, cadence alerts, feed files, pulls from peers (sync_interval).
+
+    Deliveries go out at least once and are never lost.
+    """
     from consultations.entrypoints.daemon import Daemon, single_daemon
 
     configure_logging()
@@ -90,6 +98,9 @@ def daemon(context: CliContext, once: bool, feeds_dir: Path | None, poll: int, l
                 ", ".join(f"{n} {s}" for s, n in sorted(report.outcomes.items())) or "nothing due"
             )
             click.echo(f"sweep: {summary}")
+            if app.settings.sync_interval is not None:
+                for line in worker.pull_peers():
+                    click.echo(line)
             return
         worker.run()
 

@@ -1,0 +1,87 @@
+"""Proposals: made for a meeting another party convenes, settled by the convener.
+
+Accepting a proposal is the convener's own change of the meeting (a reschedule, a new
+venue), recorded in one append with the acceptance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from consultations.domain.aggregates import PROPOSAL
+from consultations.domain.commands import (
+    AcceptProposal,
+    AmendMeeting,
+    DomainCommand,
+    ProposeChange,
+    RescheduleMeeting,
+)
+from consultations.domain.errors import NotAllowed, UnknownId
+from consultations.domain.meeting_proposals import Proposal
+from consultations.service_layer.handlers import handle
+from consultations.service_layer.identity import current_identity
+from consultations.service_layer.services import CommandService, Outcome, Provenance
+
+
+class ProposalCount(Protocol):
+    """What the read models know of the proposals made so far."""
+
+    def proposals_made_by(self, party: str) -> int:
+        """How many proposals ``party`` has made."""
+
+
+def propose(
+    commands: CommandService,
+    made: ProposalCount,
+    meeting_id: str,
+    *,
+    start: datetime | None,
+    end: datetime | None = None,
+    duration: str | None = None,
+    tz: str | None = None,
+    fold: int | None = None,
+    venue: str | None = None,
+    reason: str,
+    provenance: Provenance,
+    idempotency_key: str | None = None,
+) -> Outcome:
+    """Propose a change to the convener; the proposal's id is ``<party>-<n>``."""
+    identity = current_identity(commands.store)
+    if identity is None:
+        raise NotAllowed("identity", "run `identity init --party P` before proposing")
+    number = made.proposals_made_by(identity.party_id) + 1
+    command = ProposeChange(
+        proposal_id=f"{identity.party_id}-{number}", meeting_id=meeting_id, reason=reason,
+        start=start, end=end, duration=duration, tz=tz, fold=fold, venue=venue,
+    )  # fmt: skip
+    return commands.execute(command, provenance, idempotency_key)
+
+
+def accept(
+    commands: CommandService, meeting_id: str, proposal_id: str, provenance: Provenance
+) -> Outcome:
+    """Accept a proposal: settle it, and make its changes to the meeting, in one append."""
+    uow = commands.new_unit_of_work()
+    now = commands.clock()
+    handle(
+        uow, AcceptProposal(proposal_id=proposal_id, meeting_id=meeting_id), now, commands.directory
+    )
+    proposal: Proposal | None = uow.state(PROPOSAL, proposal_id)
+    if proposal is None:  # pragma: no cover - handle() has refused an unknown proposal
+        raise UnknownId("proposal", proposal_id)
+    changes: list[DomainCommand] = []
+    why = f"accepted proposal {proposal_id} of {proposal.proposer}: {proposal.reason}"
+    if proposal.start is not None and proposal.end is not None:
+        changes.append(
+            RescheduleMeeting(
+                meeting_id=meeting_id, start=proposal.start.local, end=proposal.end.local,
+                tz=proposal.tz, fold=proposal.start.fold, reason=why,
+            )
+        )  # fmt: skip
+    if proposal.venue is not None:
+        changes.append(AmendMeeting(meeting_id=meeting_id, venue=proposal.venue))
+    for change in changes:
+        handle(uow, change, now, commands.directory)
+    metadata = {**provenance.metadata("AcceptProposal"), "reason": why}
+    return Outcome(proposal_id, uow.commit(metadata))

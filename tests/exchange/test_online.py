@@ -1,0 +1,99 @@
+"""Online as well as by file (issue 16, point 5): a peer's signed pull under /sync/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from consultations.adapters.signing import SigningKey
+from consultations.bootstrap import bootstrap
+from consultations.domain.exchange import PULL_PATH
+from consultations.service_layer.sync import pull_headers
+from consultations.settings import Settings
+from tests.exchange.instances import Instance, Serving, introduce, joint_track
+
+
+@pytest.fixture
+def tm_serves(tm: Instance) -> Iterator[str]:
+    """TM-MFA's `serve` on a free port (its key file beside its database); its base URL."""
+    app = bootstrap(Settings.load(tm.url, environ={}))
+    serving = Serving(app)
+    yield serving.url
+    serving.close()
+    app.close()
+
+
+@pytest.fixture
+def joint(tm: Instance, az: Instance, tm_serves: str) -> str:
+    """TM-MFA serves a joint track and a meeting; AZ-MFA knows where: the pull URL."""
+    introduce(tm, az, urls={"TM-MFA": tm_serves})
+    joint_track(tm)
+    tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    return tm_serves + PULL_PATH
+
+
+def test_sync_pull_fetches_and_imports_the_peers_bundle(
+    tm: Instance, az: Instance, joint: str
+) -> None:
+    out = az.ok("sync", "pull", "--peer", "TM-MFA").splitlines()
+    assert out[0].startswith("TM-MFA: accepted entries 1–3 (3 applied)")
+    assert out[1].startswith("TM-MFA: in agreement as of ")
+    assert [row["meeting_id"] for row in az.json("schedule", "--all")] == ["m1"]
+    assert az.ok("sync", "pull", "--peer", "TM-MFA").startswith("TM-MFA: nothing new")
+    tm.rejected(3, "peer: AZ-MFA has no URL", "sync", "pull", "--peer", "AZ-MFA")
+
+
+def _signed(
+    az: Instance, url: str, *, at: datetime, key: SigningKey | None = None
+) -> dict[str, str]:
+    signer = key or SigningKey.load(az.key_file, "AZ-MFA")
+    return pull_headers(signer, party="AZ-MFA", method="POST", path=PULL_PATH, body=b"", now=at)
+
+
+def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
+    tm: Instance, az: Instance, joint: str
+) -> None:
+    now = datetime.now(UTC)  # the server's clock is the real one: so is the request's
+    before = tm.events()
+    stranger = pull_headers(SigningKey.generate("KZ-MFA"), party="KZ-MFA", method="POST",
+                            path=PULL_PATH, body=b"", now=now)  # fmt: skip
+    impostor = _signed(az, joint, at=now, key=SigningKey.generate("AZ-MFA"))
+    stale = _signed(az, joint, at=now - timedelta(minutes=10))
+    refusals = [
+        (stranger, "KZ-MFA is not a registered peer"),
+        (impostor, "the signature is not AZ-MFA's"),
+        (stale, "the timestamp is outside the clock window"),
+        (
+            {**_signed(az, joint, at=now), "Consultations-Timestamp": "x"},
+            "the timestamp is missing or not a number",
+        ),
+    ]
+    for headers, reason in refusals:
+        response = httpx.post(joint, headers=headers)
+        assert (response.status_code, response.text) == (401, f"{reason}\n")
+    assert tm.events() == before, "a refused pull must write nothing"
+    good = _signed(az, joint, at=now)
+    first = httpx.post(joint, headers=good)
+    assert first.status_code == 200
+    assert first.text.startswith("consultations-bundle/1\n")
+    written = tm.events()
+    again = httpx.post(joint, headers=good)
+    assert (again.status_code, again.text) == (
+        401,
+        "this request was answered already (a replay)\n",
+    )
+    assert tm.events() == written
+    assert httpx.post(joint, headers=good, content=b"x").status_code == 401  # the body is signed
+
+
+def test_the_daemon_pulls_every_peer_with_a_url(
+    tm: Instance, az: Instance, joint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSULTATIONS_SYNC_INTERVAL", "PT5M")
+    out = az.ok("daemon", "--once")
+    assert "sync: pulled TM-MFA, entries up to 3 accepted" in out
+    assert [row["meeting_id"] for row in az.json("schedule", "--all")] == ["m1"]
