@@ -15,7 +15,13 @@ from typing import Any
 import icalendar
 import pytest
 
-from consultations.adapters.ical_feed import PRODID, FeedCalendar, FeedMeeting, render_calendar
+from consultations.adapters.ical_feed import (
+    PRODID,
+    FeedCalendar,
+    FeedMeeting,
+    _published_vevent,
+    render_calendar,
+)
 from tests.feeds.conftest import Parse
 from tests.support.libical import LibicalCheck
 
@@ -546,3 +552,21 @@ def test_an_empty_feed_is_valid(parse: Parse) -> None:
     data = render()
     assert parse(data).events == []
     assert re.fullmatch(rb"BEGIN:VCALENDAR\r\n(.+\r\n)+END:VCALENDAR\r\n", data)
+
+
+def test_a_kept_event_is_rendered_afresh_when_what_the_feed_shows_of_it_changes() -> None:
+    """Rendered events are kept per process; a kept one never stands in for a changed one."""
+    _published_vevent.cache_clear()
+    before = render(meeting())
+    moved = meeting(title="Moved to Baku", venue="Baku", sequence=2)
+    after = render(moved)
+    assert b"SUMMARY:Moved to Baku" in after
+    assert b"SEQUENCE:2" in after
+    assert b"Moved to Baku" not in before
+    assert render(meeting(classification="restricted"), include_restricted=True) != render(
+        meeting(classification="restricted")
+    )
+    kept = _published_vevent.cache_info().currsize
+    assert kept >= 3
+    _published_vevent.cache_clear()
+    assert render(moved) == after  # rendered afresh, the same bytes

@@ -38,6 +38,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote
 
 from ics import Calendar  # type: ignore[import-untyped]
@@ -127,7 +128,10 @@ def render_calendar(
     for meeting in meetings:
         uid = f"{meeting.meeting_id}@consultations"
         start = _utc(meeting.start_utc)
-        text, organized = _vevent(meeting, uid, start, include_restricted, fixed_stamp)
+        if fixed_stamp is None:
+            text, organized = _published_vevent(meeting, include_restricted)
+        else:
+            text, organized = _vevent(meeting, uid, start, include_restricted, fixed_stamp)
         every_one_organized = every_one_organized and organized
         events.append((start, uid, text))
     if fixed_stamp is not None and not every_one_organized:
@@ -177,6 +181,22 @@ def _envelope(calendar: FeedCalendar, *, publish: bool) -> str:
         raise ValueError("unexpected component in the calendar envelope")
     properties.sort(key=_calendar_rank)
     return "".join(_fold(line) + "\r\n" for line in ["BEGIN:VCALENDAR", *properties])
+
+
+VEVENTS_KEPT = 16_384
+"""Rendered events a process keeps: a feed server renders the same meetings for every
+subscriber, and most calendar clients fetch without a conditional request."""
+
+
+@lru_cache(maxsize=VEVENTS_KEPT)
+def _published_vevent(meeting: FeedMeeting, include_restricted: bool) -> tuple[str, bool]:
+    """:func:`_vevent` with DTSTAMP its LAST-MODIFIED: a function of its arguments only.
+
+    Kept per meeting as the feed shows it (every field of ``meeting``), so a change to the
+    meeting, or to what the feed shows of it, renders it afresh.
+    """
+    uid = f"{meeting.meeting_id}@consultations"
+    return _vevent(meeting, uid, _utc(meeting.start_utc), include_restricted, None)
 
 
 def _vevent(
