@@ -265,6 +265,7 @@ def test_a_dropped_update_trigger_fails_verification_and_blocks_upgrades(
         "problem": None,
         "guards_ok": False,
         "guard_problems": [f"trigger {name} is missing"],
+        "exchange_problems": [],
     }
     assert state(engine) == before  # verifying repairs nothing, writes nothing
 
