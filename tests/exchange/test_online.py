@@ -48,10 +48,16 @@ def test_sync_pull_fetches_and_imports_the_peers_bundle(
 
 
 def _signed(
-    az: Instance, url: str, *, at: datetime, key: SigningKey | None = None
+    az: Instance,
+    url: str,
+    *,
+    at: datetime,
+    key: SigningKey | None = None,
+    receiver: str = "TM-MFA",
 ) -> dict[str, str]:
     signer = key or SigningKey.load(az.key_file, "AZ-MFA")
-    return pull_headers(signer, party="AZ-MFA", method="POST", path=PULL_PATH, body=b"", now=at)
+    return pull_headers(signer, party="AZ-MFA", receiver=receiver, method="POST",
+                        path=PULL_PATH, body=b"", now=at)  # fmt: skip
 
 
 def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
@@ -59,7 +65,8 @@ def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
 ) -> None:
     now = datetime.now(UTC)  # the server's clock is the real one: so is the request's
     before = tm.events()
-    stranger = pull_headers(SigningKey.generate("KZ-MFA"), party="KZ-MFA", method="POST",
+    stranger = pull_headers(SigningKey.generate("KZ-MFA"), party="KZ-MFA", receiver="TM-MFA",
+                            method="POST",
                             path=PULL_PATH, body=b"", now=now)  # fmt: skip
     impostor = _signed(az, joint, at=now, key=SigningKey.generate("AZ-MFA"))
     stale = _signed(az, joint, at=now - timedelta(minutes=10))
@@ -88,6 +95,17 @@ def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
     )
     assert tm.events() == written
     assert httpx.post(joint, headers=good, content=b"x").status_code == 401  # the body is signed
+
+
+def test_a_pull_signed_for_another_instance_is_refused(
+    tm: Instance, az: Instance, joint: str
+) -> None:
+    # AZ-MFA's pull from UZ-MFA's instance, replayed to TM-MFA's within the window.
+    before = tm.events()
+    for_uz = _signed(az, joint, at=datetime.now(UTC), receiver="UZ-MFA")
+    response = httpx.post(joint, headers=for_uz)
+    assert response.status_code == 401
+    assert tm.events() == before
 
 
 def test_the_daemon_pulls_every_peer_with_a_url(

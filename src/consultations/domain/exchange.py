@@ -523,12 +523,15 @@ PULL_PATH: Final = "/sync/pull"
 
 
 def pull_statement(  # noqa: PLR0917 - the statement's fields, in its order
-    party: str, method: str, path: str, body: bytes, timestamp: int, nonce: str
+    party: str, receiver: str, method: str, path: str, body: bytes, timestamp: int, nonce: str
 ) -> bytes:
-    """What a peer signs to pull: who, the method, the path, the body's SHA-256, the time.
+    """What a peer signs to pull: who, from whom, the method, path, body's SHA-256, time.
 
-    And a random nonce: two pulls in the same second are two requests, not a replay.
+    The receiver (the party of the instance asked) keeps a pull from being replayed to
+    another instance; a random nonce makes two pulls in the same second two requests.
     """
     digest = hashlib.sha256(body).hexdigest()
-    lines = ("consultations sync pull", party, method, path, digest, str(timestamp), nonce)
+    lines = (
+        "consultations sync pull", party, receiver, method, path, digest, str(timestamp), nonce,
+    )  # fmt: skip
     return "".join(f"{line}\n" for line in lines).encode()

@@ -646,12 +646,19 @@ class RequestLog(Protocol):
 
 
 def pull_headers(
-    key: SigningKey, *, party: str, method: str, path: str, body: bytes, now: datetime
+    key: SigningKey,
+    *,
+    party: str,
+    receiver: str,
+    method: str,
+    path: str,
+    body: bytes,
+    now: datetime,
 ) -> dict[str, str]:
-    """The headers that sign a pull by ``party``'s instance."""
+    """The headers that sign a pull by ``party``'s instance from ``receiver``'s."""
     timestamp = int(now.timestamp())
     nonce = secrets.token_hex(16)
-    signature = key.sign(pull_statement(party, method, path, body, timestamp, nonce))
+    signature = key.sign(pull_statement(party, receiver, method, path, body, timestamp, nonce))
     return {
         PEER_HEADER: party,
         TIMESTAMP_HEADER: str(timestamp),
@@ -670,8 +677,9 @@ def answer_pull(
     """The bundle for the peer that signed ``request`` (method, path, headers, body).
 
     Refused (PullRefused) unless the peer is registered, the signature is its current key's
-    over the method, path, body digest and timestamp, the timestamp is within
-    :data:`PULL_WINDOW` of this instance's clock, and the same request was not answered before.
+    over this instance's party, the method, path, body digest and timestamp, the timestamp is
+    within :data:`PULL_WINDOW` of this instance's clock, and the same request was not answered
+    before.
     """
     method, path, headers, body = request
     party = headers.get(PEER_HEADER, "")
@@ -691,7 +699,8 @@ def answer_pull(
         raise PullRefused("the timestamp is outside the clock window")
     signature = _base64(headers.get(SIGNATURE_HEADER, ""))
     nonce = headers.get(NONCE_HEADER, "")
-    statement = pull_statement(party, method, path, body, timestamp, nonce)
+    own_party = require_identity(commands.store).party_id
+    statement = pull_statement(party, own_party, method, path, body, timestamp, nonce)
     if not verifies(VerifierKey.parse(peer.public_key), statement, signature):
         raise PullRefused(f"the signature is not {party}'s")
     request_id = hashlib.sha256(signature).hexdigest()
@@ -723,6 +732,7 @@ def pull(
     headers = pull_headers(
         key,
         party=identity.party_id,
+        receiver=peer_id,
         method="POST",
         path=urlsplit(url).path,
         body=b"",
