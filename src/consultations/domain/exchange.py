@@ -20,7 +20,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
@@ -103,6 +103,20 @@ def references(event: DomainEvent) -> tuple[set[str], set[str]]:
         ):
             pass
     return parties, areas
+
+
+def in_peer_scope(
+    party: str, track_parties: Collection[str] | None, host: str | None, participants: Iterable[str]
+) -> bool:
+    """Whether a meeting is in scope ``peer:party``: sent to ``party``, and sendable by it.
+
+    A meeting of a track ``party`` is a party of (``track_parties``; None for an ad-hoc
+    meeting), or an ad-hoc meeting it hosts or takes part in. ``adapters/scopes.py`` asks the
+    same of the read models.
+    """
+    if track_parties is not None:
+        return party in track_parties
+    return party == host or party in participants
 
 
 # --- the joint schedule -----------------------------------------------------------------------

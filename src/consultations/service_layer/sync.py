@@ -58,6 +58,7 @@ from consultations.domain.exchange import (
     Entry,
     Header,
     differences,
+    in_peer_scope,
     judge,
     meeting_digest,
     origin_line,
@@ -65,8 +66,10 @@ from consultations.domain.exchange import (
     references,
 )
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
+from consultations.domain.meetings import Meeting
 from consultations.domain.peers import Peer
 from consultations.domain.signed_note import NoteSignature, VerifierKey
+from consultations.domain.tracks import Track
 from consultations.service_layer.handlers import convener_of
 from consultations.service_layer.identity import key_history, require_identity, signing_key
 from consultations.service_layer.services import CommandService, Provenance
@@ -402,6 +405,7 @@ def _apply(mapper: EventMapper, applying: _Applying, before: int, entries: Itera
         if not _applies(applying, entry.stream, event):
             applying.set_aside.add(entry.stream)
             continue
+        _check_sender_may(applying, f"entry {seq} from {applying.peer}", event)
         metadata: dict[str, Any] = {
             ORIGIN: applying.peer,
             "origin_seq": entry.seq,
@@ -467,6 +471,40 @@ def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -
         return event.proposer == applying.peer and _started_by(applying, stream_id) is None
     convener = convener_of(applying.uow, getattr(event, "meeting_id", ""))
     return _started_by(applying, stream_id) is not None and convener == applying.peer
+
+
+def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> None:
+    """Refuse (NotAllowed) an event the sender may not send, though it would be applied.
+
+    A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
+    it is a party of, or an ad-hoc meeting it hosts or takes part in).
+    """
+    peer = applying.peer
+    if isinstance(event, MeetingPlanned):
+        if event.convener not in {None, peer}:
+            raise NotAllowed(
+                "bundle",
+                f"{where} plans meeting {event.meeting_id} convened by {event.convener}; "
+                f"{peer} sends only meetings it convenes",
+            )
+        if not _in_scope_of_sender(applying, event):
+            raise NotAllowed(
+                "bundle",
+                f"{where} plans meeting {event.meeting_id} outside what {peer} takes part in "
+                f"(track {event.track_id or '(ad hoc)'})",
+            )
+
+
+def _in_scope_of_sender(applying: _Applying, meeting: MeetingPlanned | Meeting) -> bool:
+    """Whether a meeting is in scope ``peer:P`` of the sender P, as this instance knows it."""
+    if meeting.track_id is None:
+        track_parties = None
+    else:
+        track: Track | None = applying.uow.state(TRACK, meeting.track_id)
+        if track is None:
+            return False
+        track_parties = track.parties
+    return in_peer_scope(applying.peer, track_parties, meeting.host, meeting.participants)
 
 
 def _started_by(applying: _Applying, stream_id: str) -> str | None:
