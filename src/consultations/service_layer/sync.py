@@ -477,9 +477,23 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
     """Refuse (NotAllowed) an event the sender may not send, though it would be applied.
 
     A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
-    it is a party of, or an ad-hoc meeting it hosts or takes part in).
+    it is a party of, or an ad-hoc meeting it hosts or takes part in), and proposes changes,
+    under ids of its own (``<P>-<n>``), of meetings here in that scope.
     """
     peer = applying.peer
+    if isinstance(event, ChangeProposed):
+        number = event.proposal_id.removeprefix(f"{peer}-")
+        if number == event.proposal_id or not number.isdigit():
+            raise NotAllowed(
+                "bundle", f"{where} proposes {event.proposal_id}, not an id of {peer}'s"
+            )
+        meeting: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
+        if meeting is None or not _in_scope_of_sender(applying, meeting):
+            raise NotAllowed(
+                "bundle",
+                f"{where} proposes a change of meeting {event.meeting_id}, "
+                f"not one shared with {peer}",
+            )
     if isinstance(event, MeetingPlanned):
         if event.convener not in {None, peer}:
             raise NotAllowed(
