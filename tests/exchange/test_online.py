@@ -61,7 +61,7 @@ def _signed(
 
 
 def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
-    tm: Instance, az: Instance, joint: str
+    tm: Instance, az: Instance, joint: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = datetime.now(UTC)  # the server's clock is the real one: so is the request's
     before = tm.events()
@@ -70,18 +70,30 @@ def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
                             path=PULL_PATH, body=b"", now=now)  # fmt: skip
     impostor = _signed(az, joint, at=now, key=SigningKey.generate("AZ-MFA"))
     stale = _signed(az, joint, at=now - timedelta(minutes=10))
+    # Until the signature verifies, every refusal gives the same reason: it tells nobody
+    # which parties are registered peers (the log says what went wrong).
+    unauthenticated = "not a signed pull of a registered peer"
     refusals = [
-        (stranger, "KZ-MFA is not a registered peer"),
-        (impostor, "the signature is not AZ-MFA's"),
-        (stale, "the timestamp is outside the clock window"),
+        (stranger, unauthenticated, "KZ-MFA is not a registered peer"),
+        (impostor, unauthenticated, "the signature is not AZ-MFA's"),
+        ({"Consultations-Peer": "NOPE"}, unauthenticated, "NOPE is not a registered peer"),
         (
-            {**_signed(az, joint, at=now), "Consultations-Timestamp": "x"},
+            {"Consultations-Peer": "AZ-MFA"},
+            unauthenticated,
             "the timestamp is missing or not a number",
         ),
+        (
+            {**_signed(az, joint, at=now), "Consultations-Timestamp": "x"},
+            unauthenticated,
+            "the timestamp is missing or not a number",
+        ),
+        (stale, "the timestamp is outside the clock window", None),
     ]
-    for headers, reason in refusals:
+    for headers, reason, logged in refusals:
+        caplog.clear()
         response = httpx.post(joint, headers=headers)
         assert (response.status_code, response.text) == (401, f"{reason}\n")
+        assert f"sync pull refused: {logged or reason}" in caplog.text
     assert tm.events() == before, "a refused pull must write nothing"
     good = _signed(az, joint, at=now)
     first = httpx.post(joint, headers=good)

@@ -112,7 +112,7 @@ def create_app(app: Application, *, check_log: bool = True) -> Starlette:
                 (method, path, headers, body),
             )
         except PullRefused as refusal:
-            log.warning("sync pull refused: %s", refusal)
+            log.warning("sync pull refused: %s", refusal.detail)
             return PlainTextResponse(f"{refusal}\n", status_code=401)
         except (DomainError, KeyFileProblem, SettingsError) as problem:  # cannot sign here
             log.warning("sync pull not answered: %s", problem)

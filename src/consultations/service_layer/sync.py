@@ -687,7 +687,19 @@ NONCE_HEADER = "Consultations-Nonce"
 
 
 class PullRefused(Exception):
-    """A pull that is not answered: an unknown peer, a bad signature, a stale or replayed one."""
+    """A pull that is not answered: an unknown peer, a bad signature, a stale or replayed one.
+
+    ``str()`` is the reason answered; ``detail`` the one logged. Until the signature is
+    verified the reason is :data:`NOT_AUTHENTICATED` whatever went wrong, so that nobody
+    learns which peers are registered.
+    """
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.detail = detail or reason
+
+
+NOT_AUTHENTICATED = "not a signed pull of a registered peer"
 
 
 class RequestLog(Protocol):
@@ -741,20 +753,20 @@ def answer_pull(
         else None
     )
     if peer is None or peer.removed:
-        raise PullRefused(f"{party or 'nobody'} is not a registered peer")
-    now = commands.clock()
+        raise PullRefused(NOT_AUTHENTICATED, f"{party or 'nobody'} is not a registered peer")
     try:
         timestamp = int(headers.get(TIMESTAMP_HEADER, ""))
     except ValueError:
-        raise PullRefused("the timestamp is missing or not a number") from None
-    if abs(now.timestamp() - timestamp) > PULL_WINDOW.total_seconds():
-        raise PullRefused("the timestamp is outside the clock window")
+        raise PullRefused(NOT_AUTHENTICATED, "the timestamp is missing or not a number") from None
     signature = _base64(headers.get(SIGNATURE_HEADER, ""))
     nonce = headers.get(NONCE_HEADER, "")
     own_party = require_identity(commands.store).party_id
     statement = pull_statement(party, own_party, method, path, body, timestamp, nonce)
     if not verifies(VerifierKey.parse(peer.public_key), statement, signature):
-        raise PullRefused(f"the signature is not {party}'s")
+        raise PullRefused(NOT_AUTHENTICATED, f"the signature is not {party}'s")
+    now = commands.clock()
+    if abs(now.timestamp() - timestamp) > PULL_WINDOW.total_seconds():
+        raise PullRefused("the timestamp is outside the clock window")
     request_id = hashlib.sha256(signature).hexdigest()
     if not seen.first_sight(request_id, now, now - 2 * PULL_WINDOW):
         raise PullRefused("this request was answered already (a replay)")
