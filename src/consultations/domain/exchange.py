@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
 from consultations.domain.errors import NotAllowed, VerificationFailed
@@ -117,6 +117,22 @@ def in_peer_scope(
     if track_parties is not None:
         return party in track_parties
     return party == host or party in participants
+
+
+def withheld(event: DomainEvent) -> DomainEvent:
+    """The event as an entry carries it: without what is never shared.
+
+    A party's e-mail address and reminder offsets stay here (a track's become none, a
+    meeting's and an amendment's "the track's", "unchanged").
+    """
+    match event:
+        case PartyRegistered():
+            return replace(event, email=None)
+        case TrackAdded():
+            return replace(event, reminders=())
+        case TrackAmended() | MeetingPlanned() | MeetingAmended():
+            return replace(event, reminders=None)
+    return event
 
 
 # --- the joint schedule -----------------------------------------------------------------------

@@ -64,6 +64,7 @@ from consultations.domain.exchange import (
     origin_line,
     pull_statement,
     references,
+    withheld,
 )
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
 from consultations.domain.meetings import Meeting
@@ -225,7 +226,7 @@ def _own(events: Iterable[RecordedEvent]) -> Iterable[RecordedEvent]:
 
 
 def _entry(mapper: EventMapper, seq: int, recorded: RecordedEvent) -> str:
-    event_type, payload, schema = mapper.to_stored(recorded.event)
+    event_type, payload, schema = mapper.to_stored(withheld(recorded.event))
     metadata = {k: recorded.metadata[k] for k in _KEPT_METADATA if recorded.metadata.get(k)}
     return Entry(
         seq=seq,
