@@ -130,3 +130,23 @@ def test_a_proposal_id_taken_already_is_skipped(tm: Instance, az: Instance, tmp_
     finally:
         app.close()
     assert outcome.aggregate_id == "TM-MFA-2"
+
+
+def test_a_change_of_a_meeting_never_planned_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    introduce(tm, az)
+    joint_track(az)
+    az.ok("meeting", "plan", "--track", "t", "--id", "m-az", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    az.ok("meeting", "cancel", "m-az", "--reason", "postponed")
+    data = send(az, tm, tmp_path / "az.bundle")
+
+    def ghost(entry: dict[str, Any]) -> None:
+        if entry["type"] == "MeetingCancelled":
+            entry["payload"]["meeting_id"] = "ghost"
+            entry["stream"] = "meeting-ghost"
+
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, ghost))
+    tm.rejected(3, "ghost", "sync", "import", str(forged))

@@ -417,6 +417,13 @@ def _apply(mapper: EventMapper, applying: _Applying, before: int, entries: Itera
         }
         applying.uow.record_received(entry.stream, event, metadata)
         applying.applied += 1
+    for stream_id in {entry.stream for entry in parsed} - applying.set_aside:
+        try:  # each stream's events, those received after those here, must make a whole
+            applying.uow.folded(stream_id, of_stream(stream_id).fold)
+        except ValueError as error:
+            raise NotAllowed(
+                "bundle", f"the entries from {applying.peer} for {stream_id} do not apply: {error}"
+            ) from None
 
 
 def _decoded(mapper: EventMapper, peer: str, entry: Entry) -> DomainEvent:
