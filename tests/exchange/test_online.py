@@ -120,6 +120,14 @@ def test_a_pull_signed_for_another_instance_is_refused(
     assert tm.events() == before
 
 
+def test_a_pull_with_a_large_body_is_refused_unread(tm: Instance, az: Instance, joint: str) -> None:
+    before = tm.events()
+    response = httpx.post(joint, headers=_signed(az, joint, at=datetime.now(UTC)),
+                          content=b"x" * (64 * 1024 + 1))  # fmt: skip
+    assert (response.status_code, response.text) == (413, "the request body is too large\n")
+    assert tm.events() == before
+
+
 def test_the_daemon_pulls_every_peer_with_a_url(
     tm: Instance, az: Instance, joint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
