@@ -491,7 +491,7 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
     peer = applying.peer
     if isinstance(event, ChangeProposed):
         number = event.proposal_id.removeprefix(f"{peer}-")
-        if number == event.proposal_id or not number.isdigit():
+        if number == event.proposal_id or not (number.isascii() and number.isdigit()):
             raise NotAllowed(
                 "bundle", f"{where} proposes {event.proposal_id}, not an id of {peer}'s"
             )
