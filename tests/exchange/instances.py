@@ -3,12 +3,13 @@ through the CLI as a user would."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ import uvicorn
 
 from consultations.adapters import migrations
 from consultations.adapters.database import create_engine
+from consultations.adapters.signing import SigningKey
 from consultations.bootstrap import Application
+from consultations.domain.exchange import GENESIS, Bundle, Checkpoint, canonical, chain
 from consultations.entrypoints.web import create_app
 from tests.cli.runner import Result, run_cli
 
@@ -97,6 +100,29 @@ def send(sender: Instance, receiver: Instance, path: Path) -> bytes:
     """Export a bundle from ``sender`` for ``receiver`` into ``path``; return its bytes."""
     sender.ok("sync", "export", "--peer", receiver.name, "-o", str(path))
     return path.read_bytes()
+
+
+def forge(data: bytes, sender: Instance, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    """The bundle (from entry 1) with its entries edited in place by ``edit``, chained and
+    signed again with the sender's own key: what a dishonest peer could send."""
+    bundle = Bundle.parse(data)
+    assert bundle.header.first == 1
+    entries = []
+    for text in bundle.entries:
+        value = json.loads(text)
+        edit(value)
+        entries.append(canonical(value))
+    checkpoint, _, _ = bundle.checkpoint()
+    body = Bundle.of(bundle.header, tuple(entries)).body
+    signed = Checkpoint(
+        checkpoint.origin,
+        checkpoint.size,
+        chain(GENESIS, entries),
+        checkpoint.position,
+        hashlib.sha256(body.encode()).digest(),
+    )
+    note = SigningKey.load(sender.key_file, sender.name).sign_note(signed.text())
+    return Bundle.of(bundle.header, tuple(entries), note).text().encode()
 
 
 def exchange(first: Instance, second: Instance, folder: Path) -> None:

@@ -68,7 +68,8 @@ def test_a_plan_sent_gives_the_same_joint_schedule_on_both_sides(
     assert az.json("report", "compliance", "--as-of", AS_OF) == tm.json(
         "report", "compliance", "--as-of", AS_OF
     )
-    assert az.json("track", "list") == tm.json("track", "list")
+    # Alike but for the reminder offsets, which are never sent.
+    assert [{**t, "reminders": []} for t in tm.json("track", "list")] == az.json("track", "list")
     # The same bundle twice: nothing new, nothing written.
     before = az.events()
     size = Bundle.parse(bundle).header.size

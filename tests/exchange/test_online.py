@@ -48,33 +48,52 @@ def test_sync_pull_fetches_and_imports_the_peers_bundle(
 
 
 def _signed(
-    az: Instance, url: str, *, at: datetime, key: SigningKey | None = None
+    az: Instance,
+    url: str,
+    *,
+    at: datetime,
+    key: SigningKey | None = None,
+    receiver: str = "TM-MFA",
 ) -> dict[str, str]:
     signer = key or SigningKey.load(az.key_file, "AZ-MFA")
-    return pull_headers(signer, party="AZ-MFA", method="POST", path=PULL_PATH, body=b"", now=at)
+    return pull_headers(signer, party="AZ-MFA", receiver=receiver, method="POST",
+                        path=PULL_PATH, body=b"", now=at)  # fmt: skip
 
 
 def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
-    tm: Instance, az: Instance, joint: str
+    tm: Instance, az: Instance, joint: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = datetime.now(UTC)  # the server's clock is the real one: so is the request's
     before = tm.events()
-    stranger = pull_headers(SigningKey.generate("KZ-MFA"), party="KZ-MFA", method="POST",
+    stranger = pull_headers(SigningKey.generate("KZ-MFA"), party="KZ-MFA", receiver="TM-MFA",
+                            method="POST",
                             path=PULL_PATH, body=b"", now=now)  # fmt: skip
     impostor = _signed(az, joint, at=now, key=SigningKey.generate("AZ-MFA"))
     stale = _signed(az, joint, at=now - timedelta(minutes=10))
+    # Until the signature verifies, every refusal gives the same reason: it tells nobody
+    # which parties are registered peers (the log says what went wrong).
+    unauthenticated = "not a signed pull of a registered peer"
     refusals = [
-        (stranger, "KZ-MFA is not a registered peer"),
-        (impostor, "the signature is not AZ-MFA's"),
-        (stale, "the timestamp is outside the clock window"),
+        (stranger, unauthenticated, "KZ-MFA is not a registered peer"),
+        (impostor, unauthenticated, "the signature is not AZ-MFA's"),
+        ({"Consultations-Peer": "NOPE"}, unauthenticated, "NOPE is not a registered peer"),
         (
-            {**_signed(az, joint, at=now), "Consultations-Timestamp": "x"},
+            {"Consultations-Peer": "AZ-MFA"},
+            unauthenticated,
             "the timestamp is missing or not a number",
         ),
+        (
+            {**_signed(az, joint, at=now), "Consultations-Timestamp": "x"},
+            unauthenticated,
+            "the timestamp is missing or not a number",
+        ),
+        (stale, "the timestamp is outside the clock window", None),
     ]
-    for headers, reason in refusals:
+    for headers, reason, logged in refusals:
+        caplog.clear()
         response = httpx.post(joint, headers=headers)
         assert (response.status_code, response.text) == (401, f"{reason}\n")
+        assert f"sync pull refused: {logged or reason}" in caplog.text
     assert tm.events() == before, "a refused pull must write nothing"
     good = _signed(az, joint, at=now)
     first = httpx.post(joint, headers=good)
@@ -88,6 +107,25 @@ def test_a_pull_that_is_not_the_peers_or_not_now_or_again_is_refused(
     )
     assert tm.events() == written
     assert httpx.post(joint, headers=good, content=b"x").status_code == 401  # the body is signed
+
+
+def test_a_pull_signed_for_another_instance_is_refused(
+    tm: Instance, az: Instance, joint: str
+) -> None:
+    # AZ-MFA's pull from UZ-MFA's instance, replayed to TM-MFA's within the window.
+    before = tm.events()
+    for_uz = _signed(az, joint, at=datetime.now(UTC), receiver="UZ-MFA")
+    response = httpx.post(joint, headers=for_uz)
+    assert response.status_code == 401
+    assert tm.events() == before
+
+
+def test_a_pull_with_a_large_body_is_refused_unread(tm: Instance, az: Instance, joint: str) -> None:
+    before = tm.events()
+    response = httpx.post(joint, headers=_signed(az, joint, at=datetime.now(UTC)),
+                          content=b"x" * (64 * 1024 + 1))  # fmt: skip
+    assert (response.status_code, response.text) == (413, "the request body is too large\n")
+    assert tm.events() == before
 
 
 def test_the_daemon_pulls_every_peer_with_a_url(

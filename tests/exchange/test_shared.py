@@ -11,15 +11,17 @@ from tests.exchange.instances import Instance, introduce, joint_track, parties, 
 # Nothing of these may reach AZ-MFA: a track of TM-MFA with KZ-MFA, its meetings (one of
 # them hosted by AZ-MFA, in a track AZ-MFA is not a party of), an ad-hoc meeting without
 # AZ-MFA, an area only that track covers, another peer's address, a feed and its token, the
-# names of the people who typed the commands, and the private key.
+# names of the people who typed the commands, the private key, and of what is shared, the
+# e-mail address of a party it names and the reminder offsets.
 PRIVATE = [
     "tm-kz", "Caspian channel", "secret-1", "Hidden Villa", "Outcome only for KZ",
     "secret-2", "Hosted elsewhere", "adhoc-kz", "Private dinner", "Secret Garden", "hydro",
     "Hydrography", "kz-mfa.example", "KZ-MFA", "private-feed", "Feed for TM", "clerk-tm",
+    "desk@uz-mfa.example", "P13DT7H31M", "P3DT5H17M", "PT9H41M", "P2DT9H43M",
 ]  # fmt: skip
 SHARED = [
     "Talks joint", "joint-1", "Awaza", "restricted-1", "Closed-door talks", "adhoc-az",
-    "Working lunch", "energy",
+    "Working lunch", "energy", "UZ-MFA",
 ]  # fmt: skip
 
 
@@ -27,7 +29,10 @@ def _tm_with_private_and_joint_work(tm: Instance) -> None:
     parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
     tm.ok("area", "add", "energy", "--name", "Energy")
     tm.ok("area", "add", "hydro", "--name", "Hydrography")
-    joint_track(tm, "joint", "--area", "energy", "--actor", "clerk-tm")
+    tm.ok("party", "add", "UZ-MFA", "--name", "MFA of Uzbekistan", "--tz", "Asia/Tashkent",
+          "--email", "desk@uz-mfa.example")  # fmt: skip
+    joint_track(tm, "joint", "--area", "energy", "--actor", "clerk-tm",
+                "--reminders", "P13DT7H31M")  # fmt: skip
     tm.ok("track", "add", "tm-kz", "--title", "Caspian channel", "--kind", "consultation",
           "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA", "--party", "KZ-MFA",
           "--area", "hydro", "--actor", "clerk-tm")  # fmt: skip
@@ -39,12 +44,13 @@ def _tm_with_private_and_joint_work(tm: Instance) -> None:
           "--start", "2026-03-11 19:00", "--venue", "Secret Garden",
           "--participants", "TM-MFA,KZ-MFA")  # fmt: skip
     tm.ok("meeting", "plan", "--track", "joint", "--id", "joint-1", "--title", "Talks",
-          "--start", "2026-03-12 10:00", "--venue", "Awaza", "--actor", "clerk-tm")  # fmt: skip
+          "--start", "2026-03-12 10:00", "--venue", "Awaza", "--actor", "clerk-tm",
+          "--reminders", "P3DT5H17M")  # fmt: skip
     tm.ok("meeting", "plan", "--track", "joint", "--id", "restricted-1",
           "--title", "Closed-door talks", "--start", "2026-06-12 10:00",
           "--classification", "restricted")  # fmt: skip
     tm.ok("meeting", "plan", "--id", "adhoc-az", "--title", "Working lunch", "--tz", "Asia/Baku",
-          "--start", "2026-03-13 13:00", "--participants", "TM-MFA,AZ-MFA")  # fmt: skip
+          "--start", "2026-03-13 13:00", "--participants", "TM-MFA,AZ-MFA,UZ-MFA")  # fmt: skip
     tm.ok("feed", "create", "--scope", "all", "--name", "Feed for TM")
     tm.ok("peer", "add", "KZ-MFA", "--url", "https://consultations.kz-mfa.example",
           "--key", SigningKey.generate("KZ-MFA").verifier_key.text)  # fmt: skip
@@ -56,6 +62,8 @@ def _tm_works_on(tm: Instance) -> None:
           "--reason", "flights", "--actor", "clerk-tm")  # fmt: skip
     tm.ok("meeting", "cancel", "adhoc-kz", "--reason", "Secret Garden closed")
     tm.ok("track", "amend", "tm-kz", "--title", "Caspian channel (renamed)", "--actor", "clerk-tm")
+    tm.ok("track", "amend", "joint", "--reminders", "PT9H41M")
+    tm.ok("meeting", "amend", "joint-1", "--reminders", "P2DT9H43M")
 
 
 def _secrets(tm: Instance) -> list[bytes]:

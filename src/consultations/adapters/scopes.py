@@ -8,7 +8,8 @@ feeds projection asks it which feeds a changed meeting counts for.
 ``peer:P`` is what the instance of party P is sent (``docs/exchange.md``): the meetings of the
 tracks P is a party of (:func:`tracks_of`), and the ad-hoc meetings P hosts or takes part in.
 Unlike ``party:P`` it leaves out a meeting P hosts in a track it is not a party of: that
-track is not shared with P, so neither are its meetings.
+track is not shared with P, so neither are its meetings. An import checks the meetings a
+peer sends with the same rule (``domain.exchange.in_peer_scope``).
 """
 
 from __future__ import annotations

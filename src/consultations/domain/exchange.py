@@ -20,8 +20,8 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
 from consultations.domain.errors import NotAllowed, VerificationFailed
@@ -103,6 +103,36 @@ def references(event: DomainEvent) -> tuple[set[str], set[str]]:
         ):
             pass
     return parties, areas
+
+
+def in_peer_scope(
+    party: str, track_parties: Collection[str] | None, host: str | None, participants: Iterable[str]
+) -> bool:
+    """Whether a meeting is in scope ``peer:party``: sent to ``party``, and sendable by it.
+
+    A meeting of a track ``party`` is a party of (``track_parties``; None for an ad-hoc
+    meeting), or an ad-hoc meeting it hosts or takes part in. ``adapters/scopes.py`` asks the
+    same of the read models.
+    """
+    if track_parties is not None:
+        return party in track_parties
+    return party == host or party in participants
+
+
+def withheld(event: DomainEvent) -> DomainEvent:
+    """The event as an entry carries it: without what is never shared.
+
+    A party's e-mail address and reminder offsets stay here (a track's become none, a
+    meeting's and an amendment's "the track's", "unchanged").
+    """
+    match event:
+        case PartyRegistered():
+            return replace(event, email=None)
+        case TrackAdded():
+            return replace(event, reminders=())
+        case TrackAmended() | MeetingPlanned() | MeetingAmended():
+            return replace(event, reminders=None)
+    return event
 
 
 # --- the joint schedule -----------------------------------------------------------------------
@@ -523,12 +553,15 @@ PULL_PATH: Final = "/sync/pull"
 
 
 def pull_statement(  # noqa: PLR0917 - the statement's fields, in its order
-    party: str, method: str, path: str, body: bytes, timestamp: int, nonce: str
+    party: str, receiver: str, method: str, path: str, body: bytes, timestamp: int, nonce: str
 ) -> bytes:
-    """What a peer signs to pull: who, the method, the path, the body's SHA-256, the time.
+    """What a peer signs to pull: who, from whom, the method, path, body's SHA-256, time.
 
-    And a random nonce: two pulls in the same second are two requests, not a replay.
+    The receiver (the party of the instance asked) keeps a pull from being replayed to
+    another instance; a random nonce makes two pulls in the same second two requests.
     """
     digest = hashlib.sha256(body).hexdigest()
-    lines = ("consultations sync pull", party, method, path, digest, str(timestamp), nonce)
+    lines = (
+        "consultations sync pull", party, receiver, method, path, digest, str(timestamp), nonce,
+    )  # fmt: skip
     return "".join(f"{line}\n" for line in lines).encode()

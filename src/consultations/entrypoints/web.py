@@ -1,7 +1,8 @@
 """The server: ``GET``/``HEAD /feeds/<token>.ics``, ``/healthz``, peers' signed pulls.
 
 ``POST /sync/pull`` answers a registered peer's signed pull with a bundle for it (see
-``service_layer/sync.py``); a pull that is refused gets ``401`` and a one-line reason.
+``service_layer/sync.py``); a pull that is refused gets ``401`` and a one-line reason, one
+whose body is over :data:`MAX_PULL_BODY` ``413``.
 
 Endpoints are plain functions: Starlette runs them in its thread pool, where the
 synchronous SQLAlchemy engine belongs.
@@ -39,6 +40,8 @@ CALENDAR = "text/calendar; charset=utf-8"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 CACHE_CONTROL = "private, no-cache"  # clients revalidate with the ETag every time
 RETRY_AFTER_SECONDS = 5  # what a 503 asks clients to wait while the database is away
+MAX_PULL_BODY = 64 * 1024
+"""The most a pull's body may hold (a pull's body is empty today)."""
 UNAVAILABLE_BODY = "feed temporarily unavailable: the database cannot be reached; retry later\n"
 
 log = logging.getLogger("consultations.web")
@@ -112,7 +115,7 @@ def create_app(app: Application, *, check_log: bool = True) -> Starlette:
                 (method, path, headers, body),
             )
         except PullRefused as refusal:
-            log.warning("sync pull refused: %s", refusal)
+            log.warning("sync pull refused: %s", refusal.detail)
             return PlainTextResponse(f"{refusal}\n", status_code=401)
         except (DomainError, KeyFileProblem, SettingsError) as problem:  # cannot sign here
             log.warning("sync pull not answered: %s", problem)
@@ -120,7 +123,9 @@ def create_app(app: Application, *, check_log: bool = True) -> Starlette:
         return PlainTextResponse(bundle, headers={"Cache-Control": "no-store"})
 
     async def sync_pull(request: Request) -> Response:
-        body = await request.body()
+        body = await _body_within(request, MAX_PULL_BODY)
+        if body is None:
+            return PlainTextResponse("the request body is too large\n", status_code=413)
         headers = {name.title(): value for name, value in request.headers.items()}
         try:
             return await run_in_threadpool(answer, request.method, request.url.path, headers, body)
@@ -184,3 +189,14 @@ def not_modified(request: Request, validators: Validators) -> bool:
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     return validators.last_modified.replace(microsecond=0) <= since
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The request's body, read no further than ``limit`` bytes (None: it is longer)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            log.warning("request refused: its body is over %d bytes", limit)
+            return None
+    return body

@@ -46,11 +46,17 @@ def propose(
     provenance: Provenance,
     idempotency_key: str | None = None,
 ) -> Outcome:
-    """Propose a change to the convener; the proposal's id is ``<party>-<n>``."""
+    """Propose a change to the convener; the proposal's id is ``<party>-<n>``.
+
+    ``n`` counts this party's proposals, skipping ids taken already.
+    """
     identity = current_identity(commands.store)
     if identity is None:
         raise NotAllowed("identity", "run `identity init --party P` before proposing")
     number = made.proposals_made_by(identity.party_id) + 1
+    uow = commands.new_unit_of_work()
+    while uow.state(PROPOSAL, f"{identity.party_id}-{number}") is not None:
+        number += 1
     command = ProposeChange(
         proposal_id=f"{identity.party_id}-{number}", meeting_id=meeting_id, reason=reason,
         start=start, end=end, duration=duration, tz=tz, fold=fold, venue=venue,

@@ -58,15 +58,19 @@ from consultations.domain.exchange import (
     Entry,
     Header,
     differences,
+    in_peer_scope,
     judge,
     meeting_digest,
     origin_line,
     pull_statement,
     references,
+    withheld,
 )
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
+from consultations.domain.meetings import Meeting
 from consultations.domain.peers import Peer
 from consultations.domain.signed_note import NoteSignature, VerifierKey
+from consultations.domain.tracks import Track
 from consultations.service_layer.handlers import convener_of
 from consultations.service_layer.identity import key_history, require_identity, signing_key
 from consultations.service_layer.services import CommandService, Provenance
@@ -222,7 +226,7 @@ def _own(events: Iterable[RecordedEvent]) -> Iterable[RecordedEvent]:
 
 
 def _entry(mapper: EventMapper, seq: int, recorded: RecordedEvent) -> str:
-    event_type, payload, schema = mapper.to_stored(recorded.event)
+    event_type, payload, schema = mapper.to_stored(withheld(recorded.event))
     metadata = {k: recorded.metadata[k] for k in _KEPT_METADATA if recorded.metadata.get(k)}
     return Entry(
         seq=seq,
@@ -402,6 +406,7 @@ def _apply(mapper: EventMapper, applying: _Applying, before: int, entries: Itera
         if not _applies(applying, entry.stream, event):
             applying.set_aside.add(entry.stream)
             continue
+        _check_sender_may(applying, f"entry {seq} from {applying.peer}", event)
         metadata: dict[str, Any] = {
             ORIGIN: applying.peer,
             "origin_seq": entry.seq,
@@ -412,6 +417,13 @@ def _apply(mapper: EventMapper, applying: _Applying, before: int, entries: Itera
         }
         applying.uow.record_received(entry.stream, event, metadata)
         applying.applied += 1
+    for stream_id in {entry.stream for entry in parsed} - applying.set_aside:
+        try:  # each stream's events, those received after those here, must make a whole
+            applying.uow.folded(stream_id, of_stream(stream_id).fold)
+        except ValueError as error:
+            raise NotAllowed(
+                "bundle", f"the entries from {applying.peer} for {stream_id} do not apply: {error}"
+            ) from None
 
 
 def _decoded(mapper: EventMapper, peer: str, entry: Entry) -> DomainEvent:
@@ -467,6 +479,54 @@ def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -
         return event.proposer == applying.peer and _started_by(applying, stream_id) is None
     convener = convener_of(applying.uow, getattr(event, "meeting_id", ""))
     return _started_by(applying, stream_id) is not None and convener == applying.peer
+
+
+def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> None:
+    """Refuse (NotAllowed) an event the sender may not send, though it would be applied.
+
+    A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
+    it is a party of, or an ad-hoc meeting it hosts or takes part in), and proposes changes,
+    under ids of its own (``<P>-<n>``), of meetings here in that scope.
+    """
+    peer = applying.peer
+    if isinstance(event, ChangeProposed):
+        number = event.proposal_id.removeprefix(f"{peer}-")
+        if number == event.proposal_id or not (number.isascii() and number.isdigit()):
+            raise NotAllowed(
+                "bundle", f"{where} proposes {event.proposal_id}, not an id of {peer}'s"
+            )
+        meeting: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
+        if meeting is None or not _in_scope_of_sender(applying, meeting):
+            raise NotAllowed(
+                "bundle",
+                f"{where} proposes a change of meeting {event.meeting_id}, "
+                f"not one shared with {peer}",
+            )
+    if isinstance(event, MeetingPlanned):
+        if event.convener not in {None, peer}:
+            raise NotAllowed(
+                "bundle",
+                f"{where} plans meeting {event.meeting_id} convened by {event.convener}; "
+                f"{peer} sends only meetings it convenes",
+            )
+        if not _in_scope_of_sender(applying, event):
+            raise NotAllowed(
+                "bundle",
+                f"{where} plans meeting {event.meeting_id} outside what {peer} takes part in "
+                f"(track {event.track_id or '(ad hoc)'})",
+            )
+
+
+def _in_scope_of_sender(applying: _Applying, meeting: MeetingPlanned | Meeting) -> bool:
+    """Whether a meeting is in scope ``peer:P`` of the sender P, as this instance knows it."""
+    if meeting.track_id is None:
+        track_parties = None
+    else:
+        track: Track | None = applying.uow.state(TRACK, meeting.track_id)
+        if track is None:
+            return False
+        track_parties = track.parties
+    return in_peer_scope(applying.peer, track_parties, meeting.host, meeting.participants)
 
 
 def _started_by(applying: _Applying, stream_id: str) -> str | None:
@@ -635,7 +695,19 @@ NONCE_HEADER = "Consultations-Nonce"
 
 
 class PullRefused(Exception):
-    """A pull that is not answered: an unknown peer, a bad signature, a stale or replayed one."""
+    """A pull that is not answered: an unknown peer, a bad signature, a stale or replayed one.
+
+    ``str()`` is the reason answered; ``detail`` the one logged. Until the signature is
+    verified the reason is :data:`NOT_AUTHENTICATED` whatever went wrong, so that nobody
+    learns which peers are registered.
+    """
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.detail = detail or reason
+
+
+NOT_AUTHENTICATED = "not a signed pull of a registered peer"
 
 
 class RequestLog(Protocol):
@@ -646,12 +718,19 @@ class RequestLog(Protocol):
 
 
 def pull_headers(
-    key: SigningKey, *, party: str, method: str, path: str, body: bytes, now: datetime
+    key: SigningKey,
+    *,
+    party: str,
+    receiver: str,
+    method: str,
+    path: str,
+    body: bytes,
+    now: datetime,
 ) -> dict[str, str]:
-    """The headers that sign a pull by ``party``'s instance."""
+    """The headers that sign a pull by ``party``'s instance from ``receiver``'s."""
     timestamp = int(now.timestamp())
     nonce = secrets.token_hex(16)
-    signature = key.sign(pull_statement(party, method, path, body, timestamp, nonce))
+    signature = key.sign(pull_statement(party, receiver, method, path, body, timestamp, nonce))
     return {
         PEER_HEADER: party,
         TIMESTAMP_HEADER: str(timestamp),
@@ -670,8 +749,9 @@ def answer_pull(
     """The bundle for the peer that signed ``request`` (method, path, headers, body).
 
     Refused (PullRefused) unless the peer is registered, the signature is its current key's
-    over the method, path, body digest and timestamp, the timestamp is within
-    :data:`PULL_WINDOW` of this instance's clock, and the same request was not answered before.
+    over this instance's party, the method, path, body digest and timestamp, the timestamp is
+    within :data:`PULL_WINDOW` of this instance's clock, and the same request was not answered
+    before.
     """
     method, path, headers, body = request
     party = headers.get(PEER_HEADER, "")
@@ -681,19 +761,20 @@ def answer_pull(
         else None
     )
     if peer is None or peer.removed:
-        raise PullRefused(f"{party or 'nobody'} is not a registered peer")
-    now = commands.clock()
+        raise PullRefused(NOT_AUTHENTICATED, f"{party or 'nobody'} is not a registered peer")
     try:
         timestamp = int(headers.get(TIMESTAMP_HEADER, ""))
     except ValueError:
-        raise PullRefused("the timestamp is missing or not a number") from None
-    if abs(now.timestamp() - timestamp) > PULL_WINDOW.total_seconds():
-        raise PullRefused("the timestamp is outside the clock window")
+        raise PullRefused(NOT_AUTHENTICATED, "the timestamp is missing or not a number") from None
     signature = _base64(headers.get(SIGNATURE_HEADER, ""))
     nonce = headers.get(NONCE_HEADER, "")
-    statement = pull_statement(party, method, path, body, timestamp, nonce)
+    own_party = require_identity(commands.store).party_id
+    statement = pull_statement(party, own_party, method, path, body, timestamp, nonce)
     if not verifies(VerifierKey.parse(peer.public_key), statement, signature):
-        raise PullRefused(f"the signature is not {party}'s")
+        raise PullRefused(NOT_AUTHENTICATED, f"the signature is not {party}'s")
+    now = commands.clock()
+    if abs(now.timestamp() - timestamp) > PULL_WINDOW.total_seconds():
+        raise PullRefused("the timestamp is outside the clock window")
     request_id = hashlib.sha256(signature).hexdigest()
     if not seen.first_sight(request_id, now, now - 2 * PULL_WINDOW):
         raise PullRefused("this request was answered already (a replay)")
@@ -723,6 +804,7 @@ def pull(
     headers = pull_headers(
         key,
         party=identity.party_id,
+        receiver=peer_id,
         method="POST",
         path=urlsplit(url).path,
         body=b"",

@@ -1,0 +1,152 @@
+"""What a peer may send (security review of issue 16): a bundle signed with the peer's own
+key that plans, proposes or changes what is not the peer's is refused whole, writing
+nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from consultations.bootstrap import bootstrap
+from consultations.service_layer.meeting_proposals import propose
+from consultations.service_layer.services import Provenance
+from consultations.settings import Settings
+from tests.exchange.instances import (
+    Instance,
+    exchange,
+    forge,
+    introduce,
+    joint_track,
+    parties,
+    send,
+)
+
+
+def _az_plans_in_the_joint_track(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
+    """TM-MFA has a private track with KZ-MFA; AZ-MFA plans m-az in a joint track."""
+    introduce(tm, az)
+    parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
+    tm.ok("track", "add", "secret-track", "--title", "Caspian channel", "--kind", "consultation",
+          "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA",
+          "--party", "KZ-MFA")  # fmt: skip
+    joint_track(az)
+    az.ok("meeting", "plan", "--track", "t", "--id", "m-az", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    return send(az, tm, tmp_path / "az.bundle")
+
+
+def _edit_plan(**changes: Any) -> Any:
+    def edit(entry: dict[str, Any]) -> None:
+        if entry["type"] == "MeetingPlanned":
+            entry["payload"].update(changes)
+
+    return edit
+
+
+def test_a_meeting_planned_in_a_track_the_sender_is_not_a_party_of_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    data = _az_plans_in_the_joint_track(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, _edit_plan(track_id="secret-track")))
+    tm.rejected(3, "plans meeting m-az outside what AZ-MFA takes part in", "sync", "import",
+                str(forged))  # fmt: skip
+    assert tm.json("schedule", "--track", "secret-track") == []
+    # The ad-hoc meeting of others, too; the bundle as AZ-MFA sent it is accepted.
+    others = _edit_plan(track_id=None, host="TM-MFA", participants=["TM-MFA", "KZ-MFA"])
+    forged.write_bytes(forge(data, az, others))
+    tm.rejected(3, "outside what AZ-MFA takes part in", "sync", "import", str(forged))
+    tm.ok("sync", "import", str(tmp_path / "az.bundle"))
+    assert [row["meeting_id"] for row in tm.json("schedule", "--all")] == ["m-az"]
+
+
+def test_a_meeting_the_sender_says_another_party_convenes_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    data = _az_plans_in_the_joint_track(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, _edit_plan(convener="TM-MFA")))
+    tm.rejected(3, "plans meeting m-az convened by TM-MFA", "sync", "import", str(forged))
+    assert tm.json("schedule", "--all") == []
+
+
+def _az_proposes(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
+    """TM-MFA convenes m1 of the joint track and a private ad-hoc meeting; AZ-MFA proposes."""
+    introduce(tm, az)
+    parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
+    tm.ok("meeting", "plan", "--id", "private", "--title", "Dinner", "--tz", "Asia/Ashgabat",
+          "--start", "2026-03-11 19:00", "--participants", "TM-MFA,KZ-MFA")  # fmt: skip
+    joint_track(tm)
+    tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    exchange(tm, az, tmp_path)
+    az.ok("meeting", "propose", "m1", "--venue", "Baku", "--reason", "closer")
+    return send(az, tm, tmp_path / "az.bundle")
+
+
+def _edit_proposal(**changes: Any) -> Any:
+    def edit(entry: dict[str, Any]) -> None:
+        if entry["type"] == "ChangeProposed":
+            entry["payload"].update(changes)
+            entry["stream"] = f"proposal-{entry['payload']['proposal_id']}"
+
+    return edit
+
+
+def test_a_proposal_under_another_partys_id_or_about_a_meeting_not_shared_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    data = _az_proposes(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, _edit_proposal(proposal_id="TM-MFA-1")))
+    tm.rejected(3, "proposes TM-MFA-1, not an id of AZ-MFA's", "sync", "import", str(forged))
+    forged.write_bytes(forge(data, az, _edit_proposal(meeting_id="private")))
+    tm.rejected(3, "proposes a change of meeting private, not one shared with AZ-MFA",
+                "sync", "import", str(forged))  # fmt: skip
+    tm.ok("sync", "import", str(tmp_path / "az.bundle"))
+    assert [p["proposal_id"] for p in tm.json("meeting", "proposals")] == ["AZ-MFA-1"]
+
+
+class _NoneCounted:
+    def proposals_made_by(self, party: str) -> int:
+        return 0
+
+
+def test_a_proposal_id_taken_already_is_skipped(tm: Instance, az: Instance, tmp_path: Path) -> None:
+    # Whatever the read models count (a proposal under this party's id recorded otherwise),
+    # a new proposal takes the next free id.
+    introduce(tm, az)
+    joint_track(az)
+    az.ok("meeting", "plan", "--track", "t", "--id", "m-az", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    exchange(az, tm, tmp_path)
+    assert tm.ok("meeting", "propose", "m-az", "--venue", "Baku", "--reason", "x").strip() == (
+        "TM-MFA-1"
+    )
+    app = bootstrap(Settings.load(tm.url, environ={}))
+    try:
+        outcome = propose(app.commands, _NoneCounted(), "m-az", start=None, venue="Ganja",
+                          reason="y", provenance=Provenance(actor="test"))  # fmt: skip
+    finally:
+        app.close()
+    assert outcome.aggregate_id == "TM-MFA-2"
+
+
+def test_a_change_of_a_meeting_never_planned_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    introduce(tm, az)
+    joint_track(az)
+    az.ok("meeting", "plan", "--track", "t", "--id", "m-az", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    az.ok("meeting", "cancel", "m-az", "--reason", "postponed")
+    data = send(az, tm, tmp_path / "az.bundle")
+
+    def ghost(entry: dict[str, Any]) -> None:
+        if entry["type"] == "MeetingCancelled":
+            entry["payload"]["meeting_id"] = "ghost"
+            entry["stream"] = "meeting-ghost"
+
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, ghost))
+    tm.rejected(3, "ghost", "sync", "import", str(forged))
