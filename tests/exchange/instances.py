@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,27 +103,37 @@ def send(sender: Instance, receiver: Instance, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def forge(data: bytes, sender: Instance, edit: Callable[[dict[str, Any]], None]) -> bytes:
-    """The bundle (from entry 1) with its entries edited in place by ``edit``, chained and
-    signed again with the sender's own key: what a dishonest peer could send."""
+def forge(
+    data: bytes,
+    sender: Instance,
+    edit: Callable[[dict[str, Any]], None] = lambda entry: None,
+    *,
+    entries: Callable[[list[dict[str, Any]]], None] = lambda values: None,
+) -> bytes:
+    """The bundle (from entry 1) with its entries edited in place by ``edit`` (and the list
+    of them by ``entries``: added, removed), numbered, chained and signed again with the
+    sender's own key: what a dishonest peer could send."""
     bundle = Bundle.parse(data)
     assert bundle.header.first == 1
-    entries = []
-    for text in bundle.entries:
-        value = json.loads(text)
+    values = [json.loads(text) for text in bundle.entries]
+    for value in values:
         edit(value)
-        entries.append(canonical(value))
+    entries(values)
+    for seq, value in enumerate(values, start=1):
+        value["seq"] = seq
+    texts = tuple(canonical(value) for value in values)
+    header = replace(bundle.header, size=len(texts))
     checkpoint, _, _ = bundle.checkpoint()
-    body = Bundle.of(bundle.header, tuple(entries)).body
+    body = Bundle.of(header, texts).body
     signed = Checkpoint(
         checkpoint.origin,
-        checkpoint.size,
-        chain(GENESIS, entries),
+        len(texts),
+        chain(GENESIS, texts),
         checkpoint.position,
         hashlib.sha256(body.encode()).digest(),
     )
     note = SigningKey.load(sender.key_file, sender.name).sign_note(signed.text())
-    return Bundle.of(bundle.header, tuple(entries), note).text().encode()
+    return Bundle.of(header, texts, note).text().encode()
 
 
 def exchange(first: Instance, second: Instance, folder: Path) -> None:

@@ -150,3 +150,60 @@ def test_a_change_of_a_meeting_never_planned_is_refused(
     forged = tmp_path / "forged.bundle"
     forged.write_bytes(forge(data, az, ghost))
     tm.rejected(3, "ghost", "sync", "import", str(forged))
+
+
+def _az_proposes_an_amendment(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
+    """TM-MFA added the joint track t and a private track with KZ-MFA; AZ-MFA proposes."""
+    introduce(tm, az)
+    parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
+    tm.ok("track", "add", "secret-track", "--title", "Caspian channel", "--kind", "consultation",
+          "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA",
+          "--party", "KZ-MFA")  # fmt: skip
+    joint_track(tm)
+    exchange(tm, az, tmp_path)
+    az.ok("track", "amend", "t", "--cadence", "half-year", "--propose", "--reason", "more often")
+    return send(az, tm, tmp_path / "az.bundle")
+
+
+def _edit_amendment(**changes: Any) -> Any:
+    def edit(entry: dict[str, Any]) -> None:
+        if entry["type"] == "AmendmentProposed":
+            entry["payload"].update(changes)
+            entry["stream"] = f"amendment-{entry['payload']['amendment_id']}"
+
+    return edit
+
+
+def test_an_amendment_under_another_partys_id_or_of_a_track_not_shared_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    data = _az_proposes_an_amendment(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, _edit_amendment(amendment_id="TM-MFA-1")))
+    tm.rejected(3, "proposes TM-MFA-1, not an id of AZ-MFA's", "sync", "import", str(forged))
+    forged.write_bytes(forge(data, az, _edit_amendment(track_id="secret-track")))
+    tm.rejected(3, "proposes a change of track secret-track, not one shared with AZ-MFA",
+                "sync", "import", str(forged))  # fmt: skip
+    assert tm.json("track", "amendments") == []
+    tm.ok("sync", "import", str(tmp_path / "az.bundle"))
+    assert [a["amendment_id"] for a in tm.json("track", "amendments")] == ["AZ-MFA-1"]
+
+
+def test_an_amendment_settled_by_another_than_the_tracks_creator_is_not_applied(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    # AZ-MFA proposes, then "accepts" its own amendment of TM-MFA's track: the acceptance
+    # is not AZ-MFA's to make; it stays in the bundle and is never applied.
+    data = _az_proposes_an_amendment(tm, az, tmp_path)
+
+    def accept_too(entries: list[dict[str, Any]]) -> None:
+        (proposed,) = [e for e in entries if e["type"] == "AmendmentProposed"]
+        accepted = {**proposed, "type": "AmendmentAccepted", "version": 2,
+                    "payload": {"amendment_id": "AZ-MFA-1", "track_id": "t"}}  # fmt: skip
+        entries.append(accepted)
+
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, entries=accept_too))
+    result = tm("sync", "import", str(forged))
+    assert result.code == 0, result
+    assert [a["status"] for a in tm.json("track", "amendments")] == ["open"]

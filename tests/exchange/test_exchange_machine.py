@@ -1,10 +1,12 @@
 """Two instances under random commands and random exchanges end with one joint schedule.
 
 A hypothesis state machine plans, reschedules, cancels and records meetings held on both
-sides, proposes, accepts and declines, and tries changes the convener rule refuses; bundles
+sides, proposes, accepts and declines, amends the joint track or proposes amendments of it
+and settles them, and tries changes the convener and creator rules refuse; bundles
 are written at random moments and delivered late, out of order, twice, or never, and each
 side pulls the other's over HTTP (signed, answered by the other's server). After a
-final exchange both ways, the joint schedules and the proposals are the same on both sides,
+final exchange both ways, the joint schedules, the track, the proposals and the amendments
+are the same on both sides,
 `sync status` says they agree, and both logs verify. The clock is fixed: no draw depends on it.
 """
 
@@ -34,7 +36,9 @@ from consultations.bootstrap import Application, bootstrap
 from consultations.domain.commands import (
     AddPeer,
     AddTrack,
+    AmendTrack,
     CancelMeeting,
+    DeclineAmendment,
     DeclineProposal,
     PlanMeeting,
     RecordMeetingHeld,
@@ -46,6 +50,8 @@ from consultations.service_layer.identity import init_identity
 from consultations.service_layer.meeting_proposals import accept, propose
 from consultations.service_layer.services import Provenance
 from consultations.service_layer.sync import exchange_status, export_bundle, import_bundle, pull
+from consultations.service_layer.track_amendments import accept as accept_amendment
+from consultations.service_layer.track_amendments import propose as propose_amendment
 from consultations.settings import Settings
 from tests.exchange.instances import Serving
 
@@ -83,6 +89,16 @@ class Side:
     def proposals_now(self) -> list[tuple[str, str, str | None]]:
         rows = self.app.read_models.proposals()
         return sorted((r["proposal_id"], r["status"], r["decision_reason"]) for r in rows)
+
+    def track(self) -> dict[str, Any]:
+        (row,) = self.app.read_models.tracks()
+        return {k: v for k, v in row.items() if k not in LOCAL}
+
+    def amendments_now(self) -> list[tuple[str, str, str | None, str]]:
+        rows = self.app.read_models.amendments()
+        return sorted(
+            (r["amendment_id"], r["status"], r["decision_reason"], str(r["changes"])) for r in rows
+        )
 
 
 class Exchange(RuleBasedStateMachine):
@@ -203,6 +219,48 @@ class Exchange(RuleBasedStateMachine):
         elif refused is not None:  # accepted: the meeting was held or cancelled meanwhile
             assert "cannot be" in refused, refused
 
+    @rule(party=st.sampled_from(SIDES), required=st.integers(1, 3), propose=st.booleans())
+    def amend_track(self, party: str, required: int, propose: bool) -> None:
+        side = self.sides[party]
+        title = f"Joint talks ({required} a quarter)"
+        change = AmendTrack(track_id="joint", title=title, required=required)
+        if propose:
+            refused = _refusal(
+                lambda: propose_amendment(side.app.commands, side.app.read_models, "joint",
+                                          amendment=change, reason="busier", provenance=WHO)
+            )  # fmt: skip
+            if party == "TM-MFA":
+                assert refused is not None
+                assert "was added here" in refused, refused
+            else:  # refused only when the track has these values already
+                assert refused is None or "has these values already" in refused, refused
+            return
+        refused = _refusal(lambda: side.run(change))
+        if party == "TM-MFA":
+            assert refused is None, refused
+        else:
+            assert refused is not None
+            assert "only TM-MFA changes it" in refused, refused
+
+    @rule(data=st.data(), party=st.sampled_from(SIDES), accepting=st.booleans())
+    def settle_amendment(self, data: st.DataObject, party: str, accepting: bool) -> None:
+        side = self.sides[party]
+        open_here = [a for a in side.app.read_models.amendments() if a["status"] == "open"]
+        if not open_here:
+            return
+        amendment_id = data.draw(st.sampled_from(open_here), label="amendment")["amendment_id"]
+        refused = _refusal(
+            (lambda: accept_amendment(side.app.commands, "joint", amendment_id, WHO))
+            if accepting
+            else (lambda: side.run(DeclineAmendment(amendment_id=amendment_id,
+                                                    track_id="joint", reason="no")))
+        )  # fmt: skip
+        if party == "TM-MFA":
+            assert refused is None, refused
+        else:
+            assert refused is not None
+            assert "it settles amendments" in refused, refused
+
     # -- exchanges ------------------------------------------------------------------------
 
     @rule(party=st.sampled_from(SIDES))
@@ -236,6 +294,8 @@ class Exchange(RuleBasedStateMachine):
             tm, az = self.sides["TM-MFA"], self.sides["AZ-MFA"]
             assert tm.joint_schedule() == az.joint_schedule()
             assert tm.proposals_now() == az.proposals_now()
+            assert tm.track() == az.track()
+            assert tm.amendments_now() == az.amendments_now()
             for side in (tm, az):
                 (status,) = exchange_status(side.app.read_models, side.app.store, side.party)
                 assert status.differences == (), status

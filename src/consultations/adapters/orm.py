@@ -323,6 +323,21 @@ proposals = sa.Table(
     sa.Column("decided_at", UTCDateTime, nullable=True),
 )
 
+amendments = sa.Table(
+    "amendments",
+    metadata,
+    sa.Column("amendment_id", sa.String(64), primary_key=True),
+    sa.Column("track_id", sa.String(64), nullable=False, index=True),
+    sa.Column("proposer", sa.String(64), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),  # the proposed fields by name
+    sa.Column("retire_on", sa.Date, nullable=True),
+    sa.Column("reason", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | accepted | declined
+    sa.Column("decision_reason", sa.String(2000), nullable=True),
+    sa.Column("proposed_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+)
+
 # Operational (not a projection): the signed pulls answered within the clock window, by the
 # SHA-256 of their signature, so that a replayed one is refused.
 sync_requests = sa.Table(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from consultations.adapters.database import chunks
 from consultations.adapters.orm import (
     action_items,
+    amendments,
     areas,
     feeds,
     parties,
@@ -235,15 +236,26 @@ class ReadModels:
         rows = self._rows(query)
         return rows[0] if rows else None
 
-    def shared_with(self, peer: str) -> tuple[list[str], list[str], list[str]]:
-        """The tracks, meetings and proposals the instance of ``peer`` is sent (``peer:P``)."""
+    def shared_with(self, peer: str) -> dict[str, list[str]]:
+        """The ids of what the instance of ``peer`` is sent (``peer:P``), by aggregate name.
+
+        The tracks it is a party of, the meetings in its scope, the proposals about these
+        meetings and the amendments of these tracks.
+        """
+        tracks_shared = tracks_of(peer)
         meetings = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
-        about = sa.select(proposals.c.proposal_id).where(proposals.c.meeting_id.in_(meetings))
+        queries = {
+            "track": tracks_shared.order_by("track_id"),
+            "meeting": meetings.order_by("meeting_id"),
+            "proposal": sa.select(proposals.c.proposal_id)
+            .where(proposals.c.meeting_id.in_(meetings))
+            .order_by("proposal_id"),
+            "amendment": sa.select(amendments.c.amendment_id)
+            .where(amendments.c.track_id.in_(tracks_shared))
+            .order_by("amendment_id"),
+        }
         with self.engine.connect() as connection:
-            track_ids = connection.execute(tracks_of(peer).order_by("track_id")).scalars()
-            meeting_ids = connection.execute(meetings.order_by("meeting_id")).scalars()
-            proposal_ids = connection.execute(about.order_by("proposal_id")).scalars()
-            return list(track_ids), list(meeting_ids), list(proposal_ids)
+            return {name: list(connection.execute(q).scalars()) for name, q in queries.items()}
 
     def joint_schedule(self, peer: str) -> list[Row]:
         """The schedule rows of the meetings shared with ``peer`` (scope ``peer:P``)."""
@@ -260,7 +272,23 @@ class ReadModels:
 
     def proposals_made_by(self, party: str) -> int:
         """How many proposals ``party`` has made (each numbers the next)."""
-        query = sa.select(sa.func.count()).where(proposals.c.proposer == party)
+        return self._count(proposals, proposals.c.proposer == party)
+
+    def amendments(self, track_id: str | None = None) -> list[Row]:
+        """Amendments (of one track), open ones first, then by when they were proposed."""
+        query = sa.select(amendments).order_by(
+            (amendments.c.status != "open"), amendments.c.proposed_at, amendments.c.amendment_id
+        )
+        if track_id is not None:
+            query = query.where(amendments.c.track_id == track_id)
+        return self._rows(query)
+
+    def amendments_made_by(self, party: str) -> int:
+        """How many amendments ``party`` has proposed (each numbers the next)."""
+        return self._count(amendments, amendments.c.proposer == party)
+
+    def _count(self, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
+        query = sa.select(sa.func.count()).select_from(table).where(condition)
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 

@@ -20,9 +20,11 @@ from consultations.domain import (
     meetings,
     parties,
     peers,
+    track_amendments,
     tracks,
 )
 from consultations.domain.commands import (
+    AmendmentCommand,
     AreaCommand,
     DomainCommand,
     FeedCommand,
@@ -99,6 +101,9 @@ MEETING: Aggregate[meetings.Meeting] = Aggregate(
 PROPOSAL: Aggregate[meeting_proposals.Proposal] = Aggregate(
     "proposal", _members(ProposalCommand), meeting_proposals.fold, meeting_proposals.decide
 )
+AMENDMENT: Aggregate[track_amendments.Amendment] = Aggregate(
+    "amendment", _members(AmendmentCommand), track_amendments.fold, track_amendments.decide
+)
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
 IDENTITY: Aggregate[identity.Identity] = Aggregate(
     "identity", _members(IdentityCommand), identity.fold, identity.decide
@@ -119,7 +124,7 @@ RECEIVED: Aggregate[exchange.Received] = Aggregate(
 )
 
 AGGREGATES: tuple[Aggregate[Any], ...] = (
-    PARTY, AREA, TRACK, MEETING, PROPOSAL, FEED, IDENTITY, PEER, SENT, RECEIVED,
+    PARTY, AREA, TRACK, MEETING, PROPOSAL, AMENDMENT, FEED, IDENTITY, PEER, SENT, RECEIVED,
 )  # fmt: skip
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}

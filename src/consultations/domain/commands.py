@@ -264,6 +264,41 @@ class DeclineProposal:
 
 ProposalCommand = ProposeChange | AcceptProposal | DeclineProposal
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposeAmendment:
+    """Propose a change of a joint track to the party that added it.
+
+    ``amendment``: the fields to change, as ``AmendTrack`` takes them; ``retire_on``: the
+    day to retire the track on; one of them or both.
+    """
+
+    amendment_id: str
+    track_id: str
+    reason: str
+    amendment: AmendTrack | None = None
+    retire_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptAmendment:
+    """Settle a proposed track change as accepted (the track's own commands make it)."""
+
+    amendment_id: str
+    track_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclineAmendment:
+    """Decline a proposed track change, saying why."""
+
+    amendment_id: str
+    track_id: str
+    reason: str
+
+
+AmendmentCommand = ProposeAmendment | AcceptAmendment | DeclineAmendment
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -345,6 +380,7 @@ DomainCommand = (
     | TrackCommand
     | MeetingCommand
     | ProposalCommand
+    | AmendmentCommand
     | FeedCommand
     | IdentityCommand
     | PeerCommand

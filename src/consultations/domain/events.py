@@ -280,6 +280,44 @@ class ProposalDeclined:
 
 ProposalEvent = ChangeProposed | ProposalAccepted | ProposalDeclined
 
+# --- amendments: a change of a joint track another party added ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AmendmentProposed:
+    """A party proposed a change of a track to the party that added it.
+
+    ``amendment``: the track's fields to change, as the track would record them; ``retire_on``:
+    the day to retire it on.
+    """
+
+    amendment_id: str
+    track_id: str
+    proposer: str
+    amendment: TrackAmended | None
+    retire_on: date | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmendmentAccepted:
+    """The track's creator accepted a proposed change (its changes are the track's events)."""
+
+    amendment_id: str
+    track_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmendmentDeclined:
+    """The track's creator declined a proposed change."""
+
+    amendment_id: str
+    track_id: str
+    reason: str
+
+
+AmendmentEvent = AmendmentProposed | AmendmentAccepted | AmendmentDeclined
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -404,6 +442,7 @@ DomainEvent = (
     | TrackEvent
     | MeetingEvent
     | ProposalEvent
+    | AmendmentEvent
     | FeedEvent
     | IdentityEvent
     | PeerEvent
@@ -428,6 +467,9 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     ChangeProposed,
     ProposalAccepted,
     ProposalDeclined,
+    AmendmentProposed,
+    AmendmentAccepted,
+    AmendmentDeclined,
     FeedCreated,
     FeedRevoked,
     IdentityEstablished,

@@ -28,6 +28,7 @@ from consultations.domain.errors import NotAllowed, VerificationFailed
 from consultations.domain.events import (
     ActionItemCompleted,
     ActionItemDropped,
+    AmendmentProposed,
     AreaRegistered,
     BundleAccepted,
     DomainEvent,
@@ -47,7 +48,7 @@ FORMAT: Final = "consultations-bundle"
 VERSION: Final = 1
 FORMAT_LINE: Final = f"{FORMAT}/{VERSION}"
 GENESIS: Final = bytes(32)
-EXCHANGED: Final = ("party", "area", "track", "meeting", "proposal")
+EXCHANGED: Final = ("party", "area", "track", "meeting", "proposal", "amendment")
 """The kinds of stream whose events travel between instances (never feeds, keys, peers)."""
 ORIGIN: Final = "origin"
 """Metadata key of an event received from another instance: the party it came from."""
@@ -90,6 +91,9 @@ def references(event: DomainEvent) -> tuple[set[str], set[str]]:
         case MeetingPlanned() | MeetingAmended():
             parties.update(event.participants or ())
             parties.update([event.host] if event.host else [])
+        case AmendmentProposed():
+            if event.amendment is not None:
+                return references(event.amendment)
         case MeetingHeld():
             parties.update(event.attendance)
             parties.update(item.owner for item in event.action_items)

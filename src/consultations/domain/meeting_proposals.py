@@ -125,9 +125,14 @@ def _proposal(
 def _open(state: Proposal | None, proposal_id: str, meeting_id: str) -> Proposal:
     if state is None or state.meeting_id != meeting_id:
         raise UnknownId("proposal", proposal_id, hint=f"see `meeting proposals {meeting_id}`")
-    if state.status != OPEN:
-        raise NotAllowed("proposal", f"{proposal_id!r} was {state.status} already")
+    require_open(state.status, "proposal", proposal_id)
     return state
+
+
+def require_open(status: str, kind: str, id_: str) -> None:
+    """Refuse to settle a proposal (``kind``: proposal, amendment) settled already."""
+    if status != OPEN:
+        raise NotAllowed(kind, f"{id_!r} was {status} already")
 
 
 def evolve(state: Proposal | None, event: ProposalEvent) -> Proposal:

@@ -26,6 +26,7 @@ from consultations.domain.aggregates import (
 )
 from consultations.domain.commands import (
     THIS_INSTANCE,
+    AcceptAmendment,
     AcceptProposal,
     AddPartyClosure,
     AddPeer,
@@ -34,9 +35,11 @@ from consultations.domain.commands import (
     AmendParty,
     AmendTrack,
     CreateFeed,
+    DeclineAmendment,
     DeclineProposal,
     DomainCommand,
     PlanMeeting,
+    ProposeAmendment,
     ProposeChange,
     RecordMeetingHeld,
     RetireTrack,
@@ -127,6 +130,9 @@ def _references(command: DomainCommand) -> tuple[Reference, ...]:
                 *_each(PARTY, command.host_rotation or (), "host_rotation"),
                 *_each(AREA, command.areas or (), "areas"),
             )
+        case ProposeAmendment():
+            changes = () if command.amendment is None else _references(command.amendment)
+            return (Reference(TRACK, command.track_id, "track"), *changes)
         case PlanMeeting() | AmendMeeting():
             return (
                 *_each(PARTY, (command.host,) if command.host else (), "host"),
@@ -190,6 +196,8 @@ def _context(
         return {"own_party": own_party(uow)}
     if isinstance(command, ProposeChange):
         return {"meeting": uow.state(MEETING, command.meeting_id), "proposer": own_party(uow)}
+    if isinstance(command, ProposeAmendment):
+        return {"track": uow.state(TRACK, command.track_id), "proposer": own_party(uow)}
     if not isinstance(command, PlanMeeting):
         return {}
     track = uow.state(TRACK, command.track_id) if command.track_id is not None else None
@@ -203,12 +211,13 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
     """Refuse a change of what another instance owns (once this one has an identity).
 
     A meeting is changed only by its convener's instance, which alone settles proposals;
-    the others propose. A track is changed only by the instance that added it, and a
-    party's record (its country, its closures) by the instance it came from.
+    the others propose. A track is changed only by the instance that added it, which alone
+    settles amendments; the others propose them. A party's record (its country, its
+    closures) is changed only by the instance it came from.
     """
     own = own_party(uow)
     if own is None:
-        if isinstance(command, ProposeChange):
+        if isinstance(command, ProposeChange | ProposeAmendment):
             raise NotAllowed("identity", "run `identity init --party P` before proposing")
         return  # without an identity, every meeting and track is this instance's
     if isinstance(command, ProposeChange):
@@ -227,11 +236,20 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
             settles = isinstance(command, AcceptProposal | DeclineProposal)
             advice = "it settles proposals" if settles else "use `meeting propose`"
             raise NotAllowed("meeting", f"{meeting_id!r} is convened by {convener}; {advice}")
-    elif isinstance(command, AmendTrack | RetireTrack):
+    elif isinstance(command, ProposeAmendment):
+        if not started_by(uow, TRACK.stream_id(command.track_id)):
+            raise NotAllowed(
+                "track",
+                f"{command.track_id!r} was added here: change it directly with `track amend`",
+            )
+    elif isinstance(command, AmendTrack | RetireTrack | AcceptAmendment | DeclineAmendment):
         creator = started_by(uow, TRACK.stream_id(command.track_id))
         if creator:
+            settles = isinstance(command, AcceptAmendment | DeclineAmendment)
+            advice = "it settles amendments" if settles else "propose it with --propose"
             raise NotAllowed(
-                "track", f"{command.track_id!r} was added by {creator}; only {creator} changes it"
+                "track",
+                f"{command.track_id!r} was added by {creator}; only {creator} changes it; {advice}",
             )
     elif isinstance(command, AmendParty | AddPartyClosure) and _is_id(command.party_id):
         owner = record_owner(uow, command.party_id)

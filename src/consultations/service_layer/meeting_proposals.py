@@ -6,10 +6,11 @@ venue), recorded in one append with the acceptance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from consultations.domain.aggregates import PROPOSAL
+from consultations.domain.aggregates import PROPOSAL, Aggregate
 from consultations.domain.commands import (
     AcceptProposal,
     AmendMeeting,
@@ -50,44 +51,78 @@ def propose(
 
     ``n`` counts this party's proposals, skipping ids taken already.
     """
+    command = ProposeChange(
+        proposal_id=next_id(commands, PROPOSAL, made.proposals_made_by), meeting_id=meeting_id,
+        reason=reason, start=start, end=end, duration=duration, tz=tz, fold=fold, venue=venue,
+    )  # fmt: skip
+    return commands.execute(command, provenance, idempotency_key)
+
+
+def next_id(commands: CommandService, aggregate: Aggregate[Any], made: Callable[[str], int]) -> str:
+    """The id of this party's next proposal: ``<party>-<n>``, ``n`` one more than ``made``.
+
+    Ids taken already (by a proposal not yet in the read models) are skipped.
+    """
     identity = current_identity(commands.store)
     if identity is None:
         raise NotAllowed("identity", "run `identity init --party P` before proposing")
-    number = made.proposals_made_by(identity.party_id) + 1
+    number = made(identity.party_id) + 1
     uow = commands.new_unit_of_work()
-    while uow.state(PROPOSAL, f"{identity.party_id}-{number}") is not None:
+    while uow.state(aggregate, f"{identity.party_id}-{number}") is not None:
         number += 1
-    command = ProposeChange(
-        proposal_id=f"{identity.party_id}-{number}", meeting_id=meeting_id, reason=reason,
-        start=start, end=end, duration=duration, tz=tz, fold=fold, venue=venue,
-    )  # fmt: skip
-    return commands.execute(command, provenance, idempotency_key)
+    return f"{identity.party_id}-{number}"
 
 
 def accept(
     commands: CommandService, meeting_id: str, proposal_id: str, provenance: Provenance
 ) -> Outcome:
     """Accept a proposal: settle it, and make its changes to the meeting, in one append."""
+
+    def changes(proposal: Proposal) -> list[DomainCommand]:
+        why = f"accepted proposal {proposal_id} of {proposal.proposer}: {proposal.reason}"
+        made: list[DomainCommand] = []
+        if proposal.start is not None and proposal.end is not None:
+            made.append(
+                RescheduleMeeting(
+                    meeting_id=meeting_id, start=proposal.start.local, end=proposal.end.local,
+                    tz=proposal.tz, fold=proposal.start.fold, reason=why,
+                )
+            )  # fmt: skip
+        if proposal.venue is not None:
+            made.append(AmendMeeting(meeting_id=meeting_id, venue=proposal.venue))
+        return made
+
+    settle = AcceptProposal(proposal_id=proposal_id, meeting_id=meeting_id)
+    return accept_with(commands, settle, PROPOSAL, changes, provenance)
+
+
+class _Proposed(Protocol):
+    @property
+    def proposer(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+P = TypeVar("P", bound=_Proposed)
+
+
+def accept_with(
+    commands: CommandService,
+    settle: DomainCommand,
+    aggregate: Aggregate[P],
+    changes: Callable[[P], list[DomainCommand]],
+    provenance: Provenance,
+) -> Outcome:
+    """Settle a proposal as accepted and make ``changes(proposal)`` with it, in one append."""
     uow = commands.new_unit_of_work()
     now = commands.clock()
-    handle(
-        uow, AcceptProposal(proposal_id=proposal_id, meeting_id=meeting_id), now, commands.directory
-    )
-    proposal: Proposal | None = uow.state(PROPOSAL, proposal_id)
+    handle(uow, settle, now, commands.directory)
+    proposal_id = aggregate.target(settle)
+    proposal = uow.state(aggregate, proposal_id)
     if proposal is None:  # pragma: no cover - handle() has refused an unknown proposal
-        raise UnknownId("proposal", proposal_id)
-    changes: list[DomainCommand] = []
-    why = f"accepted proposal {proposal_id} of {proposal.proposer}: {proposal.reason}"
-    if proposal.start is not None and proposal.end is not None:
-        changes.append(
-            RescheduleMeeting(
-                meeting_id=meeting_id, start=proposal.start.local, end=proposal.end.local,
-                tz=proposal.tz, fold=proposal.start.fold, reason=why,
-            )
-        )  # fmt: skip
-    if proposal.venue is not None:
-        changes.append(AmendMeeting(meeting_id=meeting_id, venue=proposal.venue))
-    for change in changes:
+        raise UnknownId(aggregate.name, proposal_id)
+    for change in changes(proposal):
         handle(uow, change, now, commands.directory)
-    metadata = {**provenance.metadata("AcceptProposal"), "reason": why}
+    why = f"accepted {aggregate.name} {proposal_id} of {proposal.proposer}: {proposal.reason}"
+    metadata = {**provenance.metadata(type(settle).__name__), "reason": why}
     return Outcome(proposal_id, uow.commit(metadata))

@@ -27,6 +27,7 @@ from consultations.adapters.peer_http import post
 from consultations.adapters.signing import SigningKey, verifies
 from consultations.domain import exchange, peers
 from consultations.domain.aggregates import (
+    AMENDMENT,
     AREA,
     MEETING,
     PARTY,
@@ -35,10 +36,12 @@ from consultations.domain.aggregates import (
     RECEIVED,
     SENT,
     TRACK,
+    named,
     of_stream,
 )
 from consultations.domain.errors import NotAllowed, UnknownId, VerificationFailed
 from consultations.domain.events import (
+    AmendmentProposed,
     BundleAccepted,
     ChangeProposed,
     DomainEvent,
@@ -83,8 +86,8 @@ _KEPT_METADATA = ("command", "reason")  # what an entry tells of how its event c
 class Shared(Protocol):
     """What the read models say a peer may see (scope ``peer:P``)."""
 
-    def shared_with(self, peer: str) -> tuple[list[str], list[str], list[str]]:
-        """The ids of the tracks, meetings and proposals shared with ``peer``."""
+    def shared_with(self, peer: str) -> dict[str, list[str]]:
+        """The ids of the tracks, meetings, proposals, … shared with ``peer``, by aggregate."""
 
     def joint_schedule(self, peer: str) -> list[dict[str, Any]]:
         """The schedule rows of the meetings shared with ``peer``."""
@@ -185,15 +188,14 @@ def _active_peer(uow: UnitOfWork, peer_id: str) -> Peer:
 def shared_streams(store: EventLog, shared: Shared, peer_id: str) -> dict[str, list[RecordedEvent]]:
     """Every stream the peer may see now, with its events.
 
-    The tracks it is a party of, their meetings, its ad-hoc meetings, the proposals about
-    these meetings, and the parties and areas these name (not the peer's own party record,
-    which is its to keep).
+    The tracks it is a party of and the amendments proposed of them, their meetings, its
+    ad-hoc meetings, the proposals about these meetings, and the parties and areas these
+    name (not the peer's own party record, which is its to keep).
     """
-    track_ids, meeting_ids, proposal_ids = shared.shared_with(peer_id)
     streams: dict[str, list[RecordedEvent]] = store.read_streams(
-        [TRACK.stream_id(t) for t in track_ids]
-        + [MEETING.stream_id(m) for m in meeting_ids]
-        + [PROPOSAL.stream_id(p) for p in proposal_ids]
+        named(name).stream_id(id_)
+        for name, ids in shared.shared_with(peer_id).items()
+        for id_ in ids
     )
     parties: set[str] = set()
     areas: set[str] = set()
@@ -456,7 +458,7 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
     """
     if stream_id in applying.set_aside:
         return False
-    if PROPOSAL.owns(stream_id):
+    if PROPOSAL.owns(stream_id) or AMENDMENT.owns(stream_id):
         return _proposal_applies(applying, stream_id, event)
     if PARTY.owns(stream_id):
         party = PARTY.id_of(stream_id)
@@ -474,11 +476,17 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
 
 
 def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
-    """Each side makes its own proposals; the meeting's convener settles them."""
-    if isinstance(event, ChangeProposed):
+    """Each side makes its own proposals; the convener or the track's creator settles them.
+
+    A proposal about a meeting is settled by its convener, an amendment by the track's creator.
+    """
+    if isinstance(event, ChangeProposed | AmendmentProposed):
         return event.proposer == applying.peer and _started_by(applying, stream_id) is None
-    convener = convener_of(applying.uow, getattr(event, "meeting_id", ""))
-    return _started_by(applying, stream_id) is not None and convener == applying.peer
+    if AMENDMENT.owns(stream_id):
+        settler = _started_by(applying, TRACK.stream_id(getattr(event, "track_id", "")))
+    else:
+        settler = convener_of(applying.uow, getattr(event, "meeting_id", ""))
+    return _started_by(applying, stream_id) is not None and settler == applying.peer
 
 
 def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> None:
@@ -489,12 +497,19 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
     under ids of its own (``<P>-<n>``), of meetings here in that scope.
     """
     peer = applying.peer
-    if isinstance(event, ChangeProposed):
-        number = event.proposal_id.removeprefix(f"{peer}-")
-        if number == event.proposal_id or not (number.isascii() and number.isdigit()):
+    if isinstance(event, ChangeProposed | AmendmentProposed):
+        proposal_id = event.proposal_id if isinstance(event, ChangeProposed) else event.amendment_id
+        number = proposal_id.removeprefix(f"{peer}-")
+        if number == proposal_id or not (number.isascii() and number.isdigit()):
+            raise NotAllowed("bundle", f"{where} proposes {proposal_id}, not an id of {peer}'s")
+    if isinstance(event, AmendmentProposed):
+        track: Track | None = applying.uow.state(TRACK, event.track_id)
+        if track is None or peer not in track.parties:
             raise NotAllowed(
-                "bundle", f"{where} proposes {event.proposal_id}, not an id of {peer}'s"
+                "bundle",
+                f"{where} proposes a change of track {event.track_id}, not one shared with {peer}",
             )
+    if isinstance(event, ChangeProposed):
         meeting: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
         if meeting is None or not _in_scope_of_sender(applying, meeting):
             raise NotAllowed(
@@ -607,6 +622,9 @@ class ExchangeReads(Shared, Protocol):
     def proposals(self, meeting_id: str | None = None) -> list[dict[str, Any]]:
         """Every proposal (of one meeting)."""
 
+    def amendments(self, track_id: str | None = None) -> list[dict[str, Any]]:
+        """Every amendment (of one track)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PeerStatus:
@@ -618,8 +636,8 @@ class PeerStatus:
     acknowledged: int  # of those, how many it has accepted
     received: int  # entries accepted from it
     received_at: datetime | None  # when its last bundle was accepted
-    awaiting_here: int  # open proposals it made (settled where the meeting is convened)
-    awaiting_there: int  # open proposals made here about meetings shared with it
+    awaiting_here: int  # open proposals and amendments it made, to be settled here
+    awaiting_there: int  # open ones made here about meetings and tracks shared with it
     differences: tuple[Difference, ...] | None  # None until a bundle was received
 
     @property
@@ -637,11 +655,13 @@ def exchange_status(
 ) -> list[PeerStatus]:
     """Where the exchange with every peer stands (removed ones too)."""
     open_proposals = [p for p in reads.proposals() if p["status"] == "open"]
+    open_amendments = [a for a in reads.amendments() if a["status"] == "open"]
     statuses = []
     for row in reads.peers():
         peer = row["peer_id"]
         there = row["schedule"]
         here = joint_digests(reads, peer)
+        shared = reads.shared_with(peer) if open_amendments else {"track": []}
         found = None if there is None else differences(here, there)
         if found:
             found = _in_transit(store, peer, row["acknowledged"], found)
@@ -653,9 +673,13 @@ def exchange_status(
                 acknowledged=row["acknowledged"],
                 received=row["received"],
                 received_at=row["received_at"],
-                awaiting_here=sum(p["proposer"] == peer for p in open_proposals),
+                awaiting_here=sum(p["proposer"] == peer for p in open_proposals + open_amendments),
                 awaiting_there=sum(
                     p["proposer"] == own_party and p["meeting_id"] in here for p in open_proposals
+                )
+                + sum(
+                    a["proposer"] == own_party and a["track_id"] in shared["track"]
+                    for a in open_amendments
                 ),
                 differences=None if found is None else tuple(found),
             )

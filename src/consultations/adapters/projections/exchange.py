@@ -1,18 +1,21 @@
-"""The exchange with other instances: one row per peer; one per proposal, as it stands."""
+"""The exchange with other instances: a row per peer, and one per proposal or amendment."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import RecordedEvent
-from consultations.adapters.orm import peers, proposals
+from consultations.adapters.orm import amendments, peers, proposals
 from consultations.adapters.projections.base import BatchByBatch, Replay
 from consultations.domain.events import (
+    AmendmentAccepted,
+    AmendmentDeclined,
+    AmendmentProposed,
     BundleAccepted,
     ChangeProposed,
     EntriesExported,
@@ -27,15 +30,15 @@ from consultations.domain.wall_time import WallTime
 
 
 class ExchangeProjection:
-    """Rows of ``peers`` and ``proposals``, in log order."""
+    """Rows of ``peers``, ``proposals`` and ``amendments``, in log order."""
 
     name: ClassVar[str] = "exchange"
-    version: ClassVar[int] = 1
-    tables: ClassVar[tuple[sa.Table, ...]] = (peers, proposals)
+    version: ClassVar[int] = 2
+    tables: ClassVar[tuple[sa.Table, ...]] = (peers, proposals, amendments)
     reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
-        """Add, re-add and remove peers; record proposals and how they were settled."""
+        """Add, re-add and remove peers; record proposals, amendments, how they were settled."""
         for recorded in batch:
             event = recorded.event
             if isinstance(event, PeerAdded):
@@ -83,15 +86,29 @@ class ExchangeProjection:
                     )
                 )
             elif isinstance(event, ProposalAccepted | ProposalDeclined):
-                declined = isinstance(event, ProposalDeclined)
                 connection.execute(
                     proposals.update()
                     .where(proposals.c.proposal_id == event.proposal_id)
-                    .values(
-                        status=DECLINED if declined else ACCEPTED,
-                        decision_reason=getattr(event, "reason", None),
-                        decided_at=recorded.recorded_at,
+                    .values(_settled(event, recorded.recorded_at))
+                )
+            elif isinstance(event, AmendmentProposed):
+                connection.execute(
+                    amendments.insert().values(
+                        amendment_id=event.amendment_id,
+                        track_id=event.track_id,
+                        proposer=event.proposer,
+                        changes=proposed_fields(event),
+                        retire_on=event.retire_on,
+                        reason=event.reason,
+                        status=OPEN,
+                        proposed_at=recorded.recorded_at,
                     )
+                )
+            elif isinstance(event, AmendmentAccepted | AmendmentDeclined):
+                connection.execute(
+                    amendments.update()
+                    .where(amendments.c.amendment_id == event.amendment_id)
+                    .values(_settled(event, recorded.recorded_at))
                 )
 
     def replay(self, connection: Connection) -> Replay:
@@ -118,6 +135,36 @@ def _peer_added(connection: Connection, event: PeerAdded, at: datetime) -> None:
                 received=0,
             )
         )
+
+
+def _settled(
+    event: ProposalAccepted | ProposalDeclined | AmendmentAccepted | AmendmentDeclined,
+    at: datetime,
+) -> dict[str, object]:
+    """A proposal's or an amendment's row once the convener or creator settled it."""
+    declined = isinstance(event, ProposalDeclined | AmendmentDeclined)
+    return {
+        "status": DECLINED if declined else ACCEPTED,
+        "decision_reason": event.reason
+        if isinstance(event, ProposalDeclined | AmendmentDeclined)
+        else None,
+        "decided_at": at,
+    }
+
+
+def proposed_fields(event: AmendmentProposed) -> dict[str, object]:
+    """The track fields an amendment changes, by name, as stored (dates as ISO text)."""
+    if event.amendment is None:
+        return {}
+    changed = {
+        name: getattr(event.amendment, name)
+        for name in event.amendment.__dataclass_fields__
+        if name != "track_id" and getattr(event.amendment, name) is not None
+    }
+    return {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in changed.items()
+    }
 
 
 def _local(moment: WallTime | None) -> str | None:

@@ -11,18 +11,24 @@ import click
 
 from consultations.adapters.read_models import ScheduleFilter
 from consultations.domain.cadence import parse_cadence
-from consultations.domain.commands import AddTrack, AmendTrack, PlanMeeting, RetireTrack
-from consultations.domain.errors import NotAllowed
+from consultations.domain.commands import (
+    AddTrack,
+    AmendTrack,
+    DeclineAmendment,
+    PlanMeeting,
+    RetireTrack,
+)
+from consultations.domain.errors import InvalidInput, NotAllowed
 from consultations.domain.proposals import Proposal
 from consultations.domain.tracks import Track
 from consultations.domain.validation import MAX_TITLE_LENGTH
 from consultations.domain.vocabulary import Kind, Priority
 from consultations.entrypoints.cli.context import CliContext, pass_context
 from consultations.entrypoints.cli.output import Column, format_option, output_options, render
-from consultations.entrypoints.cli.params import DAY, comma_list, write_options
+from consultations.entrypoints.cli.params import DAY, comma_list, default_actor, write_options
 from consultations.entrypoints.cli.show import show_aggregate
 from consultations.service_layer.history import aggregate_history
-from consultations.service_layer.services import fingerprint
+from consultations.service_layer.services import Provenance, fingerprint
 from consultations.service_layer.wording import describe_cadence
 from consultations.service_layer.working_time import proposals_for
 
@@ -41,6 +47,13 @@ PROPOSAL_COLUMNS = (
 )  # fmt: skip
 TABLE_PROPOSAL_COLUMNS: tuple[Column, ...] = (
     "rank", ("start_local", "end_local"), ("host", "window"), "reasons",
+)  # fmt: skip
+AMENDMENT_FIELDS = (
+    "amendment_id", "track_id", "proposer", "changes", "retire_on", "reason", "status",
+    "decision_reason", "proposed_at", "decided_at",
+)  # fmt: skip
+TABLE_AMENDMENT_COLUMNS: tuple[Column, ...] = (
+    ("amendment_id", "track_id"), ("proposer", "status"), "changes", "reason",
 )  # fmt: skip
 
 
@@ -106,18 +119,30 @@ def add_track(
     click.echo(context.execute(command, actor, reason, idempotency_key).aggregate_id)
 
 
+PROPOSE = click.option(
+    "--propose",
+    is_flag=True,
+    help="Propose it to the party that added the track (needs --reason).",
+)
+
+
 @track.command("amend")
 @click.argument("track_id", metavar="ID")
 @_track_options(adding=False)
+@PROPOSE
 @write_options
 @pass_context
 def amend_track(
     context: CliContext, track_id: str, title: str | None, kind: str | None, cadence: str | None,
     required: int | None, start: date | None, areas: tuple[str, ...], parties: tuple[str, ...],
     priority: str | None, tz: str | None, duration: str | None, reminders: str | None,
-    host_rotation: str | None, actor: str, reason: str | None, idempotency_key: str | None,
+    host_rotation: str | None, propose: bool, actor: str, reason: str | None,
+    idempotency_key: str | None,
 ) -> None:  # fmt: skip
-    """Change some of a track's fields; the others stay as they are."""
+    """Change some of a track's fields; the others stay as they are.
+
+    With --propose (a joint track another party added): propose the change to that party.
+    """
     command = AmendTrack(
         track_id=track_id,
         title=title,
@@ -133,6 +158,9 @@ def amend_track(
         reminders=comma_list(reminders),
         host_rotation=comma_list(host_rotation),
     )
+    if propose:
+        _propose(context, track_id, command, None, actor, reason, idempotency_key)
+        return
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: {'amended' if outcome.positions else 'nothing changed'}")
 
@@ -140,15 +168,97 @@ def amend_track(
 @track.command("retire")
 @click.argument("track_id", metavar="ID")
 @click.option("--on", "on", type=DAY, required=True, help="Last day the track runs.")
+@PROPOSE
 @write_options
 @pass_context
 def retire_track(
-    context: CliContext, track_id: str, on: date,
+    context: CliContext, track_id: str, on: date, propose: bool,
     actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
-    """Retire a track: no sessions are required after the date."""
+    """Retire a track: no sessions are required after the date.
+
+    With --propose (a joint track another party added): propose it to that party.
+    """
+    if propose:
+        _propose(context, track_id, None, on, actor, reason, idempotency_key)
+        return
     outcome = context.execute(RetireTrack(track_id=track_id, on=on), actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: retired on {on.isoformat()}")
+
+
+def _propose(
+    context: CliContext, track_id: str, amendment: AmendTrack | None, retire_on: date | None,
+    actor: str, reason: str | None, idempotency_key: str | None,
+) -> None:  # fmt: skip
+    """Propose a change of a track to the party that added it; prints the amendment's id."""
+    from consultations.service_layer.track_amendments import propose
+
+    if not reason:
+        raise InvalidInput("reason", "give --reason with --propose: the track's creator reads it")
+    app = context.app()
+    outcome = propose(
+        app.commands, app.read_models, track_id, amendment=amendment, retire_on=retire_on,
+        reason=reason, provenance=Provenance(actor=actor, source="cli", reason=reason),
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    click.echo(f"{track_id}: amendment {outcome.aggregate_id} proposed")
+
+
+@track.command("amendments")
+@click.argument("track_id", metavar="[ID]", required=False)
+@format_option
+@pass_context
+def list_amendments(context: CliContext, track_id: str | None, output_format: str) -> None:
+    """List the changes of tracks proposed by other parties, open ones first, with their ids."""
+    if track_id is not None:
+        context.require_known("id", track=track_id)
+    with context.read_models() as read:
+        rows = read.amendments(track_id)
+    if output_format == "table":
+        for row in rows:
+            row["changes"] = describe_changes(row["changes"], row["retire_on"])
+        render(rows, TABLE_AMENDMENT_COLUMNS, output_format, title="Amendments")
+    else:
+        render(rows, AMENDMENT_FIELDS, output_format, title="Amendments")
+
+
+def describe_changes(changes: dict[str, Any], retire_on: date | None) -> str:
+    """What an amendment changes, in words: ``cadence → P6M; retire on 2027-06-30``."""
+    parts = [
+        f"{name} → {', '.join(value) if isinstance(value, list) else value}"
+        for name, value in changes.items()
+    ]
+    if retire_on is not None:
+        parts.append(f"retire on {retire_on.isoformat()}")
+    return "; ".join(parts)
+
+
+@track.command("accept")
+@click.argument("track_id", metavar="ID")
+@click.argument("amendment_id", metavar="AMENDMENT")
+@click.option("--actor", default=default_actor, show_default="the OS user", help="Who accepts.")
+@pass_context
+def accept_amendment(context: CliContext, track_id: str, amendment_id: str, actor: str) -> None:
+    """Accept an amendment: its changes become the track's (you added the track)."""
+    from consultations.service_layer.track_amendments import accept
+
+    accept(context.app().commands, track_id, amendment_id, Provenance(actor=actor, source="cli"))
+    click.echo(f"{track_id}: amendment {amendment_id} accepted")
+
+
+@track.command("decline")
+@click.argument("track_id", metavar="ID")
+@click.argument("amendment_id", metavar="AMENDMENT")
+@click.option("--reason", required=True, help="Why: the proposer reads it.")
+@click.option("--actor", default=default_actor, show_default="the OS user", help="Who declines.")
+@pass_context
+def decline_amendment(
+    context: CliContext, track_id: str, amendment_id: str, reason: str, actor: str
+) -> None:
+    """Decline an amendment, saying why (you added the track)."""
+    command = DeclineAmendment(amendment_id=amendment_id, track_id=track_id, reason=reason)
+    context.execute(command, actor, reason, None)
+    click.echo(f"{track_id}: amendment {amendment_id} declined")
 
 
 @track.command("show")

@@ -1,0 +1,119 @@
+"""A joint track is changed only by the party that added it; the others propose (issue 16,
+point 6): amendments travel to the track's creator, who accepts or declines them, and both
+sides end with the same track and the same amendments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.exchange.instances import Instance, exchange, introduce, joint_track
+
+
+@pytest.fixture
+def joint(tm: Instance, az: Instance, tmp_path: Path) -> tuple[Instance, Instance]:
+    """TM-MFA added the joint track t; AZ-MFA has received it."""
+    introduce(tm, az)
+    joint_track(tm)
+    exchange(tm, az, tmp_path)
+    return tm, az
+
+
+def _track(instance: Instance) -> dict[str, object]:
+    (row,) = [t for t in instance.json("track", "list") if t["track_id"] == "t"]
+    return row
+
+
+def test_the_other_party_proposes_and_the_creator_settles(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    az.rejected(3, "'t' was added by TM-MFA; only TM-MFA changes it; propose it with --propose",
+                "track", "amend", "t", "--cadence", "half-year")  # fmt: skip
+    first = az.ok("track", "amend", "t", "--cadence", "half-year", "--title", "Half-yearly talks",
+                  "--propose", "--reason", "twice a year suits us")  # fmt: skip
+    second = az.ok("track", "retire", "t", "--on", "2027-12-31", "--propose",
+                   "--reason", "the programme ends")  # fmt: skip
+    assert (first, second) == (
+        "t: amendment AZ-MFA-1 proposed\n",
+        "t: amendment AZ-MFA-2 proposed\n",
+    )
+    az.rejected(3, "'t' was added by TM-MFA; only TM-MFA changes it; it settles amendments",
+                "track", "accept", "t", "AZ-MFA-1")  # fmt: skip
+    assert _track(az)["cadence"] == "year"  # proposed, not changed
+    exchange(az, tm, tmp_path)
+    (tm_status,) = tm.json("sync", "status")
+    (az_status,) = az.json("sync", "status")
+    assert (tm_status["proposals_awaiting_here"], tm_status["proposals_awaiting_there"]) == (2, 0)
+    assert (az_status["proposals_awaiting_here"], az_status["proposals_awaiting_there"]) == (0, 2)
+
+    listed = tm.json("track", "amendments", "t")
+    assert [(a["amendment_id"], a["proposer"], a["status"], a["changes"], a["retire_on"])
+            for a in listed] == [
+        ("AZ-MFA-1", "AZ-MFA", "open", {"title": "Half-yearly talks", "cadence": "half-year"},
+         None),
+        ("AZ-MFA-2", "AZ-MFA", "open", {}, "2027-12-31"),
+    ]  # fmt: skip
+    tm.ok("track", "accept", "t", "AZ-MFA-1")
+    tm.ok("track", "decline", "t", "AZ-MFA-2", "--reason", "we go on")
+    tm.rejected(3, "amendment: 'AZ-MFA-2' was declined already",
+                "track", "accept", "t", "AZ-MFA-2")  # fmt: skip
+    tm.rejected(4, "no amendment 'AZ-MFA-9'", "track", "accept", "t", "AZ-MFA-9")
+    exchange(tm, az, tmp_path)
+
+    for instance in (tm, az):
+        track = _track(instance)
+        assert (track["title"], track["cadence"], track["retired_on"]) == (
+            "Half-yearly talks", "half-year", None,
+        )  # fmt: skip
+        settled = {a["amendment_id"]: (a["status"], a["decision_reason"])
+                   for a in instance.json("track", "amendments")}  # fmt: skip
+        assert settled == {"AZ-MFA-1": ("accepted", None), "AZ-MFA-2": ("declined", "we go on")}
+    listed = tm.json("track", "amendments")
+    assert tm("projections", "rebuild").code == 0  # the rows come from the log alone
+    assert tm.json("track", "amendments") == listed
+    history = tm.json("track", "show", "t")["history"]
+    assert history[-1]["reason"] == ("accepted amendment AZ-MFA-1 of AZ-MFA: twice a year suits us")
+
+
+def test_what_cannot_be_proposed_is_refused_with_nothing_written(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    tm.rejected(3, "'t' was added here: change it directly with `track amend`",
+                "track", "amend", "t", "--cadence", "month", "--propose", "--reason", "x")  # fmt: skip
+    az.rejected(2, "reason: give --reason with --propose",
+                "track", "amend", "t", "--cadence", "month", "--propose")  # fmt: skip
+    az.rejected(2, "track: track 't' has these values already",
+                "track", "amend", "t", "--cadence", "year", "--propose", "--reason", "x")  # fmt: skip
+    az.rejected(2, "reminders: reminders are each instance's own",
+                "track", "amend", "t", "--reminders", "P1D", "--propose", "--reason", "x")  # fmt: skip
+    az.rejected(2, "on: 2025-01-01 is before the track's start",
+                "track", "retire", "t", "--on", "2025-01-01", "--propose", "--reason", "x")  # fmt: skip
+    az.rejected(4, "no party 'KZ-MFA'", "track", "amend", "t", "--party", "TM-MFA",
+                "--party", "KZ-MFA", "--propose", "--reason", "x")  # fmt: skip
+    az.rejected(4, "no track 'nope'", "track", "amend", "nope", "--title", "x", "--propose",
+                "--reason", "x")  # fmt: skip
+    assert tm.json("track", "amendments") == az.json("track", "amendments") == []
+
+
+def test_without_an_identity_there_is_nobody_to_propose_to(tm: Instance) -> None:
+    joint_track(tm)
+    tm.rejected(3, "identity: run `identity init --party P` before proposing",
+                "track", "amend", "t", "--title", "x", "--propose", "--reason", "x")  # fmt: skip
+    tm.ok("track", "amend", "t", "--title", "Renamed")  # every track is this instance's
+
+
+def test_an_amendment_accepted_after_the_track_changed_is_checked_again(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    az.ok("track", "retire", "t", "--on", "2027-06-30", "--propose", "--reason", "ends")
+    exchange(az, tm, tmp_path)
+    tm.ok("track", "retire", "t", "--on", "2027-03-31")
+    before = tm.events()
+    tm.rejected(3, "track 't' was already retired on 2027-03-31",
+                "track", "accept", "t", "AZ-MFA-1")  # fmt: skip
+    assert tm.events() == before
+    tm.ok("track", "decline", "t", "AZ-MFA-1", "--reason", "retired already")
