@@ -115,3 +115,25 @@ def test_changes_that_cross_in_transit_end_the_same_on_both_sides(
     assert (tm_meeting["start"], tm_meeting["venue"]) == ("2026-05-16T10:00:00", "Ashgabat")
     assert (az_meeting["start"], az_meeting["venue"]) == ("2026-05-16T10:00:00", "Ashgabat")
     assert [p["status"] for p in tm_proposals] == [p["status"] for p in az_proposals] == ["open"]
+
+
+def test_a_plan_file_changing_another_partys_meeting_is_refused_as_such(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    _, az = joint
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        '[meetings.m1]\ntrack = "t"\ntitle = "Talks"\nstart = 2026-05-15T10:00:00\n'
+        'tz = "Asia/Ashgabat"\n'
+    )
+    before = az.events()
+    result = az("plan", "import", str(plan))
+    assert result.code == 3, result  # a rule refuses it: not a mistake in the file
+    assert "meetings.m1: 'm1' is convened by TM-MFA; use `meeting propose`" in result.err
+    assert result.err.splitlines()[-1] == "error: plan: 1 problem(s); nothing was imported"
+    # A mistake in the file beside it makes it a file with problems (exit 2).
+    plan.write_text(plan.read_text() + '\n[meetings.m9]\ntrack = "t"\ntitle = ""\n')
+    result = az("plan", "import", str(plan))
+    assert result.code == 2, result
+    assert "is convened by TM-MFA" in result.err
+    assert az.events() == before

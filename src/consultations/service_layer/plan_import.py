@@ -30,7 +30,15 @@ import tomli
 
 from consultations.adapters.eventlog import EventLog, RecordedEvent
 from consultations.domain import meetings, parties, tracks
-from consultations.domain.aggregates import AREA, MEETING, PARTY, TRACK, Aggregate, of_stream
+from consultations.domain.aggregates import (
+    AREA,
+    MEETING,
+    PARTY,
+    TRACK,
+    Aggregate,
+    for_command,
+    of_stream,
+)
 from consultations.domain.commands import (
     AddTrack,
     AmendMeeting,
@@ -94,11 +102,16 @@ def source_of(path: Path) -> str:
 
 
 class PlanProblems(Exception):
-    """The plan cannot be imported; ``problems`` lists each as ``location: problem``."""
+    """The plan cannot be imported; ``problems`` lists each as ``location: problem``.
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    ``refused``: every problem is a rule refusing a change the file asks for (a meeting
+    another party convenes, a track another party added), not a mistake in the file.
+    """
+
+    def __init__(self, problems: Sequence[str], *, refused: bool = False) -> None:
         super().__init__(f"{len(problems)} problem(s) in the plan")
         self.problems = list(problems)
+        self.refused = refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +196,7 @@ def import_plan(
     uow = service.new_unit_of_work()
     now = service.clock()
     problems: list[str] = []
+    refusals = 0
     entries = list(_entries(document, problems))
     # Every entry's stream at once: a new one costs no query of its own to learn it is new.
     uow.preload(_streams_named(document))
@@ -193,10 +207,11 @@ def import_plan(
                 handle(uow, command, now, service.directory)
         except DomainError as error:
             problems.append(f"{_where(location, command, error.field)}: {error.problem}")
+            refusals += isinstance(error, NotAllowed)
     for party_id, problem in service.unknown_countries(uow):
         problems.append(f"parties.{_quoted(party_id)}.country: {problem}")
     if problems:
-        raise PlanProblems(problems)
+        raise PlanProblems(problems, refused=refusals == len(problems))
     changes = _changes(uow, provenance.source)
     if not force and any(change.undoes for change in changes):
         raise PlanConflicts([change for change in changes if change.undoes])
@@ -268,6 +283,8 @@ Builder = Callable[[UnitOfWork, datetime], list[DomainCommand]]
 def _where(location: str, command: DomainCommand | None, name: str) -> str:
     """The file location of a domain error about ``name`` raised while handling ``command``."""
     key = _FILE_KEYS.get(type(command), {}).get(name, name)
+    if command is not None and name == for_command(command).name:
+        key = "id"  # the entry as a whole: who may change it
     if isinstance(command, RecordMeetingHeld) and name == "on" and command.on is None:
         key = "status"  # held at the planned start, which is in the future
     if isinstance(command, CloseActionItem):

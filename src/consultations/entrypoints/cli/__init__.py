@@ -197,7 +197,8 @@ def _failure(exc: Exception) -> tuple[int, str]:
         if isinstance(exc, PlanProblems):
             for problem in exc.problems:
                 click.echo(f"error: {' '.join(problem.split())}", err=True)
-            return EXIT_INVALID, f"plan: {len(exc.problems)} problem(s); nothing was imported"
+            code = EXIT_NOT_ALLOWED if exc.refused else EXIT_INVALID
+            return code, f"plan: {len(exc.problems)} problem(s); nothing was imported"
     if raised(exc, "sqlalchemy.exc", "SQLAlchemyError"):
         from consultations.adapters.database import first_line
 
