@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from consultations.adapters.eventlog import Append
 from consultations.adapters.orm import feeds
 from consultations.bootstrap import Application, bootstrap
 from consultations.domain.commands import (
@@ -27,6 +28,12 @@ from consultations.domain.commands import (
     RevokeFeed,
 )
 from consultations.domain.errors import DomainError
+from consultations.domain.events import (
+    AmendmentDeclined,
+    AmendmentProposed,
+    ChangeProposed,
+    TrackAmended,
+)
 from consultations.service_layer.feeds import FeedPublisher, FeedSpec, new_feed
 from consultations.settings import Settings
 from tests.projections.support import ANALYST
@@ -146,6 +153,23 @@ def test_feeds_parties_and_areas_leave_the_etags_alone(world: World) -> None:
     world.run(RevokeFeed(feed_id=world.spec("party:P-C").feed_id, reason="rotated"))
     del world.tokens["party:P-C"]
     assert world.etags() == {scope: etags[scope] for scope in world.tokens}
+
+
+def test_proposals_and_amendments_leave_the_etags_alone(world: World) -> None:
+    # Only the changes they lead to, made by the meeting's or the track's own commands, show.
+    etags = world.etags()
+    world.app.store.append_many(
+        [
+            Append("proposal-P-B-1", 0, [ChangeProposed("P-B-1", "m-energy", "P-B", None, None,
+                                                        None, "Ashgabat", "closer")]),
+            Append("amendment-P-B-1", 0, [
+                AmendmentProposed("P-B-1", "t-energy", "P-B", TrackAmended("t-energy", title="E"),
+                                  None, "shorter"),
+                AmendmentDeclined("P-B-1", "t-energy", "no"),
+            ]),
+        ]
+    )  # fmt: skip
+    assert world.etags() == etags
 
 
 def test_the_etag_moves_at_midnight_and_with_the_feed_definition(world: World) -> None:

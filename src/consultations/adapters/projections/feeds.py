@@ -39,6 +39,7 @@ from consultations.adapters.projections.base import Replay
 from consultations.adapters.scopes import in_scope
 from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
+    AmendmentEvent,
     AreaRegistered,
     FeedCreated,
     FeedRevoked,
@@ -169,7 +170,13 @@ def _sort_out(
             continue
         if isinstance(
             event,
-            FeedCreated | FeedRevoked | PartyEvent | AreaRegistered | InstanceEvent | ProposalEvent,
+            FeedCreated
+            | FeedRevoked
+            | PartyEvent
+            | AreaRegistered
+            | InstanceEvent
+            | ProposalEvent
+            | AmendmentEvent,
         ):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)
