@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from consultations.adapters.orm import reminders
 from tests.exchange.instances import Instance, exchange, introduce, joint_track
 
 
@@ -137,3 +138,31 @@ def test_a_plan_file_changing_another_partys_meeting_is_refused_as_such(
     assert result.code == 2, result
     assert "is convened by TM-MFA" in result.err
     assert az.events() == before
+
+
+def test_each_side_sets_its_own_reminders_and_keeps_them(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    tm.ok("track", "amend", "t", "--reminders", "P14D")
+    exchange(tm, az, tmp_path)
+    assert _reminders(az) == []  # reminder offsets are never sent
+    sent_before = az.json("sync", "status")[0]["sent"]
+    az.ok("track", "amend", "t", "--reminders", "P7D,P1D")  # its own, on TM-MFA's track
+    assert _reminders(az) == ["P1D", "P7D"]
+    az.ok("meeting", "amend", "m1", "--reminders", "P2D")  # and on TM-MFA's meeting
+    assert _reminders(az) == ["P2D"]
+    az.rejected(3, "convened by TM-MFA", "meeting", "amend", "m1", "--reminders", "P2D",
+                "--venue", "Baku")  # fmt: skip
+    az.rejected(3, "only TM-MFA changes it", "track", "amend", "t", "--reminders", "P3D",
+                "--title", "Other")  # fmt: skip
+    exchange(az, tm, tmp_path)
+    assert az.json("sync", "status")[0]["sent"] == sent_before  # nothing of it was sent
+    assert _reminders(tm) == ["P14D"]
+    assert [row["reminders"] for row in tm.json("track", "list")] == [["P14D"]]
+
+
+def _reminders(instance: Instance) -> list[str]:
+    query = sa.select(reminders.c.offset).where(reminders.c.meeting_id == "m1")
+    with instance.engine.connect() as connection:
+        return sorted(connection.execute(query).scalars())

@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
+from consultations.domain.commands import AmendMeeting, AmendTrack
 from consultations.domain.errors import NotAllowed, VerificationFailed
 from consultations.domain.events import (
     ActionItemCompleted,
@@ -137,6 +138,16 @@ def withheld(event: DomainEvent) -> DomainEvent:
         case TrackAmended() | MeetingPlanned() | MeetingAmended():
             return replace(event, reminders=None)
     return event
+
+
+def local_only(change: AmendTrack | AmendMeeting | TrackAmended | MeetingAmended) -> bool:
+    """Whether a change of a track or a meeting sets its reminder offsets and nothing else.
+
+    Reminders are each instance's own: such a change is never sent, and any instance may
+    make it, whoever added the track or convenes the meeting.
+    """
+    others = (getattr(change, f.name) for f in fields(change)[1:] if f.name != "reminders")
+    return change.reminders is not None and all(value is None for value in others)
 
 
 # --- the joint schedule -----------------------------------------------------------------------

@@ -47,7 +47,7 @@ from consultations.domain.commands import (
 from consultations.domain.compliance import TrackRules, never_counted
 from consultations.domain.errors import InvalidInput, NotAllowed, UnknownId
 from consultations.domain.events import MeetingPlanned, MeetingRescheduled
-from consultations.domain.exchange import ORIGIN
+from consultations.domain.exchange import ORIGIN, local_only
 from consultations.domain.feeds import parse_scope
 from consultations.domain.meetings import Meeting
 from consultations.domain.validation import validate_id
@@ -213,44 +213,22 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
     A meeting is changed only by its convener's instance, which alone settles proposals;
     the others propose. A track is changed only by the instance that added it, which alone
     settles amendments; the others propose them. A party's record (its country, its
-    closures) is changed only by the instance it came from.
+    closures) is changed only by the instance it came from. Reminder offsets are each
+    instance's own.
     """
     own = own_party(uow)
     if own is None:
         if isinstance(command, ProposeChange | ProposeAmendment):
             raise NotAllowed("identity", "run `identity init --party P` before proposing")
         return  # without an identity, every meeting and track is this instance's
-    if isinstance(command, ProposeChange):
-        if convener_of(uow, command.meeting_id) in (None, own):
-            raise NotAllowed(
-                "meeting",
-                f"{command.meeting_id!r} is convened here: change it directly, "
-                "e.g. with `meeting reschedule`",
-            )
-    elif isinstance(command, (*MEETING.commands, AcceptProposal, DeclineProposal)) and not (
-        isinstance(command, PlanMeeting)
+    if isinstance(command, AmendTrack | AmendMeeting) and local_only(command):
+        return
+    if isinstance(command, (ProposeChange, AcceptProposal, DeclineProposal, *MEETING.commands)):
+        _check_convener(uow, command, own)
+    elif isinstance(
+        command, ProposeAmendment | AmendTrack | RetireTrack | AcceptAmendment | DeclineAmendment
     ):
-        meeting_id = MEETING.target(command)
-        convener = convener_of(uow, meeting_id)
-        if convener not in (None, own):
-            settles = isinstance(command, AcceptProposal | DeclineProposal)
-            advice = "it settles proposals" if settles else "use `meeting propose`"
-            raise NotAllowed("meeting", f"{meeting_id!r} is convened by {convener}; {advice}")
-    elif isinstance(command, ProposeAmendment):
-        if not started_by(uow, TRACK.stream_id(command.track_id)):
-            raise NotAllowed(
-                "track",
-                f"{command.track_id!r} was added here: change it directly with `track amend`",
-            )
-    elif isinstance(command, AmendTrack | RetireTrack | AcceptAmendment | DeclineAmendment):
-        creator = started_by(uow, TRACK.stream_id(command.track_id))
-        if creator:
-            settles = isinstance(command, AcceptAmendment | DeclineAmendment)
-            advice = "it settles amendments" if settles else "propose it with --propose"
-            raise NotAllowed(
-                "track",
-                f"{command.track_id!r} was added by {creator}; only {creator} changes it; {advice}",
-            )
+        _check_creator(uow, command)
     elif isinstance(command, AmendParty | AddPartyClosure) and _is_id(command.party_id):
         owner = record_owner(uow, command.party_id)
         if owner:
@@ -258,6 +236,47 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
                 "party",
                 f"the record of {command.party_id!r} comes from {owner}; only {owner} changes it",
             )
+
+
+def _check_convener(uow: UnitOfWork, command: DomainCommand, own: str) -> None:
+    """A meeting's changes and settlements are its convener's; the others propose."""
+    if isinstance(command, PlanMeeting):
+        return
+    if isinstance(command, ProposeChange):
+        if convener_of(uow, command.meeting_id) in (None, own):
+            raise NotAllowed(
+                "meeting",
+                f"{command.meeting_id!r} is convened here: change it directly, "
+                "e.g. with `meeting reschedule`",
+            )
+        return
+    meeting_id = MEETING.target(command)
+    convener = convener_of(uow, meeting_id)
+    if convener not in (None, own):
+        settles = isinstance(command, AcceptProposal | DeclineProposal)
+        advice = "it settles proposals" if settles else "use `meeting propose`"
+        raise NotAllowed("meeting", f"{meeting_id!r} is convened by {convener}; {advice}")
+
+
+def _check_creator(
+    uow: UnitOfWork,
+    command: ProposeAmendment | AmendTrack | RetireTrack | AcceptAmendment | DeclineAmendment,
+) -> None:
+    """A track's changes and settlements are its creator's; the others propose amendments."""
+    creator = started_by(uow, TRACK.stream_id(command.track_id))
+    if isinstance(command, ProposeAmendment):
+        if not creator:
+            raise NotAllowed(
+                "track",
+                f"{command.track_id!r} was added here: change it directly with `track amend`",
+            )
+    elif creator:
+        settles = isinstance(command, AcceptAmendment | DeclineAmendment)
+        advice = "it settles amendments" if settles else "propose it with --propose"
+        raise NotAllowed(
+            "track",
+            f"{command.track_id!r} was added by {creator}; only {creator} changes it; {advice}",
+        )
 
 
 def convener_of(uow: UnitOfWork, meeting_id: str) -> str | None:

@@ -46,10 +46,12 @@ from consultations.domain.events import (
     ChangeProposed,
     DomainEvent,
     EntriesExported,
+    MeetingAmended,
     MeetingPlanned,
     PeerAdded,
     PeerKeyLearned,
     PeerRemoved,
+    TrackAmended,
 )
 from consultations.domain.exchange import (
     EXCHANGED,
@@ -63,6 +65,7 @@ from consultations.domain.exchange import (
     differences,
     in_peer_scope,
     judge,
+    local_only,
     meeting_digest,
     origin_line,
     pull_statement,
@@ -213,9 +216,17 @@ def shared_streams(store: EventLog, shared: Shared, peer_id: str) -> dict[str, l
 
 
 def _events_shared(store: EventLog, shared: Shared, peer_id: str) -> list[RecordedEvent]:
-    """The events recorded here of the streams shared with the peer, in log order."""
+    """The events recorded here of the streams shared with the peer, in log order.
+
+    Not a change of nothing but reminder offsets, which are each instance's own.
+    """
     streams = shared_streams(store, shared, peer_id)
-    return sorted(_own(e for events in streams.values() for e in events), key=_position)
+    recorded = _own(e for events in streams.values() for e in events)
+    return sorted((e for e in recorded if not _local(e.event)), key=_position)
+
+
+def _local(event: DomainEvent) -> bool:
+    return isinstance(event, TrackAmended | MeetingAmended) and local_only(event)
 
 
 def _position(event: RecordedEvent) -> int:
