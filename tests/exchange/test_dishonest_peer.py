@@ -207,3 +207,36 @@ def test_an_amendment_settled_by_another_than_the_tracks_creator_is_not_applied(
     result = tm("sync", "import", str(forged))
     assert result.code == 0, result
     assert [a["status"] for a in tm.json("track", "amendments")] == ["open"]
+
+
+def test_a_track_or_meeting_the_sender_leaves_out_of_its_own_scope_is_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    # An honest peer never sends its track without itself among the parties, nor moves
+    # its ad-hoc meeting to others: that would plant a track or meeting of others here.
+    introduce(tm, az)
+    parties(az, "TM-MFA", "AZ-MFA", "KZ-MFA")
+    joint_track(az)
+    az.ok("meeting", "plan", "--id", "adhoc", "--title", "Dinner", "--tz", "Asia/Baku",
+          "--start", "2026-03-11 19:00", "--participants", "TM-MFA,AZ-MFA")  # fmt: skip
+    az.ok("meeting", "amend", "adhoc", "--agenda", "Water")
+    data = send(az, tm, tmp_path / "az.bundle")
+
+    def others(entry: dict[str, Any]) -> None:
+        if entry["type"] == "TrackAdded":
+            entry["payload"]["parties"] = ["TM-MFA", "KZ-MFA"]
+
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, others))
+    tm.rejected(3, "makes track t one AZ-MFA is not a party of", "sync", "import", str(forged))
+
+    def moved(entry: dict[str, Any]) -> None:
+        if entry["type"] == "MeetingAmended":
+            entry["payload"]["participants"] = ["TM-MFA", "KZ-MFA"]
+
+    forged.write_bytes(forge(data, az, moved))
+    tm.rejected(3, "moves meeting adhoc outside what AZ-MFA takes part in",
+                "sync", "import", str(forged))  # fmt: skip
+    assert tm.json("schedule", "--all") == []
+    tm.ok("sync", "import", str(tmp_path / "az.bundle"))
+    assert sorted(row["meeting_id"] for row in tm.json("schedule", "--all")) == ["adhoc"]

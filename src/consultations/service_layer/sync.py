@@ -51,6 +51,7 @@ from consultations.domain.events import (
     PeerAdded,
     PeerKeyLearned,
     PeerRemoved,
+    TrackAdded,
     TrackAmended,
 )
 from consultations.domain.exchange import (
@@ -73,7 +74,7 @@ from consultations.domain.exchange import (
     withheld,
 )
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
-from consultations.domain.meetings import Meeting
+from consultations.domain.meetings import Meeting, evolve
 from consultations.domain.peers import Peer
 from consultations.domain.signed_note import NoteSignature, VerifierKey
 from consultations.domain.tracks import Track
@@ -505,14 +506,49 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
 
     A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
     it is a party of, or an ad-hoc meeting it hosts or takes part in), and proposes changes,
-    under ids of its own (``<P>-<n>``), of meetings here in that scope.
+    under ids of its own (``<P>-<n>``), of meetings and tracks here in that scope. Its tracks
+    and meetings stay in that scope: it never sends one, nor a change, without itself in it.
     """
-    peer = applying.peer
     if isinstance(event, ChangeProposed | AmendmentProposed):
-        proposal_id = event.proposal_id if isinstance(event, ChangeProposed) else event.amendment_id
-        number = proposal_id.removeprefix(f"{peer}-")
-        if number == proposal_id or not (number.isascii() and number.isdigit()):
-            raise NotAllowed("bundle", f"{where} proposes {proposal_id}, not an id of {peer}'s")
+        _check_proposal(applying, where, event)
+    elif isinstance(event, MeetingPlanned):
+        if event.convener not in {None, applying.peer}:
+            raise NotAllowed(
+                "bundle",
+                f"{where} plans meeting {event.meeting_id} convened by {event.convener}; "
+                f"{applying.peer} sends only meetings it convenes",
+            )
+        if not _in_scope_of_sender(applying, event):
+            raise NotAllowed(
+                "bundle",
+                f"{where} plans meeting {event.meeting_id} outside what {applying.peer} takes "
+                f"part in (track {event.track_id or '(ad hoc)'})",
+            )
+    elif isinstance(event, TrackAdded | TrackAmended) and event.parties is not None:
+        if applying.peer not in event.parties:
+            raise NotAllowed(
+                "bundle",
+                f"{where} makes track {event.track_id} one {applying.peer} is not a party of",
+            )
+    elif isinstance(event, MeetingAmended) and (event.host, event.participants) != (None, None):
+        before: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
+        if before is not None and not _in_scope_of_sender(applying, evolve(before, event)):
+            raise NotAllowed(
+                "bundle",
+                f"{where} moves meeting {event.meeting_id} outside what {applying.peer} "
+                "takes part in",
+            )
+
+
+def _check_proposal(
+    applying: _Applying, where: str, event: ChangeProposed | AmendmentProposed
+) -> None:
+    """A proposal or amendment under an id of the sender's, of what it shares with it here."""
+    peer = applying.peer
+    proposal_id = event.proposal_id if isinstance(event, ChangeProposed) else event.amendment_id
+    number = proposal_id.removeprefix(f"{peer}-")
+    if number == proposal_id or not (number.isascii() and number.isdigit()):
+        raise NotAllowed("bundle", f"{where} proposes {proposal_id}, not an id of {peer}'s")
     if isinstance(event, AmendmentProposed):
         track: Track | None = applying.uow.state(TRACK, event.track_id)
         if track is None or peer not in track.parties:
@@ -520,26 +556,13 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
                 "bundle",
                 f"{where} proposes a change of track {event.track_id}, not one shared with {peer}",
             )
-    if isinstance(event, ChangeProposed):
+    else:
         meeting: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
         if meeting is None or not _in_scope_of_sender(applying, meeting):
             raise NotAllowed(
                 "bundle",
                 f"{where} proposes a change of meeting {event.meeting_id}, "
                 f"not one shared with {peer}",
-            )
-    if isinstance(event, MeetingPlanned):
-        if event.convener not in {None, peer}:
-            raise NotAllowed(
-                "bundle",
-                f"{where} plans meeting {event.meeting_id} convened by {event.convener}; "
-                f"{peer} sends only meetings it convenes",
-            )
-        if not _in_scope_of_sender(applying, event):
-            raise NotAllowed(
-                "bundle",
-                f"{where} plans meeting {event.meeting_id} outside what {peer} takes part in "
-                f"(track {event.track_id or '(ad hoc)'})",
             )
 
 
