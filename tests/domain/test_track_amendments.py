@@ -83,7 +83,7 @@ def test_what_cannot_be_proposed() -> None:
     )
     local = AmendTrack(track_id=TRACK, reminders=("P1D",))
     given().when(propose(amendment=local), track=track, proposer="AZ-MFA").then_raises(
-        InvalidInput, "reminders", "each instance's own"
+        InvalidInput, "reminders", "each instance sets its own"
     )
     given().when(propose(reason=" "), track=track, proposer="AZ-MFA").then_raises(
         InvalidInput, "reason"

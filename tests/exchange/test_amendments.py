@@ -85,9 +85,9 @@ def test_what_cannot_be_proposed_is_refused_with_nothing_written(
                 "track", "amend", "t", "--cadence", "month", "--propose", "--reason", "x")  # fmt: skip
     az.rejected(2, "reason: give --reason with --propose",
                 "track", "amend", "t", "--cadence", "month", "--propose")  # fmt: skip
-    az.rejected(2, "track: track 't' has these values already",
+    az.rejected(2, "track: 't' has these values already",
                 "track", "amend", "t", "--cadence", "year", "--propose", "--reason", "x")  # fmt: skip
-    az.rejected(2, "reminders: reminders are each instance's own",
+    az.rejected(2, "reminders: each instance sets its own; they are not proposed",
                 "track", "amend", "t", "--reminders", "P1D", "--propose", "--reason", "x")  # fmt: skip
     az.rejected(2, "on: 2025-01-01 is before the track's start",
                 "track", "retire", "t", "--on", "2025-01-01", "--propose", "--reason", "x")  # fmt: skip

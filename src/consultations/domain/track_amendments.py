@@ -93,10 +93,10 @@ def _proposal(
     amended: TrackAmended | None = None
     if command.amendment is not None:
         if command.amendment.reminders is not None:
-            raise InvalidInput("reminders", "reminders are each instance's own; set them locally")
+            raise InvalidInput("reminders", "each instance sets its own; they are not proposed")
         events = tracks.decide(track, command.amendment, now)
         if not events:
-            raise InvalidInput("track", f"track {track.id!r} has these values already")
+            raise InvalidInput("track", f"{track.id!r} has these values already")
         (event,) = events
         assert isinstance(event, TrackAmended)
         amended = event
