@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import assert_never
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from consultations.domain import meetings
 from consultations.domain.commands import (
@@ -33,6 +33,9 @@ from consultations.domain.events import (
 )
 from consultations.domain.validation import require_aware, validate_id, validate_line
 from consultations.domain.wall_time import WallTime
+
+if TYPE_CHECKING:
+    from consultations.domain import track_amendments
 
 OPEN, ACCEPTED, DECLINED = "open", "accepted", "declined"
 
@@ -148,15 +151,22 @@ def evolve(state: Proposal | None, event: ProposalEvent) -> Proposal:
         case ProposalAccepted() | ProposalDeclined():
             if state is None:
                 raise ValueError(f"proposal {event.proposal_id!r} settled before it was made")
-            declined = isinstance(event, ProposalDeclined)
-            return replace(
-                state,
-                status=DECLINED if declined else ACCEPTED,
-                decision_reason=event.reason if isinstance(event, ProposalDeclined) else None,
-                version=state.version + 1,
-            )
+            return settled(state, event.reason if isinstance(event, ProposalDeclined) else None)
         case _:
             assert_never(event)
+
+
+Settled = TypeVar("Settled", "Proposal", "track_amendments.Amendment")
+
+
+def settled(state: Settled, declined_because: str | None) -> Settled:
+    """A proposal (or amendment) once settled: accepted, or declined for a reason."""
+    return replace(
+        state,
+        status=ACCEPTED if declined_because is None else DECLINED,
+        decision_reason=declined_because,
+        version=state.version + 1,
+    )
 
 
 def fold(events: Iterable[ProposalEvent]) -> Proposal | None:

@@ -9,7 +9,7 @@ changes of the track) or declines it, saying why.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import assert_never
 
@@ -29,7 +29,7 @@ from consultations.domain.events import (
     AmendmentProposed,
     TrackAmended,
 )
-from consultations.domain.meeting_proposals import ACCEPTED, DECLINED, OPEN, require_open
+from consultations.domain.meeting_proposals import OPEN, require_open, settled
 from consultations.domain.meetings import MAX_NOTE_LENGTH
 from consultations.domain.validation import require_aware, validate_id, validate_line
 
@@ -127,13 +127,7 @@ def evolve(state: Amendment | None, event: AmendmentEvent) -> Amendment:
         case AmendmentAccepted() | AmendmentDeclined():
             if state is None:
                 raise ValueError(f"amendment {event.amendment_id!r} settled before it was made")
-            declined = isinstance(event, AmendmentDeclined)
-            return replace(
-                state,
-                status=DECLINED if declined else ACCEPTED,
-                decision_reason=event.reason if isinstance(event, AmendmentDeclined) else None,
-                version=state.version + 1,
-            )
+            return settled(state, event.reason if isinstance(event, AmendmentDeclined) else None)
         case _:
             assert_never(event)
 
