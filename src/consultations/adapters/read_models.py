@@ -15,6 +15,7 @@ from consultations.adapters.orm import (
     action_items,
     areas,
     feeds,
+    minutes,
     parties,
     party_closures,
     peers,
@@ -26,6 +27,7 @@ from consultations.adapters.orm import (
 )
 from consultations.adapters.scopes import in_scope, tracks_of
 from consultations.domain.compliance import RECORD_PENDING
+from consultations.domain.events import minutes_id
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import format_wall_time
 from consultations.domain.working_calendar import Busy, Closure, PartyCalendar, parties_of
@@ -244,6 +246,24 @@ class ReadModels:
             meeting_ids = connection.execute(meetings.order_by("meeting_id")).scalars()
             proposal_ids = connection.execute(about.order_by("proposal_id")).scalars()
             return list(track_ids), list(meeting_ids), list(proposal_ids)
+
+    def minutes_shared_with(self, peer: str) -> list[str]:
+        """The ids (``<meeting>@<party>``) of the minutes of the meetings shared with ``peer``."""
+        shared = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
+        query = (
+            sa.select(minutes.c.meeting_id, minutes.c.party_id)
+            .where(minutes.c.meeting_id.in_(shared))
+            .order_by(minutes.c.meeting_id, minutes.c.party_id)
+        )
+        with self.engine.connect() as connection:
+            return [minutes_id(m, p) for m, p in connection.execute(query)]
+
+    def minutes(self, meeting_id: str | None = None) -> list[Row]:
+        """Each party's own minutes (of one meeting), by meeting and party."""
+        query = sa.select(minutes).order_by(minutes.c.meeting_id, minutes.c.party_id)
+        if meeting_id is not None:
+            query = query.where(minutes.c.meeting_id == meeting_id)
+        return self._rows(query)
 
     def joint_schedule(self, peer: str) -> list[Row]:
         """The schedule rows of the meetings shared with ``peer`` (scope ``peer:P``)."""

@@ -18,6 +18,7 @@ from consultations.domain import (
     identity,
     meeting_proposals,
     meetings,
+    minutes,
     parties,
     peers,
     tracks,
@@ -28,6 +29,7 @@ from consultations.domain.commands import (
     FeedCommand,
     IdentityCommand,
     MeetingCommand,
+    MinutesCommand,
     PartyCommand,
     PeerCommand,
     ProposalCommand,
@@ -99,6 +101,10 @@ MEETING: Aggregate[meetings.Meeting] = Aggregate(
 PROPOSAL: Aggregate[meeting_proposals.Proposal] = Aggregate(
     "proposal", _members(ProposalCommand), meeting_proposals.fold, meeting_proposals.decide
 )
+# ``<meeting id>@<party>``: a party's own minutes of a meeting it attended.
+MINUTES: Aggregate[minutes.Minutes] = Aggregate(
+    "minutes", _members(MinutesCommand), minutes.fold, minutes.decide
+)
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
 IDENTITY: Aggregate[identity.Identity] = Aggregate(
     "identity", _members(IdentityCommand), identity.fold, identity.decide
@@ -119,7 +125,7 @@ RECEIVED: Aggregate[exchange.Received] = Aggregate(
 )
 
 AGGREGATES: tuple[Aggregate[Any], ...] = (
-    PARTY, AREA, TRACK, MEETING, PROPOSAL, FEED, IDENTITY, PEER, SENT, RECEIVED,
+    PARTY, AREA, TRACK, MEETING, PROPOSAL, MINUTES, FEED, IDENTITY, PEER, SENT, RECEIVED,
 )  # fmt: skip
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}

@@ -39,6 +39,7 @@ from consultations.domain.commands import (
     PlanMeeting,
     ProposeChange,
     RecordMeetingHeld,
+    RecordMinutes,
     RetireTrack,
 )
 from consultations.domain.compliance import TrackRules, never_counted
@@ -137,6 +138,8 @@ def _references(command: DomainCommand) -> tuple[Reference, ...]:
                 *_each(PARTY, command.attendance, "attendance"),
                 *_each(PARTY, tuple(item.owner for item in command.action_items), "owner"),
             )
+        case RecordMinutes():
+            return tuple(_each(PARTY, command.attendance, "attendance"))
         case CreateFeed():
             scope = parse_scope(command.scope)
             return tuple(_each(named(scope.kind), (scope.value,), "scope") if scope.value else ())
@@ -190,6 +193,8 @@ def _context(
         return {"own_party": own_party(uow)}
     if isinstance(command, ProposeChange):
         return {"meeting": uow.state(MEETING, command.meeting_id), "proposer": own_party(uow)}
+    if isinstance(command, RecordMinutes):
+        return {"meeting": uow.state(MEETING, command.meeting_id)}
     if not isinstance(command, PlanMeeting):
         return {}
     track = uow.state(TRACK, command.track_id) if command.track_id is not None else None
@@ -207,6 +212,9 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
     party's record (its country, its closures) by the instance it came from.
     """
     own = own_party(uow)
+    if isinstance(command, RecordMinutes):
+        _check_minutes(uow, command, own)
+        return
     if own is None:
         if isinstance(command, ProposeChange):
             raise NotAllowed("identity", "run `identity init --party P` before proposing")
@@ -240,6 +248,21 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
                 "party",
                 f"the record of {command.party_id!r} comes from {owner}; only {owner} changes it",
             )
+
+
+def _check_minutes(uow: UnitOfWork, command: RecordMinutes, own: str | None) -> None:
+    """Minutes are this instance's party's own, of a meeting another party convenes."""
+    if own is None:
+        raise NotAllowed("identity", "run `identity init --party P` before recording minutes")
+    if command.party != own:
+        raise NotAllowed(
+            "party", f"this instance records the minutes of {own}, not of {command.party}"
+        )
+    exists = uow.state(MEETING, command.meeting_id) is not None
+    if exists and convener_of(uow, command.meeting_id) in (None, own):
+        raise NotAllowed(
+            "meeting", f"{command.meeting_id!r} is convened here: record it with `meeting held`"
+        )
 
 
 def convener_of(uow: UnitOfWork, meeting_id: str) -> str | None:

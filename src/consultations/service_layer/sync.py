@@ -29,6 +29,7 @@ from consultations.domain import exchange, peers
 from consultations.domain.aggregates import (
     AREA,
     MEETING,
+    MINUTES,
     PARTY,
     PEER,
     PROPOSAL,
@@ -44,6 +45,7 @@ from consultations.domain.events import (
     DomainEvent,
     EntriesExported,
     MeetingPlanned,
+    MinutesRecorded,
     PeerAdded,
     PeerKeyLearned,
     PeerRemoved,
@@ -88,6 +90,9 @@ class Shared(Protocol):
 
     def joint_schedule(self, peer: str) -> list[dict[str, Any]]:
         """The schedule rows of the meetings shared with ``peer``."""
+
+    def minutes_shared_with(self, peer: str) -> list[str]:
+        """The ids of the minutes of the meetings shared with ``peer``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,14 +191,15 @@ def shared_streams(store: EventLog, shared: Shared, peer_id: str) -> dict[str, l
     """Every stream the peer may see now, with its events.
 
     The tracks it is a party of, their meetings, its ad-hoc meetings, the proposals about
-    these meetings, and the parties and areas these name (not the peer's own party record,
-    which is its to keep).
+    these meetings and the minutes of them, and the parties and areas these name (not the
+    peer's own party record, which is its to keep).
     """
     track_ids, meeting_ids, proposal_ids = shared.shared_with(peer_id)
     streams: dict[str, list[RecordedEvent]] = store.read_streams(
         [TRACK.stream_id(t) for t in track_ids]
         + [MEETING.stream_id(m) for m in meeting_ids]
         + [PROPOSAL.stream_id(p) for p in proposal_ids]
+        + [MINUTES.stream_id(m) for m in shared.minutes_shared_with(peer_id)]
     )
     parties: set[str] = set()
     areas: set[str] = set()
@@ -452,7 +458,8 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
     A stream started by the sender (or new) takes the sender's events. A party's own record
     comes from its own instance: the sender's record of itself replaces a provisional one,
     and nobody's record replaces this instance's own party. A stream started here or by
-    another instance keeps its events, and a meeting of a track set aside is set aside too.
+    another instance keeps its events, and a meeting of a track set aside is set aside too,
+    as are minutes of a meeting set aside.
     """
     if stream_id in applying.set_aside:
         return False
@@ -464,13 +471,18 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
             return False
         if party == applying.peer:
             return True
-    if (
-        isinstance(event, MeetingPlanned)
-        and event.track_id is not None
-        and TRACK.stream_id(event.track_id) in applying.set_aside
-    ):
+    if _of_what_is_set_aside(applying, event):
         return False
     return _started_by(applying, stream_id) in (None, applying.peer)
+
+
+def _of_what_is_set_aside(applying: _Applying, event: DomainEvent) -> bool:
+    """A meeting of a track set aside, or minutes of a meeting set aside (another one's)."""
+    if isinstance(event, MeetingPlanned) and event.track_id is not None:
+        return TRACK.stream_id(event.track_id) in applying.set_aside
+    if isinstance(event, MinutesRecorded):
+        return MEETING.stream_id(event.meeting_id) in applying.set_aside
+    return False
 
 
 def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
@@ -485,10 +497,23 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
     """Refuse (NotAllowed) an event the sender may not send, though it would be applied.
 
     A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
-    it is a party of, or an ad-hoc meeting it hosts or takes part in), and proposes changes,
-    under ids of its own (``<P>-<n>``), of meetings here in that scope.
+    it is a party of, or an ad-hoc meeting it hosts or takes part in), proposes changes,
+    under ids of its own (``<P>-<n>``), of meetings here in that scope, and records its own
+    minutes of such meetings.
     """
     peer = applying.peer
+    if isinstance(event, MinutesRecorded):
+        if event.party != peer:
+            raise NotAllowed(
+                "bundle", f"{where} records minutes of {event.party}; {peer} records only its own"
+            )
+        minuted: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
+        if minuted is None or not _in_scope_of_sender(applying, minuted):
+            raise NotAllowed(
+                "bundle",
+                f"{where} records minutes of meeting {event.meeting_id}, "
+                f"not one shared with {peer}",
+            )
     if isinstance(event, ChangeProposed):
         number = event.proposal_id.removeprefix(f"{peer}-")
         if number == event.proposal_id or not (number.isascii() and number.isdigit()):

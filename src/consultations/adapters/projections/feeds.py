@@ -44,6 +44,7 @@ from consultations.domain.events import (
     FeedRevoked,
     InstanceEvent,
     MeetingAmended,
+    MinutesRecorded,
     PartyEvent,
     PartyRegistered,
     ProposalEvent,
@@ -169,7 +170,13 @@ def _sort_out(
             continue
         if isinstance(
             event,
-            FeedCreated | FeedRevoked | PartyEvent | AreaRegistered | InstanceEvent | ProposalEvent,
+            FeedCreated
+            | FeedRevoked
+            | PartyEvent
+            | AreaRegistered
+            | InstanceEvent
+            | ProposalEvent
+            | MinutesRecorded,
         ):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)
