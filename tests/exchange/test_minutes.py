@@ -113,8 +113,11 @@ def test_without_an_identity_meeting_held_is_as_before(tm: Instance) -> None:
     assert tm.ok("meeting", "held", "m1", "--on", "2026-05-14 10:30", *OUTCOMES) == "m1: held\n"
 
 
-def test_both_sides_end_with_both_records(joint: tuple[Instance, Instance], tmp_path: Path) -> None:
+def test_both_sides_end_with_both_records(
+    joint: tuple[Instance, Instance], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tm, az = joint
+    monkeypatch.setenv("COLUMNS", "80")
     az.ok("meeting", "held", "m1", "--attendance", "AZ-MFA,TM-MFA", *OUTCOMES)
     exchange(az, tm, tmp_path)
     # AZ-MFA's minutes arrived; the meeting is not held, nor counted, until TM-MFA says so.
@@ -138,10 +141,14 @@ def test_both_sides_end_with_both_records(joint: tuple[Instance, Instance], tmp_
     )  # fmt: skip
     assert "in agreement" in tm.ok("sync", "status")
     assert _counted(az) == 1
-    # Both instances show both records, side by side, at 80 columns.
-    text = tm.ok("meeting", "show", "m1")
-    assert "minutes of AZ-MFA, recorded " in text
-    assert max(len(line) for line in text.splitlines()) <= 80
+    # Both instances show both records, one under the other, at 80 columns.
+    for instance in (tm, az):
+        lines = instance.ok("meeting", "show", "m1").splitlines()
+        mine = lines.index(next(line for line in lines if line.startswith("minutes of AZ-MFA")))
+        assert "convener        TM-MFA" in lines[:mine]
+        assert "outcomes        - Annual report adopted" in lines[:mine]
+        assert "outcomes        - Road map agreed in substance" in lines[mine:]
+        assert max(len(line) for line in lines) <= 80
 
 
 def _counted(instance: Instance) -> int:

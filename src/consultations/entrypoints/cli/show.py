@@ -239,6 +239,8 @@ def _meeting_fields(
         "host": meeting.host or "none",
         "participants": ", ".join(meeting.participants) or "none",
     }
+    if meeting.convener is not None:  # whose instance records it held (the fields below)
+        fields["convener"] = meeting.convener
     if meeting.held is not None:
         fields["attendance"] = ", ".join(meeting.held.attendance) or "not recorded"
     fields |= {
