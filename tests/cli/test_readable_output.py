@@ -219,7 +219,8 @@ def test_track_show_is_text_in_words(cli: Session) -> None:
 
 def test_show_as_json_keeps_its_shape(cli: Session) -> None:
     shown = json.loads(cli.ok("meeting", "show", HELD, "--format", "json"))
-    assert set(shown) == {"meeting", "history"}
+    assert set(shown) == {"meeting", "history", "minutes"}
+    assert shown["minutes"] == []  # no other party's own minutes of it here
     assert shown["meeting"]["end"] == "2025-04-15T16:00:00"
     assert shown["meeting"]["held"]["end"] == "2025-04-15T16:20:00"
     assert {

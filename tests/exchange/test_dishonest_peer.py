@@ -174,6 +174,32 @@ def _edit_amendment(**changes: Any) -> Any:
     return edit
 
 
+def _az_records_minutes(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
+    """TM-MFA convenes m1 of the joint track and a private ad-hoc meeting; AZ-MFA records
+    its own minutes of m1."""
+    introduce(tm, az)
+    parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
+    tm.ok("meeting", "plan", "--id", "private", "--title", "Dinner", "--tz", "Asia/Ashgabat",
+          "--start", "2026-03-11 19:00", "--participants", "TM-MFA,KZ-MFA")  # fmt: skip
+    joint_track(tm)
+    tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    exchange(tm, az, tmp_path)
+    parties(az, "AZ-MFA")
+    az.ok("meeting", "held", "m1", "--attendance", "AZ-MFA,TM-MFA", "--outcome", "Agreed")
+    return send(az, tm, tmp_path / "az.bundle")
+
+
+def _edit_minutes(stream: str | None = None, **changes: Any) -> Any:
+    def edit(entry: dict[str, Any]) -> None:
+        if entry["type"] == "MinutesRecorded":
+            payload = entry["payload"]
+            payload.update(changes)
+            entry["stream"] = stream or f"minutes-{payload['meeting_id']}@{payload['party']}"
+
+    return edit
+
+
 def test_an_amendment_under_another_partys_id_or_of_a_track_not_shared_is_refused(
     tm: Instance, az: Instance, tmp_path: Path
 ) -> None:
@@ -240,3 +266,24 @@ def test_a_track_or_meeting_the_sender_leaves_out_of_its_own_scope_is_refused(
     assert tm.json("schedule", "--all") == []
     tm.ok("sync", "import", str(tmp_path / "az.bundle"))
     assert sorted(row["meeting_id"] for row in tm.json("schedule", "--all")) == ["adhoc"]
+
+
+def test_minutes_of_another_party_or_of_a_meeting_not_shared_are_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    data = _az_records_minutes(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    for party in ("TM-MFA", "KZ-MFA"):
+        forged.write_bytes(forge(data, az, _edit_minutes(party=party)))
+        tm.rejected(3, f"records minutes of {party}; AZ-MFA records only its own",
+                    "sync", "import", str(forged))  # fmt: skip
+    for meeting in ("private", "ghost"):
+        forged.write_bytes(forge(data, az, _edit_minutes(meeting_id=meeting)))
+        tm.rejected(3, f"records minutes of meeting {meeting}, not one shared with AZ-MFA",
+                    "sync", "import", str(forged))  # fmt: skip
+    forged.write_bytes(forge(data, az, _edit_minutes(stream="minutes-m1@KZ-MFA")))
+    tm.rejected(3, "does not belong to its stream 'minutes-m1@KZ-MFA'",
+                "sync", "import", str(forged))  # fmt: skip
+    assert tm.json("meeting", "show", "m1")["minutes"] == []
+    tm.ok("sync", "import", str(tmp_path / "az.bundle"))
+    assert [m["party_id"] for m in tm.json("meeting", "show", "m1")["minutes"]] == ["AZ-MFA"]

@@ -1,13 +1,14 @@
 """Two instances under random commands and random exchanges end with one joint schedule.
 
 A hypothesis state machine plans, reschedules, cancels and records meetings held on both
-sides, proposes, accepts and declines, amends the joint track or proposes amendments of it
-and settles them, and tries changes the convener and creator rules refuse; bundles
-are written at random moments and delivered late, out of order, twice, or never, and each
-side pulls the other's over HTTP (signed, answered by the other's server). After a
-final exchange both ways, the joint schedules, the track, the proposals and the amendments
-are the same on both sides,
-`sync status` says they agree, and both logs verify. The clock is fixed: no draw depends on it.
+sides (`meeting held` on the side that does not convene a meeting records its own
+minutes), proposes, accepts and declines, amends the joint track or proposes amendments of
+it and settles them, and tries changes the convener and creator rules refuse; bundles are
+written at random moments and delivered late, out of order, twice, or never, and each side
+pulls the other's over HTTP (signed, answered by the other's server). After a final
+exchange both ways, the joint schedules, the track, the proposals, the amendments and the
+minutes are the same on both sides, `sync status` says they agree, and both logs verify.
+The clock is fixed: no draw depends on it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from consultations.domain.commands import (
 from consultations.domain.errors import InvalidInput, NotAllowed
 from consultations.service_layer.identity import init_identity
 from consultations.service_layer.meeting_proposals import accept, propose
+from consultations.service_layer.minutes import record_held
 from consultations.service_layer.services import Provenance
 from consultations.service_layer.sync import exchange_status, export_bundle, import_bundle, pull
 from consultations.service_layer.track_amendments import accept as accept_amendment
@@ -86,6 +88,10 @@ class Side:
         return sorted(({k: v for k, v in r.items() if k not in LOCAL} for r in rows),
                       key=lambda r: r["meeting_id"])  # fmt: skip
 
+    def minutes_now(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.items() if k != "recorded_at"}
+                for row in self.app.read_models.minutes()]  # fmt: skip
+
     def proposals_now(self) -> list[tuple[str, str, str | None]]:
         rows = self.app.read_models.proposals()
         return sorted((r["proposal_id"], r["status"], r["decision_reason"]) for r in rows)
@@ -114,6 +120,7 @@ class Exchange(RuleBasedStateMachine):
                       "AZ-MFA": Side("AZ-MFA", az_url, self.folder)}  # fmt: skip
         self.in_transit: list[tuple[str, bytes]] = []  # (receiver, bundle)
         self.meetings: dict[str, str] = {}  # meeting id -> its convener
+        self.minutes: set[tuple[str, str]] = set()  # (meeting id, party) recorded
 
     @initialize()
     def introduce(self) -> None:
@@ -180,6 +187,29 @@ class Exchange(RuleBasedStateMachine):
             assert f"convened by {convener}; use `meeting propose`" in refused
         elif refused is not None:  # the convener's own meeting, already held or cancelled
             assert "cannot be" in refused, refused
+
+    @precondition(lambda self: self.meetings)
+    @rule(data=st.data(), party=st.sampled_from(SIDES), attended=st.booleans())
+    def held(self, data: st.DataObject, party: str, attended: bool) -> None:
+        """`meeting held`: the convener records the meeting held, the other side its minutes."""
+        side = self.sides[party]
+        here = {row["meeting_id"]: row for row in side.app.read_models.schedule()}
+        if not here:
+            return  # none received here yet
+        meeting_id = data.draw(st.sampled_from(sorted(here)), label="meeting")
+        shown = here[meeting_id]
+        command = RecordMeetingHeld(meeting_id=meeting_id, attendance=SIDES if attended else (),
+                                    outcomes=(f"noted by {party}",))  # fmt: skip
+        refused = _refusal(lambda: record_held(side.app.commands, command, WHO))
+        if self.meetings[meeting_id] == party:
+            assert refused is None or "cannot be" in refused, refused
+        elif shown["status"] == "cancelled":  # as far as this side knows
+            assert "cannot be minuted" in (refused or ""), refused
+        elif (meeting_id, party) in self.minutes:
+            assert "were recorded already" in (refused or ""), refused
+        else:
+            assert refused is None, refused
+            self.minutes.add((meeting_id, party))
 
     @precondition(lambda self: self.meetings)
     @rule(data=st.data(), party=st.sampled_from(SIDES), day=DAYS)
@@ -296,6 +326,10 @@ class Exchange(RuleBasedStateMachine):
             assert tm.proposals_now() == az.proposals_now()
             assert tm.track() == az.track()
             assert tm.amendments_now() == az.amendments_now()
+            assert tm.minutes_now() == az.minutes_now()
+            assert {
+                (row["meeting_id"], row["party_id"]) for row in tm.minutes_now()
+            } == self.minutes
             for side in (tm, az):
                 (status,) = exchange_status(side.app.read_models, side.app.store, side.party)
                 assert status.differences == (), status

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from consultations.adapters.signing import SigningKey
-from tests.exchange.instances import Instance, introduce, joint_track, parties, send
+from tests.exchange.instances import Instance, exchange, introduce, joint_track, parties, send
 
 # Nothing of these may reach AZ-MFA: a track of TM-MFA with KZ-MFA, its meetings (one of
 # them hosted by AZ-MFA, in a track AZ-MFA is not a party of), an ad-hoc meeting without
@@ -122,3 +124,46 @@ def test_a_track_shared_later_is_sent_with_its_whole_history(
     assert shown["meeting"]["status"] == "held"
     assert {r["meeting_id"] for r in az.json("schedule", "--all")} >= {"secret-1", "secret-2"}
     assert az.ok("events", "verify").startswith("ok: ")
+
+
+def test_minutes_travel_only_to_the_peers_the_meeting_is_shared_with(
+    tm: Instance, az: Instance, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    kz = Instance(capsys, f"sqlite:///{tmp_path / 'kz.db'}", tmp_path / "kz.key", "KZ-MFA")
+    try:
+        introduce(tm, az)
+        introduce(tm, kz)
+        # KZ-MFA convenes a meeting of its track with TM-MFA, AZ-MFA one of a joint track.
+        parties(kz, "TM-MFA", "KZ-MFA")
+        kz.ok("track", "add", "tm-kz", "--title", "Caspian channel", "--kind", "consultation",
+              "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA",
+              "--party", "KZ-MFA")  # fmt: skip
+        kz.ok("meeting", "plan", "--track", "tm-kz", "--id", "secret-1", "--title", "Channel",
+              "--start", "2026-03-10 10:00", "--venue", "Hidden Villa")  # fmt: skip
+        joint_track(az)
+        az.ok("meeting", "plan", "--track", "t", "--id", "joint-1", "--title", "Talks",
+              "--start", "2026-03-12 10:00")  # fmt: skip
+        exchange(kz, tm, tmp_path)
+        exchange(az, tm, tmp_path)
+        parties(tm, "TM-MFA")
+        # TM-MFA records its own minutes of both.
+        tm.ok("meeting", "held", "secret-1", "--attendance", "TM-MFA,KZ-MFA",
+              "--outcome", "Outcome only for KZ")  # fmt: skip
+        tm.ok("meeting", "held", "joint-1", "--attendance", "TM-MFA,AZ-MFA",
+              "--outcome", "Outcome for AZ")  # fmt: skip
+        to_az = send(tm, az, tmp_path / "to-az.bundle")
+        to_kz = send(tm, kz, tmp_path / "to-kz.bundle")
+        for bundle, shared, private in (
+            (to_az, b"Outcome for AZ", [b"Outcome only for KZ", b"secret-1", b"KZ-MFA",
+                                        b"tm-kz", b"Hidden Villa"]),
+            (to_kz, b"Outcome only for KZ", [b"Outcome for AZ", b"joint-1", b"AZ-MFA"]),
+        ):  # fmt: skip
+            assert shared in bundle
+            assert [secret for secret in private if secret in bundle] == []
+        az.ok("sync", "import", str(tmp_path / "to-az.bundle"))
+        kz.ok("sync", "import", str(tmp_path / "to-kz.bundle"))
+        for instance, meeting_id in ((az, "joint-1"), (kz, "secret-1")):
+            minutes = instance.json("meeting", "show", meeting_id)["minutes"]
+            assert [m["party_id"] for m in minutes] == ["TM-MFA"]
+    finally:
+        kz.close()

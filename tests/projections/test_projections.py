@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 from consultations.adapters.projections import Projector, runner
 from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.schedule import ScheduleProjection
+from consultations.domain.aggregates import MINUTES
 from consultations.domain.commands import CancelMeeting, RescheduleMeeting
+from consultations.domain.events import MinutesRecorded
 from consultations.service_layer.reports import compliance_report
 from tests.projections.support import ANALYST, import_example, snapshot, wire
 
@@ -61,6 +63,30 @@ def test_incremental_equals_rebuilt_after_changes(migrated_engine: Engine) -> No
     assert snapshot(migrated_engine) == incremental
     row = next(r for r in incremental["schedule"] if r["meeting_id"] == "ws-2027-h1")
     assert (row["status"], row["sequence"]) == ("rescheduled", 1)
+
+
+def test_minutes_are_projected_and_equal_after_a_rebuild(migrated_engine: Engine) -> None:
+    service = wire(migrated_engine)
+    import_example(service)
+    recorded = [
+        ("rv-2026-11", "AZ-MFA", ("AZ-MFA", "TM-MFA"), ("Report agreed in substance",)),
+        ("rv-2026-11", "KZ-MFA", (), ("Observer: noted",)),
+        ("pc-2026-q2", "AZ-MFA", ("AZ-MFA",), ()),
+    ]
+    for meeting_id, party, attendance, outcomes in recorded:
+        event = MinutesRecorded(meeting_id, party, attendance, outcomes)
+        service.store.append(MINUTES.stream_id(event.minutes_id), 0, [event])
+    incremental = snapshot(migrated_engine)
+    assert [
+        (row["meeting_id"], row["party_id"], tuple(row["attendance"]), tuple(row["outcomes"]))
+        for row in incremental["minutes"]
+    ] == sorted(recorded)
+    assert all(row["recorded_at"] is not None for row in incremental["minutes"])
+    Projector().rebuild(migrated_engine)
+    assert snapshot(migrated_engine) == incremental
+    # Minutes are each party's own record: the convener's schedule row does not move.
+    schedule = {row["meeting_id"]: row["status"] for row in incremental["schedule"]}
+    assert schedule["rv-2026-11"] == "planned"
 
 
 def _moved_start(engine: Engine, meeting_id: str) -> datetime:

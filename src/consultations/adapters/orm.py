@@ -338,6 +338,18 @@ amendments = sa.Table(
     sa.Column("decided_at", UTCDateTime, nullable=True),
 )
 
+# Each party's own minutes of a meeting another party convenes (a projection), beside the
+# convener's record of it held (``schedule``, ``action_items``).
+minutes = sa.Table(
+    "minutes",
+    metadata,
+    sa.Column("meeting_id", sa.String(64), primary_key=True),
+    sa.Column("party_id", sa.String(64), primary_key=True),
+    sa.Column("attendance", sa.JSON, nullable=False),  # the parties present
+    sa.Column("outcomes", sa.JSON, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
 # Operational (not a projection): the signed pulls answered within the clock window, by the
 # SHA-256 of their signature, so that a replayed one is refused.
 sync_requests = sa.Table(

@@ -16,6 +16,7 @@ from consultations.adapters.orm import (
     amendments,
     areas,
     feeds,
+    minutes,
     parties,
     party_closures,
     peers,
@@ -27,6 +28,7 @@ from consultations.adapters.orm import (
 )
 from consultations.adapters.scopes import in_scope, tracks_of
 from consultations.domain.compliance import RECORD_PENDING
+from consultations.domain.events import minutes_id
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import format_wall_time
 from consultations.domain.working_calendar import Busy, Closure, PartyCalendar, parties_of
@@ -240,7 +242,7 @@ class ReadModels:
         """The ids of what the instance of ``peer`` is sent (``peer:P``), by aggregate name.
 
         The tracks it is a party of, the meetings in its scope, the proposals about these
-        meetings and the amendments of these tracks.
+        meetings and the minutes of them, and the amendments of these tracks.
         """
         tracks_shared = tracks_of(peer)
         meetings = sa.select(schedule.c.meeting_id).where(in_scope("peer", peer))
@@ -254,8 +256,22 @@ class ReadModels:
             .where(amendments.c.track_id.in_(tracks_shared))
             .order_by("amendment_id"),
         }
+        minuted = (
+            sa.select(minutes.c.meeting_id, minutes.c.party_id)
+            .where(minutes.c.meeting_id.in_(meetings))
+            .order_by(minutes.c.meeting_id, minutes.c.party_id)
+        )
         with self.engine.connect() as connection:
-            return {name: list(connection.execute(q).scalars()) for name, q in queries.items()}
+            ids = {name: list(connection.execute(q).scalars()) for name, q in queries.items()}
+            ids["minutes"] = [minutes_id(m, p) for m, p in connection.execute(minuted)]
+            return ids
+
+    def minutes(self, meeting_id: str | None = None) -> list[Row]:
+        """Each party's own minutes (of one meeting), by meeting and party."""
+        query = sa.select(minutes).order_by(minutes.c.meeting_id, minutes.c.party_id)
+        if meeting_id is not None:
+            query = query.where(minutes.c.meeting_id == meeting_id)
+        return self._rows(query)
 
     def joint_schedule(self, peer: str) -> list[Row]:
         """The schedule rows of the meetings shared with ``peer`` (scope ``peer:P``)."""

@@ -18,6 +18,7 @@ from consultations.domain import (
     identity,
     meeting_proposals,
     meetings,
+    minutes,
     parties,
     peers,
     track_amendments,
@@ -30,6 +31,7 @@ from consultations.domain.commands import (
     FeedCommand,
     IdentityCommand,
     MeetingCommand,
+    MinutesCommand,
     PartyCommand,
     PeerCommand,
     ProposalCommand,
@@ -104,6 +106,10 @@ PROPOSAL: Aggregate[meeting_proposals.Proposal] = Aggregate(
 AMENDMENT: Aggregate[track_amendments.Amendment] = Aggregate(
     "amendment", _members(AmendmentCommand), track_amendments.fold, track_amendments.decide
 )
+# ``<meeting id>@<party>``: a party's own minutes of a meeting it attended.
+MINUTES: Aggregate[minutes.Minutes] = Aggregate(
+    "minutes", _members(MinutesCommand), minutes.fold, minutes.decide
+)
 FEED: Aggregate[feeds.Feed] = Aggregate("feed", _members(FeedCommand), feeds.fold, feeds.decide)
 IDENTITY: Aggregate[identity.Identity] = Aggregate(
     "identity", _members(IdentityCommand), identity.fold, identity.decide
@@ -124,7 +130,8 @@ RECEIVED: Aggregate[exchange.Received] = Aggregate(
 )
 
 AGGREGATES: tuple[Aggregate[Any], ...] = (
-    PARTY, AREA, TRACK, MEETING, PROPOSAL, AMENDMENT, FEED, IDENTITY, PEER, SENT, RECEIVED,
+    PARTY, AREA, TRACK, MEETING, PROPOSAL, AMENDMENT, MINUTES, FEED, IDENTITY, PEER, SENT,
+    RECEIVED,
 )  # fmt: skip
 
 _BY_COMMAND = {command: aggregate for aggregate in AGGREGATES for command in aggregate.commands}

@@ -7,6 +7,8 @@ the deciders validate and normalise it. ``None`` in an amendment means "leave un
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from consultations.domain.events import minutes_id
+
 # --- parties -----------------------------------------------------------------------------
 
 
@@ -299,6 +301,30 @@ class DeclineAmendment:
 
 AmendmentCommand = ProposeAmendment | AcceptAmendment | DeclineAmendment
 
+# --- minutes: each party's own record of a meeting it attended -------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordMinutes:
+    """Record ``party``'s own minutes of a meeting another party convenes.
+
+    ``attendance``: the parties present; ``outcomes``: what came of it, as this party sees it.
+    """
+
+    meeting_id: str
+    party: str
+    attendance: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+
+    @property
+    def minutes_id(self) -> str:
+        """The minutes' id: ``<meeting id>@<party>``."""
+        return minutes_id(self.meeting_id, self.party)
+
+
+MinutesCommand = RecordMinutes
+
+
 # --- feeds -------------------------------------------------------------------------------
 
 
@@ -381,6 +407,7 @@ DomainCommand = (
     | MeetingCommand
     | ProposalCommand
     | AmendmentCommand
+    | MinutesCommand
     | FeedCommand
     | IdentityCommand
     | PeerCommand

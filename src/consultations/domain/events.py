@@ -317,6 +317,34 @@ class AmendmentDeclined:
 
 
 AmendmentEvent = AmendmentProposed | AmendmentAccepted | AmendmentDeclined
+# --- minutes: each party's own record of a meeting it attended -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MinutesRecorded:
+    """A party recorded its own minutes of a meeting another party convenes.
+
+    ``attendance``: the parties present; ``outcomes``: what came of it, as that party saw it.
+    The convener's MeetingHeld alone says the meeting took place (and when).
+    """
+
+    meeting_id: str
+    party: str
+    attendance: tuple[str, ...]
+    outcomes: tuple[str, ...]
+
+    @property
+    def minutes_id(self) -> str:
+        """The minutes' id, ``<meeting id>@<party>`` (its stream: ``minutes-<id>``)."""
+        return minutes_id(self.meeting_id, self.party)
+
+
+def minutes_id(meeting_id: str, party: str) -> str:
+    """The id of ``party``'s minutes of a meeting (``@`` is in no meeting or party id)."""
+    return f"{meeting_id}@{party}"
+
+
+MinutesEvent = MinutesRecorded
 
 # --- feeds -------------------------------------------------------------------------------
 
@@ -443,6 +471,7 @@ DomainEvent = (
     | MeetingEvent
     | ProposalEvent
     | AmendmentEvent
+    | MinutesEvent
     | FeedEvent
     | IdentityEvent
     | PeerEvent
@@ -470,6 +499,7 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     AmendmentProposed,
     AmendmentAccepted,
     AmendmentDeclined,
+    MinutesRecorded,
     FeedCreated,
     FeedRevoked,
     IdentityEstablished,

@@ -37,6 +37,7 @@ from consultations.domain.events import (
     MeetingAmended,
     MeetingHeld,
     MeetingPlanned,
+    MinutesRecorded,
     PartyAmended,
     PartyClosureAdded,
     PartyRegistered,
@@ -49,7 +50,7 @@ FORMAT: Final = "consultations-bundle"
 VERSION: Final = 1
 FORMAT_LINE: Final = f"{FORMAT}/{VERSION}"
 GENESIS: Final = bytes(32)
-EXCHANGED: Final = ("party", "area", "track", "meeting", "proposal", "amendment")
+EXCHANGED: Final = ("party", "area", "track", "meeting", "proposal", "amendment", "minutes")
 """The kinds of stream whose events travel between instances (never feeds, keys, peers)."""
 ORIGIN: Final = "origin"
 """Metadata key of an event received from another instance: the party it came from."""
@@ -98,6 +99,8 @@ def references(event: DomainEvent) -> tuple[set[str], set[str]]:
         case MeetingHeld():
             parties.update(event.attendance)
             parties.update(item.owner for item in event.action_items)
+        case MinutesRecorded():
+            parties.update(event.attendance)
         case (
             PartyRegistered()
             | PartyAmended()

@@ -404,12 +404,7 @@ def _hold(meeting: Meeting, command: RecordMeetingHeld, now: datetime) -> tuple[
         start = meeting.start
     else:
         start = resolve_local(command.on, meeting.tz, command.fold, field="on")
-    if start.utc > now + HELD_AHEAD_TOLERANCE:
-        raise InvalidInput(
-            "on",
-            f"{start.local.isoformat(sep=' ')} ({meeting.tz}) is more than a day in the future; "
-            "record a meeting as held once it took place",
-        )
+    require_took_place(start, meeting.tz, now)
     end: WallTime | None = None
     if command.end is not None:
         end = resolve_local(command.end, meeting.tz, command.fold, field="end")
@@ -457,11 +452,27 @@ def _existing(state: Meeting | None, meeting_id: str) -> Meeting:
     return state
 
 
-def _open(state: Meeting | None, meeting_id: str, verb: str) -> Meeting:
-    """Return the meeting if it exists and is neither held nor cancelled."""
+def require_took_place(start: WallTime, tz: str, now: datetime) -> None:
+    """Refuse a record of a meeting that starts more than a day after ``now`` (field ``on``)."""
+    if start.utc > now + HELD_AHEAD_TOLERANCE:
+        raise InvalidInput(
+            "on",
+            f"{start.local.isoformat(sep=' ')} ({tz}) is more than a day in the future; "
+            "record a meeting as held once it took place",
+        )
+
+
+def not_cancelled(state: Meeting | None, meeting_id: str, verb: str) -> Meeting:
+    """Return the meeting if it exists and was not cancelled (``verb``: what it cannot be)."""
     meeting = _existing(state, meeting_id)
     if meeting.status is MeetingStatus.CANCELLED:
         raise NotAllowed("id", f"meeting {meeting.id!r} is cancelled; it cannot be {verb}")
+    return meeting
+
+
+def _open(state: Meeting | None, meeting_id: str, verb: str) -> Meeting:
+    """Return the meeting if it exists and is neither held nor cancelled."""
+    meeting = not_cancelled(state, meeting_id, verb)
     if meeting.status is MeetingStatus.HELD:
         raise NotAllowed("id", f"meeting {meeting.id!r} was held; it cannot be {verb}")
     return meeting

@@ -42,6 +42,7 @@ from consultations.domain.commands import (
     ProposeAmendment,
     ProposeChange,
     RecordMeetingHeld,
+    RecordMinutes,
     RetireTrack,
 )
 from consultations.domain.compliance import TrackRules, never_counted
@@ -138,10 +139,11 @@ def _references(command: DomainCommand) -> tuple[Reference, ...]:
                 *_each(PARTY, (command.host,) if command.host else (), "host"),
                 *_each(PARTY, command.participants or (), "participants"),
             )
-        case RecordMeetingHeld():
+        case RecordMeetingHeld() | RecordMinutes():
+            items = command.action_items if isinstance(command, RecordMeetingHeld) else ()
             return (
                 *_each(PARTY, command.attendance, "attendance"),
-                *_each(PARTY, tuple(item.owner for item in command.action_items), "owner"),
+                *_each(PARTY, tuple(item.owner for item in items), "owner"),
             )
         case CreateFeed():
             scope = parse_scope(command.scope)
@@ -198,6 +200,8 @@ def _context(
         return {"meeting": uow.state(MEETING, command.meeting_id), "proposer": own_party(uow)}
     if isinstance(command, ProposeAmendment):
         return {"track": uow.state(TRACK, command.track_id), "proposer": own_party(uow)}
+    if isinstance(command, RecordMinutes):
+        return {"meeting": uow.state(MEETING, command.meeting_id)}
     if not isinstance(command, PlanMeeting):
         return {}
     track = uow.state(TRACK, command.track_id) if command.track_id is not None else None
@@ -217,6 +221,9 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
     instance's own.
     """
     own = own_party(uow)
+    if isinstance(command, RecordMinutes):
+        _check_minutes(uow, command, own)
+        return
     if own is None:
         if isinstance(command, ProposeChange | ProposeAmendment):
             raise NotAllowed("identity", "run `identity init --party P` before proposing")
@@ -276,6 +283,21 @@ def _check_creator(
         raise NotAllowed(
             "track",
             f"{command.track_id!r} was added by {creator}; only {creator} changes it; {advice}",
+        )
+
+
+def _check_minutes(uow: UnitOfWork, command: RecordMinutes, own: str | None) -> None:
+    """Minutes are this instance's party's own, of a meeting another party convenes."""
+    if own is None:
+        raise NotAllowed("identity", "run `identity init --party P` before recording minutes")
+    if command.party != own:
+        raise NotAllowed(
+            "party", f"this instance records the minutes of {own}, not of {command.party}"
+        )
+    exists = uow.state(MEETING, command.meeting_id) is not None
+    if exists and convener_of(uow, command.meeting_id) in (None, own):
+        raise NotAllowed(
+            "meeting", f"{command.meeting_id!r} is convened here: record it with `meeting held`"
         )
 
 

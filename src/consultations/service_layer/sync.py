@@ -48,6 +48,7 @@ from consultations.domain.events import (
     EntriesExported,
     MeetingAmended,
     MeetingPlanned,
+    MinutesRecorded,
     PeerAdded,
     PeerKeyLearned,
     PeerRemoved,
@@ -193,8 +194,8 @@ def shared_streams(store: EventLog, shared: Shared, peer_id: str) -> dict[str, l
     """Every stream the peer may see now, with its events.
 
     The tracks it is a party of and the amendments proposed of them, their meetings, its
-    ad-hoc meetings, the proposals about these meetings, and the parties and areas these
-    name (not the peer's own party record, which is its to keep).
+    ad-hoc meetings, the proposals about these meetings and the minutes of them, and the
+    parties and areas these name (not the peer's own party record, which is its to keep).
     """
     streams: dict[str, list[RecordedEvent]] = store.read_streams(
         named(name).stream_id(id_)
@@ -466,7 +467,8 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
     A stream started by the sender (or new) takes the sender's events. A party's own record
     comes from its own instance: the sender's record of itself replaces a provisional one,
     and nobody's record replaces this instance's own party. A stream started here or by
-    another instance keeps its events, and a meeting of a track set aside is set aside too.
+    another instance keeps its events, and a meeting of a track set aside is set aside too,
+    as are minutes of a meeting set aside.
     """
     if stream_id in applying.set_aside:
         return False
@@ -478,13 +480,18 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
             return False
         if party == applying.peer:
             return True
-    if (
-        isinstance(event, MeetingPlanned)
-        and event.track_id is not None
-        and TRACK.stream_id(event.track_id) in applying.set_aside
-    ):
+    if _of_what_is_set_aside(applying, event):
         return False
     return _started_by(applying, stream_id) in (None, applying.peer)
+
+
+def _of_what_is_set_aside(applying: _Applying, event: DomainEvent) -> bool:
+    """A meeting of a track set aside, or minutes of a meeting set aside (another one's)."""
+    if isinstance(event, MeetingPlanned) and event.track_id is not None:
+        return TRACK.stream_id(event.track_id) in applying.set_aside
+    if isinstance(event, MinutesRecorded):
+        return MEETING.stream_id(event.meeting_id) in applying.set_aside
+    return False
 
 
 def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
@@ -505,12 +512,15 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
     """Refuse (NotAllowed) an event the sender may not send, though it would be applied.
 
     A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
-    it is a party of, or an ad-hoc meeting it hosts or takes part in), and proposes changes,
-    under ids of its own (``<P>-<n>``), of meetings and tracks here in that scope. Its tracks
-    and meetings stay in that scope: it never sends one, nor a change, without itself in it.
+    it is a party of, or an ad-hoc meeting it hosts or takes part in), proposes changes,
+    under ids of its own (``<P>-<n>``), of meetings and tracks here in that scope, and
+    records its own minutes of such meetings. Its tracks and meetings stay in that scope: it
+    never sends one, nor a change, without itself in it.
     """
     if isinstance(event, ChangeProposed | AmendmentProposed):
         _check_proposal(applying, where, event)
+    elif isinstance(event, MinutesRecorded):
+        _check_minutes(applying, where, event)
     elif isinstance(event, MeetingPlanned):
         if event.convener not in {None, applying.peer}:
             raise NotAllowed(
@@ -538,6 +548,21 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
                 f"{where} moves meeting {event.meeting_id} outside what {applying.peer} "
                 "takes part in",
             )
+
+
+def _check_minutes(applying: _Applying, where: str, event: MinutesRecorded) -> None:
+    """Minutes of the sender's own, of a meeting here that it shares with it."""
+    peer = applying.peer
+    if event.party != peer:
+        raise NotAllowed(
+            "bundle", f"{where} records minutes of {event.party}; {peer} records only its own"
+        )
+    minuted: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
+    if minuted is None or not _in_scope_of_sender(applying, minuted):
+        raise NotAllowed(
+            "bundle",
+            f"{where} records minutes of meeting {event.meeting_id}, not one shared with {peer}",
+        )
 
 
 def _check_proposal(

@@ -45,6 +45,7 @@ from consultations.domain.events import (
     FeedRevoked,
     InstanceEvent,
     MeetingAmended,
+    MinutesRecorded,
     PartyEvent,
     PartyRegistered,
     ProposalEvent,
@@ -176,7 +177,8 @@ def _sort_out(
             | AreaRegistered
             | InstanceEvent
             | ProposalEvent
-            | AmendmentEvent,
+            | AmendmentEvent
+            | MinutesRecorded,
         ):
             continue  # nothing a feed shows
         change = Change(recorded.position, recorded.recorded_at)

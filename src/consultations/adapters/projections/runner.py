@@ -21,6 +21,7 @@ from consultations.adapters.projections.compliance import ComplianceProjection
 from consultations.adapters.projections.directory import DirectoryProjection
 from consultations.adapters.projections.exchange import ExchangeProjection
 from consultations.adapters.projections.feeds import FeedProjection
+from consultations.adapters.projections.minutes import MinutesProjection
 from consultations.adapters.projections.reminders import ReminderProjection
 from consultations.adapters.projections.schedule import ScheduleProjection
 from consultations.adapters.projections.tracks import TrackProjection
@@ -43,6 +44,7 @@ def default_projections(mapper: EventMapper) -> list[Projection]:
         FeedProjection(),
         ReminderProjection(),
         ExchangeProjection(),
+        MinutesProjection(),
     ]
 
 

@@ -18,7 +18,7 @@ from consultations.domain.commands import (
     RescheduleMeeting,
 )
 from consultations.domain.vocabulary import Classification, Kind
-from consultations.entrypoints.cli.context import CliContext, pass_context
+from consultations.entrypoints.cli.context import CliContext, echo_warnings, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.entrypoints.cli.params import (
     ACTION_ITEM,
@@ -237,7 +237,13 @@ def held(
     fold: int | None, attendance: str | None, outcomes: tuple[str, ...],
     actions: tuple[NewActionItem, ...], actor: str, reason: str | None, idempotency_key: str | None,
 ) -> None:  # fmt: skip
-    """Record that a meeting took place, with outcomes and action items."""
+    """Record that a meeting took place, with outcomes and action items.
+
+    For a meeting another party convenes (and records held), this records your party's own
+    minutes: --attendance and --outcome only.
+    """
+    from consultations.service_layer.minutes import record_held
+
     command = RecordMeetingHeld(
         meeting_id=meeting_id,
         on=on,
@@ -247,8 +253,13 @@ def held(
         outcomes=outcomes,
         action_items=actions,
     )
-    outcome = context.execute(command, actor, reason, idempotency_key)
-    click.echo(f"{outcome.aggregate_id}: held")
+    provenance = Provenance(actor=actor, source="cli", reason=reason)
+    recorded = record_held(context.app().commands, command, provenance, idempotency_key)
+    echo_warnings(recorded.outcome.warnings)
+    if recorded.minutes_of is None:
+        click.echo(f"{recorded.outcome.aggregate_id}: held")
+    else:
+        click.echo(f"{meeting_id}: minutes of {recorded.minutes_of} recorded")
 
 
 @meeting.command("show")

@@ -70,8 +70,11 @@ def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_for
     app = context.app(projections=False)
     store = app.store
     found = aggregate_history(store, noun, aggregate_id)
+    # Each other party's own minutes of a meeting, beside the convener's record of it held.
+    minutes = _minutes(context, aggregate_id) if noun == "meeting" else None
     if output_format == "table":
-        click.echo(_text(store, noun, found.state, found.events, app.calendar), nl=False)
+        text = _text(store, noun, found.state, found.events, app.calendar, minutes or [])
+        click.echo(text, nl=False)
         return
     state = _fields(found.state)
     history = [
@@ -92,11 +95,36 @@ def show_aggregate(context: CliContext, noun: str, aggregate_id: str, output_for
     ]
     if output_format == "json":
         document: dict[str, Any] = {noun: state, "history": history}
+        if minutes is not None:
+            document["minutes"] = minutes
         sys.stdout.write(json.dumps(document, ensure_ascii=False, default=plain, indent=2) + "\n")
         return
     rows = [{"field": key, "value": value} for key, value in state.items()]
     render(rows, ("field", "value"), output_format, title=f"{noun} {aggregate_id}")
     render(history, (*HISTORY_COLUMNS[:1], "position", *HISTORY_COLUMNS[1:]), output_format)
+    if minutes is not None:
+        render(minutes, MINUTES_COLUMNS, output_format)
+
+
+MINUTES_COLUMNS = ("party_id", "attendance", "outcomes", "recorded_at")
+
+
+def _minutes(context: CliContext, meeting_id: str) -> list[dict[str, Any]]:
+    """Each party's own minutes of a meeting (its ``minutes`` rows), by party."""
+    with context.read_models() as read:
+        return [{name: row[name] for name in MINUTES_COLUMNS} for row in read.minutes(meeting_id)]
+
+
+def _minutes_lines(rows: Sequence[dict[str, Any]], width: int) -> list[str]:
+    """Each party's own minutes: a heading, then its attendance and outcomes."""
+    lines: list[str] = []
+    for row in rows:
+        heading = f"minutes of {row['party_id']}, recorded {describe_time(row['recorded_at'])}"
+        lines += ["", *wrap_words(heading, width)]
+        lines += field_lines("attendance", ", ".join(row["attendance"]) or "not recorded", width,
+                             _LABEL_WIDTH)  # fmt: skip
+        lines += field_lines("outcomes", list(row["outcomes"]), width, _LABEL_WIDTH)
+    return lines
 
 
 def _fields(value: Any) -> Any:
@@ -125,8 +153,12 @@ def _text(
     state: Any,
     events: Sequence[RecordedEvent],
     calendar: WorkingCalendar,
+    minutes: Sequence[dict[str, Any]],
 ) -> str:
-    """The state (heading, title, one field a line) and the history, wrapped to the terminal."""
+    """The state (heading, title, one field a line), minutes and history, wrapped.
+
+    ``minutes``: each other party's own minutes of a meeting, after the meeting's fields.
+    """
     width = max(terminal_width(), 40)
     describe: Callable[[Any], Fields]
     if isinstance(state, Meeting):
@@ -142,6 +174,7 @@ def _text(
     lines = [heading, *wrap_words(state.title, width), ""]
     for label, value in describe(state).items():
         lines += field_lines(label, value, width, _LABEL_WIDTH)
+    lines += _minutes_lines(minutes, width)
     lines += ["", "history"]
     before: Fields | None = None
     for count, recorded in enumerate(events, start=1):
@@ -206,6 +239,8 @@ def _meeting_fields(
         "host": meeting.host or "none",
         "participants": ", ".join(meeting.participants) or "none",
     }
+    if meeting.convener is not None:  # whose instance records it held (the fields below)
+        fields["convener"] = meeting.convener
     if meeting.held is not None:
         fields["attendance"] = ", ".join(meeting.held.attendance) or "not recorded"
     fields |= {
