@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exchange.instances import Instance, exchange, introduce, joint_track
+from tests.exchange.instances import Instance, exchange, introduce, joint_track, parties, send
 
 
 @pytest.fixture
@@ -117,3 +117,36 @@ def test_an_amendment_accepted_after_the_track_changed_is_checked_again(
                 "track", "accept", "t", "AZ-MFA-1")  # fmt: skip
     assert tm.events() == before
     tm.ok("track", "decline", "t", "AZ-MFA-1", "--reason", "retired already")
+
+
+def test_changes_that_leave_a_party_out_never_block_the_exchange(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    # The creator hands its own ad-hoc meeting over and leaves a track of its own.
+    tm.ok("meeting", "plan", "--id", "dinner", "--title", "Dinner", "--tz", "Asia/Baku",
+          "--start", "2027-03-11 19:00", "--participants", "TM-MFA,AZ-MFA")  # fmt: skip
+    tm.ok("track", "add", "solo", "--title", "Solo", "--kind", "review", "--cadence", "year",
+          "--start", "2026-01-01", "--party", "TM-MFA", "--party", "AZ-MFA")  # fmt: skip
+    exchange(tm, az, tmp_path)
+    tm.ok("meeting", "amend", "dinner", "--host", "AZ-MFA", "--participants", "AZ-MFA")
+    tm.ok("track", "amend", "solo", "--party", "AZ-MFA")
+    exchange(tm, az, tmp_path)
+    assert az.json("meeting", "show", "dinner")["meeting"]["participants"] == ["AZ-MFA"]
+    # AZ-MFA proposes while TM-MFA takes it off the track: the proposal crosses the change.
+    az.ok("track", "amend", "t", "--title", "Renamed", "--propose", "--reason", "clearer")
+    tm.ok("track", "amend", "t", "--party", "TM-MFA")
+    send(tm, az, tmp_path / "tm.bundle")
+    az.ok("sync", "import", str(tmp_path / "tm.bundle"))  # nothing more of t
+    send(az, tm, tmp_path / "az.bundle")
+    result = tm("sync", "import", str(tmp_path / "az.bundle"))
+    assert result.code == 0, result
+    assert "amendment AZ-MFA-1 is of track t, not one shared with AZ-MFA" in result.err
+    assert tm.json("track", "amendments") == []
+    # And the exchange goes on.
+    parties(az, "AZ-MFA")
+    az.ok("meeting", "plan", "--id", "later", "--title", "Later", "--tz", "Asia/Baku",
+          "--start", "2027-05-11 10:00", "--participants", "TM-MFA,AZ-MFA")  # fmt: skip
+    send(az, tm, tmp_path / "next.bundle")
+    tm.ok("sync", "import", str(tmp_path / "next.bundle"))
+    assert tm.json("meeting", "show", "later")["meeting"]["title"] == "Later"

@@ -1,11 +1,14 @@
 """What a peer may send (security review of issue 16): a bundle signed with the peer's own
 key that plans, proposes or changes what is not the peer's is refused whole, writing
-nothing."""
+nothing; what only a change crossing in transit can leave outside what the peer shares is
+kept in the bundle, not applied, and the exchange goes on."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from consultations.bootstrap import bootstrap
 from consultations.service_layer.meeting_proposals import propose
@@ -35,6 +38,14 @@ def _az_plans_in_the_joint_track(tm: Instance, az: Instance, tmp_path: Path) -> 
     return send(az, tm, tmp_path / "az.bundle")
 
 
+def _kept_out(instance: Instance, bundle: Path, why: str) -> None:
+    """Import ``bundle``: accepted, with a warning that a stream is kept out, saying ``why``."""
+    result = instance("sync", "import", str(bundle))
+    assert result.code == 0, result
+    assert "is kept in the bundle only: " in result.err, result
+    assert why in result.err, result
+
+
 def _edit_plan(**changes: Any) -> Any:
     def edit(entry: dict[str, Any]) -> None:
         if entry["type"] == "MeetingPlanned":
@@ -43,19 +54,27 @@ def _edit_plan(**changes: Any) -> Any:
     return edit
 
 
-def test_a_meeting_planned_in_a_track_the_sender_is_not_a_party_of_is_refused(
-    tm: Instance, az: Instance, tmp_path: Path
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"track_id": "secret-track"},  # a track AZ-MFA is not a party of
+        {"track_id": None, "host": "TM-MFA", "participants": ["TM-MFA", "KZ-MFA"]},
+    ],
+    ids=["others-track", "others-ad-hoc"],
+)
+def test_a_meeting_planned_outside_the_senders_scope_is_kept_out(
+    tm: Instance, az: Instance, tmp_path: Path, changes: dict[str, Any]
 ) -> None:
     data = _az_plans_in_the_joint_track(tm, az, tmp_path)
     forged = tmp_path / "forged.bundle"
-    forged.write_bytes(forge(data, az, _edit_plan(track_id="secret-track")))
-    tm.rejected(3, "plans meeting m-az outside what AZ-MFA takes part in", "sync", "import",
-                str(forged))  # fmt: skip
-    assert tm.json("schedule", "--track", "secret-track") == []
-    # The ad-hoc meeting of others, too; the bundle as AZ-MFA sent it is accepted.
-    others = _edit_plan(track_id=None, host="TM-MFA", participants=["TM-MFA", "KZ-MFA"])
-    forged.write_bytes(forge(data, az, others))
-    tm.rejected(3, "outside what AZ-MFA takes part in", "sync", "import", str(forged))
+    forged.write_bytes(forge(data, az, _edit_plan(**changes)))
+    _kept_out(tm, forged, "meeting m-az is outside what AZ-MFA takes part in here")
+    assert tm.json("schedule", "--all") == []
+    assert tm.ok("events", "verify").startswith("ok")
+
+
+def test_an_honest_bundle_is_applied(tm: Instance, az: Instance, tmp_path: Path) -> None:
+    _az_plans_in_the_joint_track(tm, az, tmp_path)
     tm.ok("sync", "import", str(tmp_path / "az.bundle"))
     assert [row["meeting_id"] for row in tm.json("schedule", "--all")] == ["m-az"]
 
@@ -93,7 +112,7 @@ def _edit_proposal(**changes: Any) -> Any:
     return edit
 
 
-def test_a_proposal_under_another_partys_id_or_about_a_meeting_not_shared_is_refused(
+def test_a_proposal_under_another_partys_id_is_refused_and_one_not_shared_kept_out(
     tm: Instance, az: Instance, tmp_path: Path
 ) -> None:
     data = _az_proposes(tm, az, tmp_path)
@@ -101,10 +120,8 @@ def test_a_proposal_under_another_partys_id_or_about_a_meeting_not_shared_is_ref
     forged.write_bytes(forge(data, az, _edit_proposal(proposal_id="TM-MFA-1")))
     tm.rejected(3, "proposes TM-MFA-1, not an id of AZ-MFA's", "sync", "import", str(forged))
     forged.write_bytes(forge(data, az, _edit_proposal(meeting_id="private")))
-    tm.rejected(3, "proposes a change of meeting private, not one shared with AZ-MFA",
-                "sync", "import", str(forged))  # fmt: skip
-    tm.ok("sync", "import", str(tmp_path / "az.bundle"))
-    assert [p["proposal_id"] for p in tm.json("meeting", "proposals")] == ["AZ-MFA-1"]
+    _kept_out(tm, forged, "proposal AZ-MFA-1 is about meeting private, not one shared with AZ-MFA")
+    assert tm.json("meeting", "proposals") == []
 
 
 class _NoneCounted:
@@ -200,19 +217,47 @@ def _edit_minutes(stream: str | None = None, **changes: Any) -> Any:
     return edit
 
 
-def test_an_amendment_under_another_partys_id_or_of_a_track_not_shared_is_refused(
+def test_an_amendment_under_another_partys_id_or_that_its_rules_refuse_is_refused(
     tm: Instance, az: Instance, tmp_path: Path
 ) -> None:
     data = _az_proposes_an_amendment(tm, az, tmp_path)
     forged = tmp_path / "forged.bundle"
-    forged.write_bytes(forge(data, az, _edit_amendment(amendment_id="TM-MFA-1")))
-    tm.rejected(3, "proposes TM-MFA-1, not an id of AZ-MFA's", "sync", "import", str(forged))
-    forged.write_bytes(forge(data, az, _edit_amendment(track_id="secret-track")))
-    tm.rejected(3, "proposes a change of track secret-track, not one shared with AZ-MFA",
-                "sync", "import", str(forged))  # fmt: skip
+    refusals = [
+        ({"amendment_id": "TM-MFA-1"}, "proposes TM-MFA-1, not an id of AZ-MFA's"),
+        # The change accepted would be of another track than the one listed.
+        ({"amendment": {**_amended("t"), "track_id": "secret-track"}},
+         "track: it amends 'secret-track', not 't'"),
+        ({"amendment": {**_amended("t"), "reminders": ["PT1M"]}},
+         "reminders: each instance sets its own"),
+        ({"amendment": {**_amended("t"), "cadence": "bogus"}}, "cadence: unknown cadence"),
+        ({"amendment": _amended("t", cadence=None)}, "track: it changes nothing"),
+        ({"amendment": None, "retire_on": None}, "it proposes neither new values nor"),
+        ({"reason": " "}, "reason: must not be empty"),
+    ]  # fmt: skip
+    for changes, message in refusals:
+        forged.write_bytes(forge(data, az, _edit_amendment(**changes)))
+        tm.rejected(3, message, "sync", "import", str(forged))
     assert tm.json("track", "amendments") == []
     tm.ok("sync", "import", str(tmp_path / "az.bundle"))
     assert [a["amendment_id"] for a in tm.json("track", "amendments")] == ["AZ-MFA-1"]
+
+
+def _amended(track_id: str, **changes: Any) -> dict[str, Any]:
+    """A stored ``TrackAmended`` payload: the cadence made half-yearly, nothing else."""
+    fields = ("title", "kind", "cadence", "required", "start", "tz", "parties", "areas",
+              "priority", "default_duration", "reminders", "host_rotation")  # fmt: skip
+    return {"track_id": track_id, **dict.fromkeys(fields), "cadence": "half-year", **changes}
+
+
+def test_an_amendment_of_a_track_not_shared_is_kept_out(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    data = _az_proposes_an_amendment(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    changes = {"track_id": "secret-track", "amendment": _amended("secret-track")}
+    forged.write_bytes(forge(data, az, _edit_amendment(**changes)))
+    _kept_out(tm, forged, "amendment AZ-MFA-1 is of track secret-track, not one shared with")
+    assert tm.json("track", "amendments") == []
 
 
 def test_an_amendment_settled_by_another_than_the_tracks_creator_is_not_applied(
@@ -235,51 +280,53 @@ def test_an_amendment_settled_by_another_than_the_tracks_creator_is_not_applied(
     assert [a["status"] for a in tm.json("track", "amendments")] == ["open"]
 
 
-def test_a_track_or_meeting_the_sender_leaves_out_of_its_own_scope_is_refused(
+def test_a_settlement_naming_another_track_or_meeting_is_not_applied(
     tm: Instance, az: Instance, tmp_path: Path
 ) -> None:
-    # An honest peer never sends its track without itself among the parties, nor moves
-    # its ad-hoc meeting to others: that would plant a track or meeting of others here.
+    # AZ-MFA settles its own amendment of TM-MFA's track, naming a track of its own: the
+    # proposal here says whose it is to settle, not the settlement.
     introduce(tm, az)
-    parties(az, "TM-MFA", "AZ-MFA", "KZ-MFA")
-    joint_track(az)
-    az.ok("meeting", "plan", "--id", "adhoc", "--title", "Dinner", "--tz", "Asia/Baku",
-          "--start", "2026-03-11 19:00", "--participants", "TM-MFA,AZ-MFA")  # fmt: skip
-    az.ok("meeting", "amend", "adhoc", "--agenda", "Water")
+    joint_track(tm)
+    exchange(tm, az, tmp_path)
+    joint_track(az, "mine")
+    az.ok("track", "amend", "t", "--cadence", "half-year", "--propose", "--reason", "x")
     data = send(az, tm, tmp_path / "az.bundle")
 
-    def others(entry: dict[str, Any]) -> None:
-        if entry["type"] == "TrackAdded":
-            entry["payload"]["parties"] = ["TM-MFA", "KZ-MFA"]
+    def accept_as_if_mine(entries: list[dict[str, Any]]) -> None:
+        (proposed,) = [e for e in entries if e["type"] == "AmendmentProposed"]
+        entries.append({**proposed, "type": "AmendmentAccepted", "version": 2,
+                        "payload": {"amendment_id": "AZ-MFA-1", "track_id": "mine"}})  # fmt: skip
 
     forged = tmp_path / "forged.bundle"
-    forged.write_bytes(forge(data, az, others))
-    tm.rejected(3, "makes track t one AZ-MFA is not a party of", "sync", "import", str(forged))
+    forged.write_bytes(forge(data, az, entries=accept_as_if_mine))
+    assert tm("sync", "import", str(forged)).code == 0
+    assert [a["status"] for a in tm.json("track", "amendments")] == ["open"]
+    tm.ok("track", "accept", "t", "AZ-MFA-1")  # the creator still settles it
 
-    def moved(entry: dict[str, Any]) -> None:
-        if entry["type"] == "MeetingAmended":
-            entry["payload"]["participants"] = ["TM-MFA", "KZ-MFA"]
 
-    forged.write_bytes(forge(data, az, moved))
-    tm.rejected(3, "moves meeting adhoc outside what AZ-MFA takes part in",
+def test_what_is_never_sent_is_refused(tm: Instance, az: Instance, tmp_path: Path) -> None:
+    introduce(tm, az)
+    joint_track(az, "t", "--reminders", "P1D")
+    data = send(az, tm, tmp_path / "az.bundle")
+
+    def with_reminders(entry: dict[str, Any]) -> None:
+        if entry["type"] == "TrackAdded":
+            entry["payload"]["reminders"] = ["PT1M"]
+
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, with_reminders))
+    tm.rejected(3, "carries what is never sent (reminder offsets, an e-mail address)",
                 "sync", "import", str(forged))  # fmt: skip
-    assert tm.json("schedule", "--all") == []
     tm.ok("sync", "import", str(tmp_path / "az.bundle"))
-    assert sorted(row["meeting_id"] for row in tm.json("schedule", "--all")) == ["adhoc"]
+    assert [row["reminders"] for row in tm.json("track", "list")] == [[]]
 
 
-def test_minutes_of_another_party_or_of_a_meeting_not_shared_are_refused(
-    tm: Instance, az: Instance, tmp_path: Path
-) -> None:
+def test_minutes_of_another_party_are_refused(tm: Instance, az: Instance, tmp_path: Path) -> None:
     data = _az_records_minutes(tm, az, tmp_path)
     forged = tmp_path / "forged.bundle"
     for party in ("TM-MFA", "KZ-MFA"):
         forged.write_bytes(forge(data, az, _edit_minutes(party=party)))
         tm.rejected(3, f"records minutes of {party}; AZ-MFA records only its own",
-                    "sync", "import", str(forged))  # fmt: skip
-    for meeting in ("private", "ghost"):
-        forged.write_bytes(forge(data, az, _edit_minutes(meeting_id=meeting)))
-        tm.rejected(3, f"records minutes of meeting {meeting}, not one shared with AZ-MFA",
                     "sync", "import", str(forged))  # fmt: skip
     forged.write_bytes(forge(data, az, _edit_minutes(stream="minutes-m1@KZ-MFA")))
     tm.rejected(3, "does not belong to its stream 'minutes-m1@KZ-MFA'",
@@ -287,3 +334,14 @@ def test_minutes_of_another_party_or_of_a_meeting_not_shared_are_refused(
     assert tm.json("meeting", "show", "m1")["minutes"] == []
     tm.ok("sync", "import", str(tmp_path / "az.bundle"))
     assert [m["party_id"] for m in tm.json("meeting", "show", "m1")["minutes"]] == ["AZ-MFA"]
+
+
+@pytest.mark.parametrize("meeting", ["private", "ghost"])
+def test_minutes_of_a_meeting_not_shared_are_kept_out(
+    tm: Instance, az: Instance, tmp_path: Path, meeting: str
+) -> None:
+    data = _az_records_minutes(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, _edit_minutes(meeting_id=meeting)))
+    _kept_out(tm, forged, f"its minutes are of meeting {meeting}, not one shared with AZ-MFA here")
+    assert tm.json("meeting", "show", "m1")["minutes"] == []

@@ -31,7 +31,12 @@ from consultations.domain.events import (
 )
 from consultations.domain.meeting_proposals import OPEN, require_open, settled
 from consultations.domain.meetings import MAX_NOTE_LENGTH
-from consultations.domain.validation import require_aware, validate_id, validate_line
+from consultations.domain.validation import (
+    require_aware,
+    validate_date,
+    validate_id,
+    validate_line,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,29 @@ def _proposal(
     return AmendmentProposed(
         command.amendment_id, track.id, proposer, amended, command.retire_on, reason
     )
+
+
+def check_received(event: AmendmentProposed) -> None:
+    """Raise a DomainError unless a received proposal is one :func:`decide` could make.
+
+    As it was made on another instance: whatever the track is like here now.
+    """
+    validate_id(event.amendment_id, "amendment")
+    validate_line(event.reason, "reason", max_length=MAX_NOTE_LENGTH)
+    if event.amendment is None and event.retire_on is None:
+        raise InvalidInput("track", "it proposes neither new values nor a day to retire it")
+    if event.amendment is not None:
+        if event.amendment.track_id != event.track_id:
+            raise InvalidInput(
+                "track", f"it amends {event.amendment.track_id!r}, not {event.track_id!r}"
+            )
+        if event.amendment == TrackAmended(event.track_id):
+            raise InvalidInput("track", "it changes nothing")
+        if event.amendment.reminders is not None:
+            raise InvalidInput("reminders", "each instance sets its own; they are not proposed")
+        tracks.check_recorded(event.amendment)
+    if event.retire_on is not None:
+        validate_date(event.retire_on, "on")
 
 
 def _open(state: Amendment | None, amendment_id: str, track_id: str) -> Amendment:

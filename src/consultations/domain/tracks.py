@@ -1,9 +1,9 @@
 """Track aggregate: an agreed, recurring engagement with a cadence commitment."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import assert_never
+from typing import Any, assert_never
 
 from consultations.domain.cadence import Cadence, parse_cadence
 from consultations.domain.commands import AddTrack, AmendTrack, RetireTrack, TrackCommand
@@ -199,6 +199,25 @@ def _retire(state: Track | None, command: RetireTrack) -> tuple[TrackEvent, ...]
     if command.on < track.start:
         raise InvalidInput("on", f"{command.on} is before the track's start {track.start}")
     return (TrackRetired(track.id, command.on),)
+
+
+def check_recorded(amended: TrackAmended) -> None:
+    """Raise InvalidInput unless each value an amendment sets is one ``decide`` would record.
+
+    For an amendment that comes from elsewhere (proposed by another instance): valid, and
+    in its canonical form. Whether it fits the track as it is now is decided on accepting it.
+    """
+    checks: dict[str, Callable[[Any], object]] = {
+        "title": _title, "kind": _kind, "cadence": _cadence, "required": _required,
+        "start": _start, "tz": _tz, "parties": _parties, "areas": _areas,
+        "priority": _priority, "default_duration": _default_duration,
+        "reminders": canonical_reminders,
+        "host_rotation": lambda hosts: validate_ids(hosts, "rotation"),
+    }  # fmt: skip
+    for name, check in checks.items():
+        value = getattr(amended, name)
+        if value is not None and check(value) != value:
+            raise InvalidInput(name, f"{value!r} is not written as it is recorded")
 
 
 def _existing(state: Track | None, track_id: str) -> Track:

@@ -39,7 +39,7 @@ from consultations.domain.aggregates import (
     named,
     of_stream,
 )
-from consultations.domain.errors import NotAllowed, UnknownId, VerificationFailed
+from consultations.domain.errors import DomainError, NotAllowed, UnknownId, VerificationFailed
 from consultations.domain.events import (
     AmendmentProposed,
     BundleAccepted,
@@ -52,7 +52,6 @@ from consultations.domain.events import (
     PeerAdded,
     PeerKeyLearned,
     PeerRemoved,
-    TrackAdded,
     TrackAmended,
 )
 from consultations.domain.exchange import (
@@ -75,9 +74,11 @@ from consultations.domain.exchange import (
     withheld,
 )
 from consultations.domain.identity import KeyPeriod, key_at, rotation_statement
-from consultations.domain.meetings import Meeting, evolve
+from consultations.domain.meeting_proposals import Proposal
+from consultations.domain.meetings import Meeting
 from consultations.domain.peers import Peer
 from consultations.domain.signed_note import NoteSignature, VerifierKey
+from consultations.domain.track_amendments import Amendment, check_received
 from consultations.domain.tracks import Track
 from consultations.service_layer.handlers import convener_of
 from consultations.service_layer.identity import key_history, require_identity, signing_key
@@ -120,6 +121,7 @@ class Imported:
     set_aside: tuple[str, ...]  # streams set aside for the first time
     acknowledged: int  # how much of what this instance sent the peer has accepted
     recorded: bool
+    why: Mapping[str, str] = field(default_factory=dict)  # see ``_Applying.why``
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -269,7 +271,8 @@ class _Applying:
     own_party: str
     uow: UnitOfWork
     set_aside: set[str] = field(default_factory=set)
-    applied: int = 0
+    why: dict[str, str] = field(default_factory=dict)  # why a stream was set aside, if not
+    applied: int = 0  # because its id is used here already
 
 
 def import_bundle(commands: CommandService, data: bytes, provenance: Provenance) -> Imported:
@@ -335,6 +338,7 @@ def import_bundle(commands: CommandService, data: bytes, provenance: Provenance)
         set_aside,
         max(header.acknowledged, received.acknowledged),
         recorded=True,
+        why=applying.why,
     )
 
 
@@ -421,7 +425,11 @@ def _apply(mapper: EventMapper, applying: _Applying, before: int, entries: Itera
         if not _applies(applying, entry.stream, event):
             applying.set_aside.add(entry.stream)
             continue
-        _check_sender_may(applying, f"entry {seq} from {applying.peer}", event)
+        kept_out = _check_sender_may(applying, f"entry {seq} from {applying.peer}", event)
+        if kept_out is not None:
+            applying.set_aside.add(entry.stream)
+            applying.why[entry.stream] = kept_out
+            continue
         metadata: dict[str, Any] = {
             ORIGIN: applying.peer,
             "origin_seq": entry.seq,
@@ -497,31 +505,50 @@ def _of_what_is_set_aside(applying: _Applying, event: DomainEvent) -> bool:
 def _proposal_applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
     """Each side makes its own proposals; the convener or the track's creator settles them.
 
-    A proposal about a meeting is settled by its convener, an amendment by the track's creator.
+    A proposal about a meeting is settled by its convener, an amendment by the track's
+    creator: as the proposal here names them, whatever the settlement says.
     """
     if isinstance(event, ChangeProposed | AmendmentProposed):
         return event.proposer == applying.peer and _started_by(applying, stream_id) is None
     if AMENDMENT.owns(stream_id):
-        settler = _started_by(applying, TRACK.stream_id(getattr(event, "track_id", "")))
+        amendment: Amendment | None = applying.uow.state(AMENDMENT, AMENDMENT.id_of(stream_id))
+        if amendment is None or getattr(event, "track_id", None) != amendment.track_id:
+            return False
+        settler = _started_by(applying, TRACK.stream_id(amendment.track_id))
     else:
-        settler = convener_of(applying.uow, getattr(event, "meeting_id", ""))
-    return _started_by(applying, stream_id) is not None and settler == applying.peer
+        proposal: Proposal | None = applying.uow.state(PROPOSAL, PROPOSAL.id_of(stream_id))
+        if proposal is None or getattr(event, "meeting_id", None) != proposal.meeting_id:
+            return False
+        settler = convener_of(applying.uow, proposal.meeting_id)
+    return settler == applying.peer
 
 
-def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> None:
-    """Refuse (NotAllowed) an event the sender may not send, though it would be applied.
+def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> str | None:
+    """Refuse (NotAllowed) an entry no honest sender sends; say why one is kept out instead.
 
-    A peer plans only meetings it convenes, in its scope (``peer:P`` seen from here: a track
-    it is a party of, or an ad-hoc meeting it hosts or takes part in), proposes changes,
-    under ids of its own (``<P>-<n>``), of meetings and tracks here in that scope, and
-    records its own minutes of such meetings. Its tracks and meetings stay in that scope: it
-    never sends one, nor a change, without itself in it.
+    Never sent by an honest peer: what is never shared (reminder offsets, an e-mail
+    address), a meeting another party convenes, a proposal or amendment under an id not of
+    the sender's (``<P>-<n>``) or that its own rules refuse, minutes of another party.
+    Kept out (set aside, with the reason returned), because a change that crossed it in
+    transit can cause it: a meeting outside the sender's scope as seen here (``peer:P``: a
+    track it is a party of, or an ad-hoc meeting it hosts or takes part in), a proposal or
+    minutes of a meeting not here or not in that scope, an amendment of a track not here,
+    not shared with the sender, or added by the sender itself. None: it applies.
     """
+    if withheld(event) != event:
+        raise NotAllowed(
+            "bundle", f"{where} carries what is never sent (reminder offsets, an e-mail address)"
+        )
     if isinstance(event, ChangeProposed | AmendmentProposed):
-        _check_proposal(applying, where, event)
-    elif isinstance(event, MinutesRecorded):
-        _check_minutes(applying, where, event)
-    elif isinstance(event, MeetingPlanned):
+        return _check_proposal(applying, where, event)
+    if isinstance(event, MinutesRecorded):
+        if event.party != applying.peer:
+            raise NotAllowed(
+                "bundle",
+                f"{where} records minutes of {event.party}; {applying.peer} records only its own",
+            )
+        return _unshared_meeting(applying, event.meeting_id, "its minutes are of")
+    if isinstance(event, MeetingPlanned):
         if event.convener not in {None, applying.peer}:
             raise NotAllowed(
                 "bundle",
@@ -529,66 +556,44 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> No
                 f"{applying.peer} sends only meetings it convenes",
             )
         if not _in_scope_of_sender(applying, event):
-            raise NotAllowed(
-                "bundle",
-                f"{where} plans meeting {event.meeting_id} outside what {applying.peer} takes "
-                f"part in (track {event.track_id or '(ad hoc)'})",
+            return (
+                f"meeting {event.meeting_id} is outside what {applying.peer} takes part in "
+                f"here (track {event.track_id or '(ad hoc)'})"
             )
-    elif isinstance(event, TrackAdded | TrackAmended) and event.parties is not None:
-        if applying.peer not in event.parties:
-            raise NotAllowed(
-                "bundle",
-                f"{where} makes track {event.track_id} one {applying.peer} is not a party of",
-            )
-    elif isinstance(event, MeetingAmended) and (event.host, event.participants) != (None, None):
-        before: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
-        if before is not None and not _in_scope_of_sender(applying, evolve(before, event)):
-            raise NotAllowed(
-                "bundle",
-                f"{where} moves meeting {event.meeting_id} outside what {applying.peer} "
-                "takes part in",
-            )
-
-
-def _check_minutes(applying: _Applying, where: str, event: MinutesRecorded) -> None:
-    """Minutes of the sender's own, of a meeting here that it shares with it."""
-    peer = applying.peer
-    if event.party != peer:
-        raise NotAllowed(
-            "bundle", f"{where} records minutes of {event.party}; {peer} records only its own"
-        )
-    minuted: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
-    if minuted is None or not _in_scope_of_sender(applying, minuted):
-        raise NotAllowed(
-            "bundle",
-            f"{where} records minutes of meeting {event.meeting_id}, not one shared with {peer}",
-        )
+    return None
 
 
 def _check_proposal(
     applying: _Applying, where: str, event: ChangeProposed | AmendmentProposed
-) -> None:
+) -> str | None:
     """A proposal or amendment under an id of the sender's, of what it shares with it here."""
     peer = applying.peer
     proposal_id = event.proposal_id if isinstance(event, ChangeProposed) else event.amendment_id
     number = proposal_id.removeprefix(f"{peer}-")
     if number == proposal_id or not (number.isascii() and number.isdigit()):
         raise NotAllowed("bundle", f"{where} proposes {proposal_id}, not an id of {peer}'s")
-    if isinstance(event, AmendmentProposed):
-        track: Track | None = applying.uow.state(TRACK, event.track_id)
-        if track is None or peer not in track.parties:
-            raise NotAllowed(
-                "bundle",
-                f"{where} proposes a change of track {event.track_id}, not one shared with {peer}",
-            )
-    else:
-        meeting: Meeting | None = applying.uow.state(MEETING, event.meeting_id)
-        if meeting is None or not _in_scope_of_sender(applying, meeting):
-            raise NotAllowed(
-                "bundle",
-                f"{where} proposes a change of meeting {event.meeting_id}, "
-                f"not one shared with {peer}",
-            )
+    if isinstance(event, ChangeProposed):
+        return _unshared_meeting(applying, event.meeting_id, f"proposal {proposal_id} is about")
+    try:
+        check_received(event)
+    except DomainError as error:
+        raise NotAllowed(
+            "bundle", f"{where} proposes {proposal_id}, which is refused: {error}"
+        ) from None
+    track: Track | None = applying.uow.state(TRACK, event.track_id)
+    if track is None or peer not in track.parties:
+        return f"amendment {proposal_id} is of track {event.track_id}, not one shared with {peer}"
+    if _started_by(applying, TRACK.stream_id(event.track_id)) == peer:
+        return f"amendment {proposal_id} is of track {event.track_id}, which {peer} added itself"
+    return None
+
+
+def _unshared_meeting(applying: _Applying, meeting_id: str, what: str) -> str | None:
+    """Why ``what`` a meeting is kept out: the meeting is not here, or not shared."""
+    meeting: Meeting | None = applying.uow.state(MEETING, meeting_id)
+    if meeting is None or not _in_scope_of_sender(applying, meeting):
+        return f"{what} meeting {meeting_id}, not one shared with {applying.peer} here"
+    return None
 
 
 def _in_scope_of_sender(applying: _Applying, meeting: MeetingPlanned | Meeting) -> bool:

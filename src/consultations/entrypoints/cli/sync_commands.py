@@ -78,9 +78,10 @@ def import_(context: CliContext, bundle: Path) -> None:
 def _report(app: Application, imported: Imported) -> None:
     """What an import did, one line each, and whether the joint schedules agree now."""
     echo_warnings(
-        f"{imported.peer}'s {stream} is kept in the bundle only: the id is used here already"
+        f"{imported.peer}'s {stream} is kept in the bundle only: "
+        + imported.why.get(stream, "the id is used here already")
         for stream in imported.set_aside
-        if TRACK.owns(stream) or MEETING.owns(stream)
+        if stream in imported.why or TRACK.owns(stream) or MEETING.owns(stream)
     )
     peer = imported.peer
     if not imported.recorded:
