@@ -105,4 +105,6 @@ def test_an_amendment_is_settled_once() -> None:
     given(*settled).when(accept).then_raises(NotAllowed, "amendment", "was declined already")
     given().when(accept).then_raises(UnknownId, "amendment")
     other_track = AcceptAmendment(amendment_id="AZ-MFA-1", track_id="other")
-    given(proposed()).when(other_track).then_raises(UnknownId, "amendment")
+    given(proposed()).when(other_track).then_raises(
+        InvalidInput, "amendment", "is of track 'strategy-workshop', not 'other'"
+    )

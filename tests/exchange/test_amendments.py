@@ -81,7 +81,7 @@ def test_what_cannot_be_proposed_is_refused_with_nothing_written(
     joint: tuple[Instance, Instance], tmp_path: Path
 ) -> None:
     tm, az = joint
-    tm.rejected(3, "'t' was added here: change it directly with `track amend`",
+    tm.rejected(3, "'t' was added here: change it directly, without --propose",
                 "track", "amend", "t", "--cadence", "month", "--propose", "--reason", "x")  # fmt: skip
     az.rejected(2, "reason: give --reason with --propose",
                 "track", "amend", "t", "--cadence", "month", "--propose")  # fmt: skip
@@ -150,3 +150,45 @@ def test_changes_that_leave_a_party_out_never_block_the_exchange(
     send(az, tm, tmp_path / "next.bundle")
     tm.ok("sync", "import", str(tmp_path / "next.bundle"))
     assert tm.json("meeting", "show", "later")["meeting"]["title"] == "Later"
+
+
+def test_commands_around_amendments_say_what_is_wrong(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    az.rejected(2, "track: propose new values of its fields, a day to retire it, or both",
+                "track", "amend", "t", "--propose", "--reason", "x")  # fmt: skip
+    # Repeating a proposal with its idempotency key proposes nothing more.
+    key = ("--idempotency-key", "k1")
+    first = az.ok("track", "amend", "t", "--title", "T2", "--propose", "--reason", "x", *key)
+    assert az.ok("track", "amend", "t", "--title", "T2", "--propose", "--reason", "x", *key) == (
+        first
+    )
+    exchange(az, tm, tmp_path)
+    joint_track(tm, "other")
+    tm.rejected(4, "track: no track 'nope'", "track", "accept", "nope", "AZ-MFA-1")
+    tm.rejected(2, "amendment: 'AZ-MFA-1' is of track 't', not 'other'",
+                "track", "accept", "other", "AZ-MFA-1")  # fmt: skip
+    assert [a["status"] for a in tm.json("track", "amendments")] == ["open"]
+
+
+def test_a_plan_file_unchanged_or_with_reminders_only_imports_on_either_side(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    _, az = joint
+    parties(az, "AZ-MFA")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        '[tracks.t]\ntitle = "Talks t"\nkind = "consultation"\ncadence = "year"\n'
+        'start = 2026-01-01\ntz = "Asia/Ashgabat"\nparties = ["TM-MFA", "AZ-MFA"]\n'
+        'reminders = ["P3D"]\n'
+    )
+    az.ok("plan", "import", str(plan))  # this instance's own reminders of TM-MFA's track
+    assert [row["reminders"] for row in az.json("track", "list")] == [["P3D"]]
+    assert az.ok("track", "amend", "t", "--title", "Talks t") == "t: nothing changed\n"
+    plan.write_text(plan.read_text().replace('"Talks t"', '"Renamed"'))
+    before = az.events()
+    result = az("plan", "import", str(plan))
+    assert result.code == 3, result
+    assert "error: tracks.t: 't' was added by TM-MFA; only TM-MFA changes it" in result.err
+    assert az.events() == before

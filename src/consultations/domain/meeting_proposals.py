@@ -126,8 +126,12 @@ def _proposal(
 
 
 def _open(state: Proposal | None, proposal_id: str, meeting_id: str) -> Proposal:
-    if state is None or state.meeting_id != meeting_id:
+    if state is None:
         raise UnknownId("proposal", proposal_id, hint=f"see `meeting proposals {meeting_id}`")
+    if state.meeting_id != meeting_id:
+        raise InvalidInput(
+            "proposal", f"{proposal_id!r} is about meeting {state.meeting_id!r}, not {meeting_id!r}"
+        )
     require_open(state.status, "proposal", proposal_id)
     return state
 

@@ -136,8 +136,12 @@ def check_received(event: AmendmentProposed) -> None:
 
 
 def _open(state: Amendment | None, amendment_id: str, track_id: str) -> Amendment:
-    if state is None or state.track_id != track_id:
+    if state is None:
         raise UnknownId("amendment", amendment_id, hint=f"see `track amendments {track_id}`")
+    if state.track_id != track_id:
+        raise InvalidInput(
+            "amendment", f"{amendment_id!r} is of track {state.track_id!r}, not {track_id!r}"
+        )
     require_open(state.status, "amendment", amendment_id)
     return state
 

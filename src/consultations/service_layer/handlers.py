@@ -102,10 +102,16 @@ def _handle(
         command = replace(command, tz=_default_zone(uow, command.parties))
     for ref in references:
         _require(uow, ref)
-    _check_authority(uow, command)
+    # An amendment is judged by what it changes: nothing, or only this instance's reminders,
+    # is anyone's to decide.
+    amending = isinstance(command, AmendTrack | AmendMeeting)
+    if not amending:
+        _check_authority(uow, command)
     context = _context(uow, command, directory)
     state = uow.state(aggregate, target)
     events = aggregate.decide(state, command, now, **context)
+    if amending and not all(local_only(event) for event in events):
+        _check_authority(uow, command)
     uow.record(aggregate.stream_id(target), events)
     for event in events:
         if isinstance(event, MeetingPlanned | MeetingRescheduled):
@@ -131,8 +137,9 @@ def _references(command: DomainCommand) -> tuple[Reference, ...]:
                 *_each(PARTY, command.host_rotation or (), "host_rotation"),
                 *_each(AREA, command.areas or (), "areas"),
             )
-        case ProposeAmendment():
-            changes = () if command.amendment is None else _references(command.amendment)
+        case ProposeAmendment() | AcceptAmendment() | DeclineAmendment():
+            amendment = command.amendment if isinstance(command, ProposeAmendment) else None
+            changes = () if amendment is None else _references(amendment)
             return (Reference(TRACK, command.track_id, "track"), *changes)
         case PlanMeeting() | AmendMeeting():
             return (
@@ -228,8 +235,6 @@ def _check_authority(uow: UnitOfWork, command: DomainCommand) -> None:
         if isinstance(command, ProposeChange | ProposeAmendment):
             raise NotAllowed("identity", "run `identity init --party P` before proposing")
         return  # without an identity, every meeting and track is this instance's
-    if isinstance(command, AmendTrack | AmendMeeting) and local_only(command):
-        return
     if isinstance(command, (ProposeChange, AcceptProposal, DeclineProposal, *MEETING.commands)):
         _check_convener(uow, command, own)
     elif isinstance(
@@ -275,7 +280,7 @@ def _check_creator(
         if not creator:
             raise NotAllowed(
                 "track",
-                f"{command.track_id!r} was added here: change it directly with `track amend`",
+                f"{command.track_id!r} was added here: change it directly, without --propose",
             )
     elif creator:
         settles = isinstance(command, AcceptAmendment | DeclineAmendment)

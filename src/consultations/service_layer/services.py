@@ -13,7 +13,7 @@ from typing import Any
 
 from consultations.adapters.eventlog import EventLog
 from consultations.domain.aggregates import of_stream
-from consultations.domain.commands import CreateFeed, DomainCommand, ProposeChange
+from consultations.domain.commands import CreateFeed, DomainCommand, ProposeAmendment, ProposeChange
 from consultations.domain.errors import InvalidInput
 from consultations.domain.working_calendar import Finding
 from consultations.service_layer.handlers import MeetingDirectory, handle
@@ -61,6 +61,7 @@ def _utc_now() -> datetime:
 _MADE_PER_REQUEST: Mapping[type, frozenset[str]] = {
     CreateFeed: frozenset({"feed_id", "token_sha256"}),
     ProposeChange: frozenset({"proposal_id"}),  # numbered by how many were made before
+    ProposeAmendment: frozenset({"amendment_id"}),
 }
 
 

@@ -53,7 +53,7 @@ AMENDMENT_FIELDS = (
     "decision_reason", "proposed_at", "decided_at",
 )  # fmt: skip
 TABLE_AMENDMENT_COLUMNS: tuple[Column, ...] = (
-    ("amendment_id", "track_id"), ("proposer", "status"), "changes", "reason",
+    ("amendment_id", "track_id"), ("proposer", "status"), "changes", ("reason", "decision_reason"),
 )  # fmt: skip
 
 
@@ -159,7 +159,8 @@ def amend_track(
         host_rotation=comma_list(host_rotation),
     )
     if propose:
-        _propose(context, track_id, command, None, actor, reason, idempotency_key)
+        changes = None if command == AmendTrack(track_id=track_id) else command
+        _propose(context, track_id, changes, None, actor, reason, idempotency_key)
         return
     outcome = context.execute(command, actor, reason, idempotency_key)
     click.echo(f"{outcome.aggregate_id}: {'amended' if outcome.positions else 'nothing changed'}")
@@ -209,7 +210,7 @@ def _propose(
 @format_option
 @pass_context
 def list_amendments(context: CliContext, track_id: str | None, output_format: str) -> None:
-    """List the changes of tracks proposed by other parties, open ones first, with their ids."""
+    """List the proposed changes of tracks (amendments), open ones first, with their ids."""
     if track_id is not None:
         context.require_known("id", track=track_id)
     with context.read_models() as read:
