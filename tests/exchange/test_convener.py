@@ -51,7 +51,7 @@ def test_only_the_convener_changes_a_joint_meeting(joint: tuple[Instance, Instan
     az.rejected(3, refused, "meeting", "reschedule", "m1", "--start", "2026-05-15 10:00")
     az.rejected(3, refused, "meeting", "cancel", "m1", "--reason", "no")
     # Its `meeting held` records AZ-MFA's own minutes (test_minutes.py), never when it was held.
-    az.rejected(3, "'m1' is convened by TM-MFA, which records when it took place",
+    az.rejected(3, "'m1' is convened by TM-MFA, which records when and action items",
                 "meeting", "held", "m1", "--on", "2026-05-14 10:30")  # fmt: skip
     az.rejected(3, refused, "meeting", "amend", "m1", "--venue", "Baku")
     az.rejected(3, "track: 't' was added by TM-MFA; only TM-MFA changes it",

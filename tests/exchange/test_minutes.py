@@ -61,8 +61,8 @@ def test_when_it_took_place_and_its_action_items_are_the_conveners(
     _, az = joint
     az.rejected(
         3,
-        "meeting: 'm1' is convened by TM-MFA, which records when it took place and its action "
-        "items; here give --attendance and --outcome",
+        "meeting: 'm1' is convened by TM-MFA, which records when and action items; give only "
+        "--attendance, --outcome",
         "meeting", "held", "m1", "--attendance", "AZ-MFA", *option,
     )  # fmt: skip
 

@@ -47,8 +47,8 @@ def record_held(
     if (command.on, command.end, command.fold) != (None, None, None) or command.action_items:
         raise NotAllowed(
             "meeting",
-            f"{command.meeting_id!r} is convened by {convener}, which records when it took "
-            "place and its action items; here give --attendance and --outcome",
+            f"{command.meeting_id!r} is convened by {convener}, which records when and action "
+            "items; give only --attendance, --outcome",
         )
     minutes = RecordMinutes(
         meeting_id=command.meeting_id,
