@@ -19,7 +19,13 @@ from consultations.adapters.database import IN_CLAUSE_CHUNK, chunks, write_trans
 from consultations.adapters.eventlog.guards import IntegrityReport, integrity_report
 from consultations.adapters.eventlog.hash_chain import ChainReport
 from consultations.adapters.eventlog.mapper import EventMapper
-from consultations.adapters.eventlog.port import Append, EventLog, RecordedEvent
+from consultations.adapters.eventlog.port import (
+    Append,
+    Appended,
+    EventLog,
+    RecordedEvent,
+    earlier_of,
+)
 from consultations.adapters.eventlog.records import (
     ENVELOPE_COLUMNS,
     EnvelopeRows,
@@ -171,8 +177,9 @@ class SqlEventLog(EventLog):
                         "fingerprint": fingerprint,
                     },
                 )
+            batch = Appended(envelopes, earlier_of(appends))
             for listener in self.listeners:
-                listener(connection, envelopes)
+                listener(connection, batch)
             return positions
 
     @staticmethod

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consultations.adapters.database import chunks
-from consultations.adapters.eventlog import EventMapper, RecordedEvent, SqlEventLog
+from consultations.adapters.eventlog import Appended, EventMapper, RecordedEvent, SqlEventLog
 
 
 class Replay(Protocol):
@@ -89,6 +89,35 @@ def load_streams(
     """
     log = SqlEventLog(connection.engine, mapper=mapper)
     return log.read_streams(stream_ids, up_to=up_to, connection=connection)
+
+
+def streams_before(
+    connection: Connection,
+    mapper: EventMapper,
+    batch: Sequence[RecordedEvent],
+    stream_ids: Iterable[str],
+) -> dict[str, list[RecordedEvent]]:
+    """Each given stream's events before ``batch`` (streams that ``batch`` starts: none).
+
+    Taken from what the writer read when it has them (:class:`Appended`), else read on
+    ``connection`` up to the batch.
+    """
+    earlier = batch.earlier if isinstance(batch, Appended) else {}
+    first_version: dict[str, int] = {}
+    for recorded in batch:
+        first_version.setdefault(recorded.stream_id, recorded.stream_version)
+    found: dict[str, list[RecordedEvent]] = {}
+    to_read: list[str] = []
+    for stream_id in stream_ids:
+        if first_version.get(stream_id) == 1:
+            found[stream_id] = []
+        elif stream_id in earlier:
+            found[stream_id] = list(earlier[stream_id])
+        else:
+            to_read.append(stream_id)
+    if to_read:
+        found.update(load_streams(connection, mapper, to_read, batch[0].position - 1))
+    return found
 
 
 def replace_rows(
