@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
@@ -75,9 +76,26 @@ class AtTheEnd:
 def existing(connection: Connection, key: sa.Column[Any], ids: Sequence[str]) -> list[str]:
     """Those of ``ids`` that already have a row (``key`` is the table's id column)."""
     found: list[str] = []
+    query = _select_in(key)
     for chunk in chunks(ids):
-        found += connection.execute(sa.select(key).where(key.in_(chunk))).scalars()
+        found += connection.execute(query, {"ids": chunk}).scalars()
     return found
+
+
+# Statements built once per column: building a query costs more than running a cached one.
+@cache
+def _select_in(key: sa.Column[Any]) -> sa.Select[Any]:
+    return sa.select(key).where(key.in_(sa.bindparam("ids", expanding=True)))
+
+
+@cache
+def _delete_in(table: sa.Table, key: sa.Column[Any]) -> sa.Delete:
+    return table.delete().where(key.in_(sa.bindparam("ids", expanding=True)))
+
+
+@cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return table.insert()
 
 
 def load_streams(
@@ -129,6 +147,6 @@ def replace_rows(
 ) -> None:
     """Delete the rows of ``ids`` and insert ``rows`` in their place."""
     for chunk in chunks(ids):
-        connection.execute(table.delete().where(key.in_(chunk)))
+        connection.execute(_delete_in(table, key), {"ids": chunk})
     if rows:
-        connection.execute(table.insert(), list(rows))
+        connection.execute(_insert(table), list(rows))
