@@ -97,7 +97,8 @@ class Appended(tuple[RecordedEvent, ...]):
 def earlier_of(appends: Sequence[Append]) -> dict[str, Sequence[RecordedEvent]]:
     """The earlier events the writer gave with the first append to each stream.
 
-    Only a complete history counts (as many events as the version expected).
+    Only a complete history counts: as many events of the stream as the version expected,
+    the last one at that version.
     """
     found: dict[str, Sequence[RecordedEvent]] = {}
     seen: set[str] = set()
@@ -106,7 +107,12 @@ def earlier_of(appends: Sequence[Append]) -> dict[str, Sequence[RecordedEvent]]:
             continue
         seen.add(item.stream_id)
         earlier = item.earlier
-        if earlier is not None and len(earlier) == item.expected_version:
+        if (
+            earlier is not None
+            and len(earlier) == item.expected_version
+            and all(recorded.stream_id == item.stream_id for recorded in earlier)
+            and (not earlier or earlier[-1].stream_version == item.expected_version)
+        ):
             found[item.stream_id] = earlier
     return found
 
