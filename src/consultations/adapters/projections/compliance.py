@@ -23,7 +23,7 @@ from consultations.adapters.projections.base import AtTheEnd, Replay, replace_ro
 from consultations.domain.aggregates import MEETING
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.compliance import Session, TrackRules, Window, evaluate
-from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
+from consultations.domain.events import MeetingPlanned, TrackAdded, TrackAmended, TrackRetired
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import local_date
 
@@ -64,9 +64,17 @@ class ComplianceProjection:
             for r in batch
             if isinstance(r.event, TrackAdded | TrackAmended | TrackRetired)
         }
+        # A meeting keeps the track it was planned on: one planned in the batch on a track
+        # recomputed whole (or on none) needs no look at how it counted before.
+        settled = {
+            r.event.meeting_id
+            for r in batch
+            if isinstance(r.event, MeetingPlanned)
+            and (r.event.track_id is None or r.event.track_id in whole)
+        }
         changes, track_rows = _changes(
             connection,
-            {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)},
+            {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)} - settled,
         )
         partial = {t: c for t, c in changes.items() if t not in whole}
         whole.update(t for t, c in partial.items() if len(c) > FULL_RECOMPUTE_AT)
