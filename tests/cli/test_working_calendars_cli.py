@@ -183,6 +183,13 @@ def test_weekends_office_hours_and_overlaps_warn_too(cal: Session) -> None:
     ]
 
 
+def test_a_meeting_of_the_longest_length_is_still_found_to_overlap(cal: Session) -> None:
+    _, long, _ = plan(cal, "2027-04-05 09:00", "--duration", "P14D")
+    said = plan(cal, "2027-04-16 10:00", "--duration", "PT1H")[2]
+    assert f"AZ-MFA: overlaps meeting {long!r} (2027-04-05 09:00 Asia/Baku)" in said
+    assert not [line for line in plan(cal, "2027-04-20 10:00")[2] if "overlaps" in line]
+
+
 def test_the_host_from_the_rotation_is_checked_like_a_participant(cal: Session) -> None:
     # AZ-MFA hosts (first in the rotation) though only TM-MFA is named: 28 May is
     # Azerbaijan's Independence Day.
