@@ -242,9 +242,9 @@ def _holding(stored: Sequence[tuple[str, date, date]], day: date) -> tuple[date,
     on or before ``day`` ends on or after it; if none does, the first in ``stored`` is the
     track's first. None: ``day`` is past the last window (ask :func:`_window_at`).
     """
-    holding = [window for window in stored if window[1] <= day]
     if not stored:
         return None
+    holding = [window for window in stored if window[1] <= day]
     _, start, end = holding[-1] if holding else stored[0]
     return start, end
 
