@@ -183,6 +183,13 @@ def test_weekends_office_hours_and_overlaps_warn_too(cal: Session) -> None:
     ]
 
 
+def test_a_meeting_of_the_longest_length_is_still_found_to_overlap(cal: Session) -> None:
+    _, long, _ = plan(cal, "2027-04-05 09:00", "--duration", "P14D")
+    said = plan(cal, "2027-04-16 10:00", "--duration", "PT1H")[2]
+    assert f"AZ-MFA: overlaps meeting {long!r} (2027-04-05 09:00 Asia/Baku)" in said
+    assert not [line for line in plan(cal, "2027-04-20 10:00")[2] if "overlaps" in line]
+
+
 def test_the_host_from_the_rotation_is_checked_like_a_participant(cal: Session) -> None:
     # AZ-MFA hosts (first in the rotation) though only TM-MFA is named: 28 May is
     # Azerbaijan's Independence Day.
@@ -287,6 +294,53 @@ def test_plan_import_warns_and_strict_refuses_the_whole_import(
         f"meetings.rv-novruz: {NOVRUZ_AZ}",
     ]
     assert cli.events() > 0
+
+
+def test_plan_import_warns_of_overlaps_in_the_plan_and_with_the_log_in_order(
+    capsys: pytest.CaptureFixture[str], database_url: str, migrated_engine: Engine, tmp_path: Path
+) -> None:
+    cli = Session(capsys, database_url, migrated_engine)
+    logged = """
+[meetings.rv-logged]
+track = "rv"
+title = "Already planned"
+start = 2027-04-14T09:00:00
+end = 2027-04-14T17:00:00
+participants = ["AZ-MFA"]
+"""
+    cli.ok("plan", "import", str(write_plan(tmp_path, logged)))
+    plan = (
+        logged
+        + """
+[meetings.rv-a]
+track = "rv"
+title = "Late morning"
+start = 2027-04-14T11:00:00
+end = 2027-04-14T12:00:00
+
+[meetings.rv-b]
+track = "rv"
+title = "Over the one before"
+start = 2027-04-14T11:30:00
+end = 2027-04-14T13:00:00
+
+[meetings.rv-c]
+track = "rv"
+title = "The next day"
+start = 2027-04-15T11:00:00
+end = 2027-04-15T12:00:00
+"""
+    )
+    imported = cli("plan", "import", str(write_plan(tmp_path, plan)))
+    assert imported.code == 0
+    assert warnings(imported.err) == [
+        "meetings.rv-a: AZ-MFA: overlaps meeting 'rv-logged' (2027-04-14 09:00 Asia/Baku)",
+        "meetings.rv-a: AZ-MFA: overlaps meeting 'rv-b' (2027-04-14 11:30 Asia/Baku)",
+        "meetings.rv-a: TM-MFA: overlaps meeting 'rv-b' (2027-04-14 11:30 Asia/Baku)",
+        "meetings.rv-b: AZ-MFA: overlaps meeting 'rv-logged' (2027-04-14 09:00 Asia/Baku)",
+        "meetings.rv-b: AZ-MFA: overlaps meeting 'rv-a' (2027-04-14 11:00 Asia/Baku)",
+        "meetings.rv-b: TM-MFA: overlaps meeting 'rv-a' (2027-04-14 11:00 Asia/Baku)",
+    ]
 
 
 def test_plan_import_checks_the_participants_it_gives_an_existing_meeting(

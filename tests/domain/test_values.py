@@ -4,6 +4,9 @@ import pickle
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consultations.domain.cadence import Cadence, CadenceKind, parse_cadence
 from consultations.domain.durations import Duration, parse_duration
@@ -95,6 +98,34 @@ def test_month_arithmetic_clamps_month_ends(start: date, period: str, expected: 
 
 def test_subtracting_a_duration() -> None:
     assert parse_duration("P6M").add_to(date(2027, 2, 28), sign=-1) == date(2026, 8, 28)
+
+
+@settings(max_examples=500)
+@given(
+    day=st.dates(),
+    years=st.integers(0, 30),
+    months=st.integers(0, 40),
+    weeks=st.integers(0, 60),
+    days=st.integers(0, 400),
+    sign=st.sampled_from((1, -1)),
+)
+def test_adding_a_duration_agrees_with_relativedelta(
+    *, day: date, years: int, months: int, weeks: int, days: int, sign: int
+) -> None:
+    """Same day, or the same kind of error past the calendar's ends, as dateutil."""
+    duration = Duration(years=years, months=months, weeks=weeks, days=days)
+    oracle = relativedelta(
+        years=sign * years, months=sign * months, weeks=sign * weeks, days=sign * days
+    )
+    try:
+        expected: date | type[Exception] = day + oracle
+    except (ValueError, OverflowError) as error:
+        expected = type(error)
+    try:
+        found: date | type[Exception] = duration.add_to(day, sign=sign)
+    except (ValueError, OverflowError) as error:
+        found = type(error)
+    assert found == expected
 
 
 # --- cadence -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ where they read stored shapes with other upcasters.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -362,6 +363,36 @@ class EventLogContract:
             1,
         )
         assert log.head()[0] == 1
+
+    def test_a_stream_that_moved_after_it_was_read_conflicts_at_the_version_read(self) -> None:
+        log = self.create_log()
+        log.append("area-trade", 0, [area(1)])
+        uow = UnitOfWork(log)
+        assert uow.events("area-trade") == [area(1)]
+        uow.record("area-trade", [area(2)])
+        log.append("area-trade", 1, [area("elsewhere")])
+
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            uow.commit({"actor": "tester"})
+
+        assert (conflict.value.stream_id, conflict.value.expected, conflict.value.actual) == (
+            "area-trade",
+            1,
+            2,
+        )
+        assert [e.event for e in log.read_stream("area-trade")] == [area(1), area("elsewhere")]
+        assert log.verify().ok
+
+    def test_earlier_events_that_do_not_reach_the_expected_version_prove_nothing(self) -> None:
+        log = self.create_log()
+        log.append("area-a", 0, [area(1)])
+        (first,) = log.read_stream("area-a")
+        for forged in ([first, first], [], [replace(first, stream_id="area-b")] * 2):
+            with pytest.raises(ConcurrencyConflict) as conflict:
+                log.append_many([Append("area-a", 2, [area(2)], earlier=forged)])
+            assert (conflict.value.expected, conflict.value.actual) == (2, 1)
+        assert [e.position for e in flat(log)] == [1]
+        assert log.verify().ok
 
 
 def assert_chained(events: list[RecordedEvent]) -> None:

@@ -130,6 +130,24 @@ def test_preloaded_streams_are_not_read_again(store: SqlEventLog, migrated_engin
     assert len([sql for sql in seen if "FROM events" in sql]) == 1
 
 
+def test_appending_what_was_read_looks_neither_the_stream_nor_its_version_up(
+    store: SqlEventLog, migrated_engine: Engine
+) -> None:
+    """The writer read the stream: the unique (stream, version) index does the checking."""
+    store.append("area-a", 0, [area(1)])
+    uow = UnitOfWork(store)
+    uow.preload(["area-a", "area-new"])
+    uow.record("area-a", [area(2)])
+    uow.record("area-new", [area(3)])
+
+    with statements(migrated_engine) as seen:
+        assert uow.commit({"actor": "tester"}) == [2, 3]
+
+    assert [sql for sql in seen if "FROM events" in sql] == []
+    assert [e.stream_version for e in store.read_stream("area-a")] == [1, 2]
+    assert store.verify().ok
+
+
 def test_reads_on_a_given_connection_see_its_transaction(
     store: SqlEventLog, migrated_engine: Engine
 ) -> None:

@@ -29,6 +29,7 @@ from consultations.adapters.orm import (
 from consultations.adapters.scopes import in_scope, tracks_of
 from consultations.domain.compliance import RECORD_PENDING
 from consultations.domain.events import minutes_id
+from consultations.domain.meetings import MAX_MEETING_LENGTH
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import format_wall_time
 from consultations.domain.working_calendar import Busy, Closure, PartyCalendar, parties_of
@@ -104,6 +105,9 @@ class ReadModels:
             sa.select(schedule)
             .where(
                 schedule.c.start_utc < end_utc,
+                # None lasts longer: this bounds the range read through the index on the
+                # start, which would otherwise run back to the first meeting.
+                schedule.c.start_utc >= start_utc - MAX_MEETING_LENGTH,
                 schedule.c.end_utc > start_utc,
                 schedule.c.status != MeetingStatus.CANCELLED.value,
             )

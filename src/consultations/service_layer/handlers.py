@@ -93,9 +93,16 @@ def _handle(
     aggregate = for_command(command)
     target = aggregate.target(command)
     references = _references(command)
+    # Read together: the target, what the decision reads, what the command names, and this
+    # instance's identity (``_check_authority`` reads it for every command).
     uow.preload(
         ref.aggregate.stream_id(ref.id)
-        for ref in (Reference(aggregate, target), *_context_read_by(command), *references)
+        for ref in (
+            Reference(aggregate, target),
+            *_context_read_by(command),
+            *references,
+            Reference(IDENTITY, THIS_INSTANCE),
+        )
         if _is_id(ref.id) and not uow.has_read(ref.aggregate.stream_id(ref.id))
     )
     if isinstance(command, AddTrack) and not command.tz:

@@ -133,15 +133,20 @@ class UnitOfWork:
 
         ``fingerprint`` identifies the request ``idempotency_key`` is recorded for.
         """
+        # Each stream's events as read go with its first append: the projections need
+        # not read them again.
         appends = [
-            Append(stream_id, self._versions[stream_id], new_events)
+            Append(
+                stream_id, self._versions[stream_id], new_events, earlier=self._recorded[stream_id]
+            )
             for stream_id, new_events in self._pending.items()
             if new_events
         ]
         versions = {a.stream_id: a.expected_version + len(a.events) for a in appends}
         for stream_id, event, own in self._foreign:
+            earlier = None if stream_id in versions else self._recorded[stream_id]
             version = versions.get(stream_id, self._versions[stream_id])
-            appends.append(Append(stream_id, version, [event], own))
+            appends.append(Append(stream_id, version, [event], own, earlier=earlier))
             versions[stream_id] = version + 1
         positions = (
             self.store.append_many(

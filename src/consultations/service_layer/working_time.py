@@ -8,7 +8,7 @@ command or a plan file is about to append) and the read models (``schedule confl
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -95,16 +95,28 @@ class WorkingTime:
             if meeting is not None and not meeting.is_closed
         }
         checked = sorted((open_[m] for m in moved if m in open_), key=lambda m: m.start.utc)
+        if not checked:
+            return []
         parties = _party_calendars(uow, (p for m in checked for p in _parties(m)))
-        in_uow = [_busy(meeting) for meeting in open_.values()]
+        in_uow = _Overlapping([_busy(meeting) for meeting in open_.values()])
+        # The log's meetings where the unit of work leaves them (those it changes are taken
+        # from it instead), read once for the span of every meeting checked.
+        logged = _Overlapping(
+            [
+                b
+                for b in self.meetings.busy(checked[0].start.utc, max(m.end.utc for m in checked))
+                if b.meeting_id not in pending
+            ]
+        )
         found: list[tuple[str, Finding]] = []
         for meeting in checked:
             calendars = [parties[p] for p in _parties(meeting) if p in parties]
             start, end = meeting.start.utc, meeting.end.utc
-            # The log's meetings where the unit of work leaves them: those it changes are
-            # taken from it instead.
-            logged = [b for b in self.meetings.busy(start, end) if b.meeting_id not in pending]
-            others = [b for b in (*logged, *in_uow) if b.meeting_id != meeting.id]
+            others = [
+                b
+                for b in (*logged.over(start, end), *in_uow.over(start, end))
+                if b.meeting_id != meeting.id
+            ]
             findings = self.calendar.check(calendars, start, end)
             findings += self.calendar.clashes(calendars, start, end, others)
             found += [(meeting.id, finding) for finding in findings]
@@ -126,6 +138,28 @@ class WorkingTime:
                         )
                     )
         return problems
+
+
+class _Overlapping:
+    """Meetings, searched for those overlapping a span without looking at every one."""
+
+    def __init__(self, meetings: Sequence[Busy]) -> None:
+        """``meetings`` in the order :meth:`over` gives them in."""
+        self._meetings = meetings
+        self._by_start = sorted(range(len(meetings)), key=lambda i: meetings[i].start_utc)
+        self._starts = [meetings[i].start_utc for i in self._by_start]
+        self._longest = max((m.end_utc - m.start_utc for m in meetings), default=timedelta(0))
+
+    def over(self, start_utc: datetime, end_utc: datetime) -> list[Busy]:
+        """Those that overlap ``start_utc``..``end_utc``, in the order given."""
+        # One that ends after ``start_utc`` started less than the longest length before it.
+        low = bisect_right(self._starts, start_utc - self._longest)
+        high = bisect_left(self._starts, end_utc)
+        return [
+            self._meetings[i]
+            for i in sorted(self._by_start[low:high])
+            if start_utc < self._meetings[i].end_utc
+        ]
 
 
 def _changes_when_or_who(event: object) -> bool:

@@ -47,6 +47,10 @@ class Append:
     expected_version: int
     events: Sequence[DomainEvent]
     metadata: Mapping[str, Any] | None = None
+    earlier: Sequence[RecordedEvent] | None = None
+    """The stream's events as the writer read them (all ``expected_version`` of them), if
+    it has them: listeners get them with the batch (:class:`Appended`) instead of reading
+    them again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,51 @@ class RecordedEvent:
     def event_type(self) -> str:
         """The stored name of the event's type (its class name)."""
         return type(self.event).__name__
+
+
+class Appended(tuple[RecordedEvent, ...]):
+    """The events of one append, in order, as its listeners get them.
+
+    ``earlier`` holds, for the streams whose writer gave them (:attr:`Append.earlier`), every
+    event of the stream before this batch. The append checked, with the log locked, that
+    each such stream was at the version they end at; the log never changes what it holds,
+    so they are the stream's events before the batch.
+    """
+
+    earlier: Mapping[str, Sequence[RecordedEvent]]
+
+    def __new__(
+        cls,
+        events: Sequence[RecordedEvent],
+        earlier: Mapping[str, Sequence[RecordedEvent]] | None = None,
+    ) -> Appended:
+        """The batch ``events``, with ``earlier`` (default: none known)."""
+        batch = super().__new__(cls, events)
+        batch.earlier = earlier or {}
+        return batch
+
+
+def earlier_of(appends: Sequence[Append]) -> dict[str, Sequence[RecordedEvent]]:
+    """The earlier events the writer gave with the first append to each stream.
+
+    Only a complete history counts: as many events of the stream as the version expected,
+    the last one at that version.
+    """
+    found: dict[str, Sequence[RecordedEvent]] = {}
+    seen: set[str] = set()
+    for item in appends:
+        if item.stream_id in seen:
+            continue
+        seen.add(item.stream_id)
+        earlier = item.earlier
+        if (
+            earlier is not None
+            and len(earlier) == item.expected_version
+            and all(recorded.stream_id == item.stream_id for recorded in earlier)
+            and (not earlier or earlier[-1].stream_version == item.expected_version)
+        ):
+            found[item.stream_id] = earlier
+    return found
 
 
 class EventLog(Protocol):

@@ -24,6 +24,7 @@ from consultations.adapters.eventlog.port import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
     RecordedEvent,
+    earlier_of,
 )
 
 Row = dict[str, Any]
@@ -36,6 +37,39 @@ def check_appends(appends: Sequence[Append]) -> None:
             raise ValueError("stream_id must not be empty")
         if item.expected_version < 0:
             raise ValueError("expected_version must be >= 0")
+
+
+def check_versions(appends: Sequence[Append], versions: Mapping[str, int]) -> None:
+    """Raise ConcurrencyConflict for the first append whose stream is not at its version.
+
+    ``versions``: the streams' versions before the appends (missing: 0).
+    """
+    current = dict(versions)
+    for item in appends:
+        actual = current.get(item.stream_id, 0)
+        if actual != item.expected_version:
+            raise ConcurrencyConflict(item.stream_id, item.expected_version, actual)
+        current[item.stream_id] = actual + len(item.events)
+
+
+def assumed_versions(appends: Sequence[Append]) -> dict[str, int]:
+    """The streams whose version need not be looked up before appending, at that version.
+
+    A stream is at least at the version its first append expects when that is 0, or when
+    the writer gave the stream's events up to it (:attr:`Append.earlier`): the log only
+    grows. If it has moved further, the next version is taken, and the unique index on
+    (stream, version) refuses the append.
+    """
+    found: dict[str, int] = {}
+    proven = earlier_of(appends)
+    seen: set[str] = set()
+    for item in appends:
+        if item.stream_id in seen:
+            continue
+        seen.add(item.stream_id)
+        if item.expected_version == 0 or item.stream_id in proven:
+            found[item.stream_id] = item.expected_version
+    return found
 
 
 def repeated_result(
@@ -73,7 +107,7 @@ def chained_rows(  # noqa: PLR0917
     # One command's events share one metadata mapping: serialise it once per append.
     shared_json = canonical_json(metadata)
     shared = json.loads(shared_json)
-    current = dict(versions)
+    check_versions(appends, versions)
     rows: list[Row] = []
     envelopes: list[RecordedEvent] = []
     for item in appends:
@@ -81,9 +115,7 @@ def chained_rows(  # noqa: PLR0917
         if item.metadata is not None:
             metadata_json = canonical_json(item.metadata)
             stored_metadata = json.loads(metadata_json)
-        actual = current.get(item.stream_id, 0)
-        if actual != item.expected_version:
-            raise ConcurrencyConflict(item.stream_id, item.expected_version, actual)
+        actual = item.expected_version
         for event in item.events:
             position += 1
             actual += 1
@@ -133,7 +165,6 @@ def chained_rows(  # noqa: PLR0917
                 )
             )
             prev_hash = row_hash
-        current[item.stream_id] = actual
     return rows, envelopes
 
 

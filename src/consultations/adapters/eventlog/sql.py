@@ -19,12 +19,20 @@ from consultations.adapters.database import IN_CLAUSE_CHUNK, chunks, write_trans
 from consultations.adapters.eventlog.guards import IntegrityReport, integrity_report
 from consultations.adapters.eventlog.hash_chain import ChainReport
 from consultations.adapters.eventlog.mapper import EventMapper
-from consultations.adapters.eventlog.port import Append, EventLog, RecordedEvent
+from consultations.adapters.eventlog.port import (
+    Append,
+    Appended,
+    EventLog,
+    RecordedEvent,
+    earlier_of,
+)
 from consultations.adapters.eventlog.records import (
     ENVELOPE_COLUMNS,
     EnvelopeRows,
+    assumed_versions,
     chained_rows,
     check_appends,
+    check_versions,
     recorded,
     repeated_result,
     verify_rows,
@@ -127,6 +135,24 @@ class SqlEventLog(EventLog):
         key returns the first result (see ``EventLog.append_many``).
         """
         check_appends(appends)
+        try:
+            return self._append_many(appends, metadata, idempotency_key, fingerprint)
+        except sa.exc.IntegrityError:
+            # The unique (stream, version) index refused a row: a stream taken to be at its
+            # expected version (see ``assumed_versions``) had moved on. Name it, as the
+            # version check does; anything else is re-raised.
+            with self.engine.connect() as connection:
+                streams = {item.stream_id for item in appends}
+                check_versions(appends, self._stream_versions(connection, streams))
+            raise
+
+    def _append_many(
+        self,
+        appends: Sequence[Append],
+        metadata: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+        fingerprint: str | None,
+    ) -> list[int]:
         with write_transaction(self.engine) as connection:
             head = connection.execute(_LOCK_HEAD).mappings().one()
             if idempotency_key is not None:
@@ -134,11 +160,10 @@ class SqlEventLog(EventLog):
                 if previous is not None:
                     return previous
             # The head is locked: at position 0 no stream has events, so nothing to look up.
-            versions = (
-                self._stream_versions(connection, {item.stream_id for item in appends})
-                if head["position"]
-                else {}
-            )
+            versions = assumed_versions(appends) if head["position"] else {}
+            unknown = {item.stream_id for item in appends} - versions.keys()
+            if unknown and head["position"]:
+                versions.update(self._stream_versions(connection, unknown))
             rows, envelopes = chained_rows(
                 self.mapper,
                 appends,
@@ -171,8 +196,9 @@ class SqlEventLog(EventLog):
                         "fingerprint": fingerprint,
                     },
                 )
+            batch = Appended(envelopes, earlier_of(appends))
             for listener in self.listeners:
-                listener(connection, envelopes)
+                listener(connection, batch)
             return positions
 
     @staticmethod

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consultations.adapters.database import chunks
-from consultations.adapters.eventlog import EventMapper, RecordedEvent, SqlEventLog
+from consultations.adapters.eventlog import Appended, EventMapper, RecordedEvent, SqlEventLog
 
 
 class Replay(Protocol):
@@ -75,9 +76,26 @@ class AtTheEnd:
 def existing(connection: Connection, key: sa.Column[Any], ids: Sequence[str]) -> list[str]:
     """Those of ``ids`` that already have a row (``key`` is the table's id column)."""
     found: list[str] = []
+    query = _select_in(key)
     for chunk in chunks(ids):
-        found += connection.execute(sa.select(key).where(key.in_(chunk))).scalars()
+        found += connection.execute(query, {"ids": chunk}).scalars()
     return found
+
+
+# Statements built once per column: building a query costs more than running a cached one.
+@cache
+def _select_in(key: sa.Column[Any]) -> sa.Select[Any]:
+    return sa.select(key).where(key.in_(sa.bindparam("ids", expanding=True)))
+
+
+@cache
+def _delete_in(table: sa.Table, key: sa.Column[Any]) -> sa.Delete:
+    return table.delete().where(key.in_(sa.bindparam("ids", expanding=True)))
+
+
+@cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return table.insert()
 
 
 def load_streams(
@@ -91,6 +109,35 @@ def load_streams(
     return log.read_streams(stream_ids, up_to=up_to, connection=connection)
 
 
+def streams_before(
+    connection: Connection,
+    mapper: EventMapper,
+    batch: Sequence[RecordedEvent],
+    stream_ids: Iterable[str],
+) -> dict[str, list[RecordedEvent]]:
+    """Each given stream's events before ``batch`` (streams that ``batch`` starts: none).
+
+    Taken from what the writer read when it has them (:class:`Appended`), else read on
+    ``connection`` up to the batch.
+    """
+    earlier = batch.earlier if isinstance(batch, Appended) else {}
+    first_version: dict[str, int] = {}
+    for recorded in batch:
+        first_version.setdefault(recorded.stream_id, recorded.stream_version)
+    found: dict[str, list[RecordedEvent]] = {}
+    to_read: list[str] = []
+    for stream_id in stream_ids:
+        if first_version.get(stream_id) == 1:
+            found[stream_id] = []
+        elif stream_id in earlier:
+            found[stream_id] = list(earlier[stream_id])
+        else:
+            to_read.append(stream_id)
+    if to_read:
+        found.update(load_streams(connection, mapper, to_read, batch[0].position - 1))
+    return found
+
+
 def replace_rows(
     connection: Connection,
     table: sa.Table,
@@ -100,6 +147,6 @@ def replace_rows(
 ) -> None:
     """Delete the rows of ``ids`` and insert ``rows`` in their place."""
     for chunk in chunks(ids):
-        connection.execute(table.delete().where(key.in_(chunk)))
+        connection.execute(_delete_in(table, key), {"ids": chunk})
     if rows:
-        connection.execute(table.insert(), list(rows))
+        connection.execute(_insert(table), list(rows))

@@ -23,7 +23,7 @@ from consultations.adapters.projections.base import AtTheEnd, Replay, replace_ro
 from consultations.domain.aggregates import MEETING
 from consultations.domain.cadence import parse_cadence
 from consultations.domain.compliance import Session, TrackRules, Window, evaluate
-from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
+from consultations.domain.events import MeetingPlanned, TrackAdded, TrackAmended, TrackRetired
 from consultations.domain.vocabulary import MeetingStatus
 from consultations.domain.wall_time import local_date
 
@@ -64,17 +64,28 @@ class ComplianceProjection:
             for r in batch
             if isinstance(r.event, TrackAdded | TrackAmended | TrackRetired)
         }
-        changes = _changes(
+        # A meeting keeps the track it was planned on: one planned in the batch on a track
+        # recomputed whole (or on none) needs no look at how it counted before.
+        settled = {
+            r.event.meeting_id
+            for r in batch
+            if isinstance(r.event, MeetingPlanned)
+            and (r.event.track_id is None or r.event.track_id in whole)
+        }
+        changes, track_rows = _changes(
             connection,
-            {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)},
+            {MEETING.id_of(r.stream_id) for r in batch if MEETING.owns(r.stream_id)} - settled,
         )
         partial = {t: c for t, c in changes.items() if t not in whole}
         whole.update(t for t, c in partial.items() if len(c) > FULL_RECOMPUTE_AT)
-        for track in _tracks(connection, [t for t in partial if t not in whole]):
+        for track_id, changed in partial.items():
+            track = track_rows.get(track_id)
+            if track is None or track_id in whole:
+                continue
             if track["retired_on"] is not None or not _update_from_change(
-                connection, track, partial[track["track_id"]]
+                connection, track, changed
             ):
-                whole.add(track["track_id"])
+                whole.add(track_id)
         _recompute(connection, whole)
 
     def replay(self, connection: Connection) -> Replay:
@@ -120,15 +131,16 @@ def _update_from_change(connection: Connection, track: Any, changed: list[_Chang
         # window holding the earlier one.
         days.append(min(old_last, new_last))
     low, high = min(days), max(days)
-    first = _window_at(connection, track_id, low)
-    if first is None:
-        return False
     ids = {c.meeting_id for c in changed}
     # When the horizon moved, the tail of windows changes: there is nothing to
-    # re-synchronise with, so every session from ``first`` on is loaded.
+    # re-synchronise with, so every session from the first window on is loaded.
     reach = _first_reach(rules, high) if old_last == new_last else None
     while True:
         bound = _bound(high, reach)
+        stored = _stored_windows(connection, track_id, low, bound)
+        first = _holding(stored, low) or _window_at(connection, track_id, low)
+        if first is None:
+            return False
         sessions = [
             s
             for s in _sessions_from(connection, track_id, first[0], bound)
@@ -146,7 +158,7 @@ def _update_from_change(connection: Connection, track: Any, changed: list[_Chang
         if bound is None:
             stop = None
             break
-        stop = _resynchronised(connection, track_id, windows, high, bound)
+        stop = _resynchronised(stored, windows, high, bound)
         if stop is not None:
             break
         reach = None if reach is None or reach > _MAX_REACH else reach * 4
@@ -177,30 +189,64 @@ def _bound(high: date, reach: timedelta | None) -> date | None:
 
 
 def _resynchronised(
-    connection: Connection, track_id: str, windows: Sequence[Window], high: date, bound: date
+    stored: Sequence[tuple[str, date, date]], windows: Sequence[Window], high: date, bound: date
 ) -> int | None:
     """Index of the first window after ``high`` that is stored exactly so, or None.
 
     From such a window on, the chain is the same as before (it depends only on the window
     and on sessions after ``high``, which did not change). Only windows whose whole span is
-    before ``bound`` (all their sessions loaded) can be trusted.
+    before ``bound`` (all their sessions loaded) can be trusted. ``stored``: the stored
+    windows (label, start, end) that start before ``bound``, from some day up to ``high``.
     """
-    query = sa.select(
-        compliance_windows.c.window,
-        compliance_windows.c.window_start,
-        compliance_windows.c.window_end,
-    ).where(
-        compliance_windows.c.track_id == track_id,
-        compliance_windows.c.window_start > high,
-        compliance_windows.c.window_start < bound,
-    )
-    stored = {tuple(row) for row in connection.execute(query)}
+    after = {window for window in stored if high < window[1] < bound}
     for index, window in enumerate(windows):
-        if window.start > high and (window.label, window.start, window.end) in stored:
+        if window.start > high and (window.label, window.start, window.end) in after:
             return index
         if window.end >= bound:
             return None
     return None
+
+
+_STORED_WINDOWS = (
+    sa.select(
+        compliance_windows.c.window,
+        compliance_windows.c.window_start,
+        compliance_windows.c.window_end,
+    )
+    .where(
+        compliance_windows.c.track_id == sa.bindparam("track_id"),
+        compliance_windows.c.window_end >= sa.bindparam("low"),
+        compliance_windows.c.window_start < sa.bindparam("bound"),
+    )
+    .order_by(compliance_windows.c.window_start)
+)
+
+
+def _stored_windows(
+    connection: Connection, track_id: str, low: date, bound: date | None
+) -> list[tuple[str, date, date]]:
+    """The stored windows (label, start, end) ending on or after ``low``, in order.
+
+    Only those starting before ``bound`` (None: all).
+    """
+    parameters = {"track_id": track_id, "low": low, "bound": bound or date.max}
+    return [(row[0], row[1], row[2]) for row in connection.execute(_STORED_WINDOWS, parameters)]
+
+
+def _holding(stored: Sequence[tuple[str, date, date]], day: date) -> tuple[date, date] | None:
+    """(start, end) of the window holding ``day`` (or the first, for earlier days), or None.
+
+    As :func:`_window_at` finds it, from ``stored``: the windows ending on or after ``day``,
+    in order. A track's windows leave no day uncovered between its first and last (each
+    starts at the latest the day after the one before ends), so the last window starting
+    on or before ``day`` ends on or after it; if none does, the first in ``stored`` is the
+    track's first. None: ``day`` is past the last window (ask :func:`_window_at`).
+    """
+    if not stored:
+        return None
+    holding = [window for window in stored if window[1] <= day]
+    _, start, end = holding[-1] if holding else stored[0]
+    return start, end
 
 
 def _replace_range(
@@ -216,53 +262,68 @@ def _replace_range(
     The changed meetings' old rows are in that range too: it starts at or before the day
     each counted on and ends after the last changed day.
     """
-    track_id = track["track_id"]
     start, end = span
-    in_range = [
-        compliance_windows.c.track_id == track_id,
-        compliance_windows.c.window_start >= start,
-    ]
-    counted_in_range = [
-        compliance_sessions.c.track_id == track_id,
-        compliance_sessions.c.counted_on >= start,
-    ]
-    if end is not None:
-        in_range.append(compliance_windows.c.window_start < end)
-        counted_in_range.append(compliance_sessions.c.counted_on < end)
-    connection.execute(compliance_windows.delete().where(*in_range))
-    connection.execute(compliance_sessions.delete().where(*counted_in_range))
+    parameters = {"track_id": track["track_id"], "start": start, "end": end or date.max}
+    connection.execute(_DELETE_WINDOWS, parameters)
+    connection.execute(_DELETE_SESSIONS, parameters)
     days = {s.meeting_id: counted_day(s, track["tz"]) for s in sessions}
     window_rows, session_rows = _rows(track, windows, sessions, days)
     if window_rows:
-        connection.execute(compliance_windows.insert(), window_rows)
+        connection.execute(_INSERT_WINDOWS, window_rows)
     if session_rows:
-        connection.execute(compliance_sessions.insert(), session_rows)
+        connection.execute(_INSERT_SESSIONS, session_rows)
 
 
-def _changes(connection: Connection, meeting_ids: set[str]) -> dict[str, list[_Change]]:
-    """The changed meetings of tracks, by track, with how they counted before."""
+# Statements built once: building a query costs more than running a cached one.
+_DELETE_WINDOWS = compliance_windows.delete().where(
+    compliance_windows.c.track_id == sa.bindparam("track_id"),
+    compliance_windows.c.window_start >= sa.bindparam("start"),
+    compliance_windows.c.window_start < sa.bindparam("end"),
+)
+_DELETE_SESSIONS = compliance_sessions.delete().where(
+    compliance_sessions.c.track_id == sa.bindparam("track_id"),
+    compliance_sessions.c.counted_on >= sa.bindparam("start"),
+    compliance_sessions.c.counted_on < sa.bindparam("end"),
+)
+_INSERT_WINDOWS = compliance_windows.insert()
+_INSERT_SESSIONS = compliance_sessions.insert()
+_CHANGES = (
+    sa.select(
+        schedule.c.track_id,
+        schedule.c.meeting_id,
+        schedule.c.status,
+        schedule.c.start_utc,
+        schedule.c.held_start_utc,
+        compliance_sessions.c.counted_on,
+        *(column.label(f"track_{column.name}") for column in tracks.c),
+    )
+    .outerjoin(compliance_sessions, compliance_sessions.c.meeting_id == schedule.c.meeting_id)
+    .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+    .where(
+        schedule.c.meeting_id.in_(sa.bindparam("meeting_ids", expanding=True)),
+        schedule.c.track_id.is_not(None),
+    )
+)
+
+
+def _changes(
+    connection: Connection, meeting_ids: set[str]
+) -> tuple[dict[str, list[_Change]], dict[str, dict[str, Any]]]:
+    """The changed meetings of tracks, by track, with how they counted before.
+
+    And the ``tracks`` rows of those tracks, read with them.
+    """
     found: dict[str, list[_Change]] = {}
+    track_rows: dict[str, dict[str, Any]] = {}
     for chunk in chunks(meeting_ids):
-        query = (
-            sa.select(
-                schedule.c.track_id,
-                schedule.c.meeting_id,
-                schedule.c.status,
-                schedule.c.start_utc,
-                schedule.c.held_start_utc,
-                compliance_sessions.c.counted_on,
-            )
-            .outerjoin(
-                compliance_sessions, compliance_sessions.c.meeting_id == schedule.c.meeting_id
-            )
-            .where(schedule.c.meeting_id.in_(chunk), schedule.c.track_id.is_not(None))
-        )
-        for row in connection.execute(query).mappings():
+        for row in connection.execute(_CHANGES, {"meeting_ids": chunk}).mappings():
             session = None if row["status"] == MeetingStatus.CANCELLED.value else session_of(row)
             found.setdefault(row["track_id"], []).append(
                 _Change(row["meeting_id"], row["counted_on"], session)
             )
-    return found
+            if row["track_track_id"] is not None:
+                track_rows[row["track_id"]] = {c.name: row[f"track_{c.name}"] for c in tracks.c}
+    return found, track_rows
 
 
 def _tracks(connection: Connection, track_ids: Sequence[str]) -> list[Any]:
@@ -290,6 +351,14 @@ def _window_at(connection: Connection, track_id: str, day: date) -> tuple[date, 
     return None if row is None else (row[0], row[1])
 
 
+_LATEST = (
+    sa.select(compliance_sessions.c.meeting_id, compliance_sessions.c.counted_on)
+    .where(compliance_sessions.c.track_id == sa.bindparam("track_id"))
+    .order_by(compliance_sessions.c.counted_on.desc())
+    .limit(sa.bindparam("count", type_=sa.Integer))
+)
+
+
 def _horizons(
     connection: Connection,
     track_id: str,
@@ -299,12 +368,7 @@ def _horizons(
 ) -> tuple[date, date]:
     """The last day windows ran to before the change, and the one they run to after it."""
     ids = {c.meeting_id for c in changed}
-    latest = connection.execute(
-        sa.select(compliance_sessions.c.meeting_id, compliance_sessions.c.counted_on)
-        .where(compliance_sessions.c.track_id == track_id)
-        .order_by(compliance_sessions.c.counted_on.desc())
-        .limit(len(ids) + 1)
-    ).all()
+    latest = connection.execute(_LATEST, {"track_id": track_id, "count": len(ids) + 1}).all()
     before = latest[0][1] if latest else start
     others = next((day for meeting_id, day in latest if meeting_id not in ids), start)
     after = max([start, others, *now_on.values()])
@@ -315,21 +379,24 @@ def _sessions_from(
     connection: Connection, track_id: str, start: date, bound: date | None
 ) -> list[Session]:
     """The sessions counted on days in [start, bound), as they are in the schedule now."""
-    query = (
-        sa.select(
-            schedule.c.meeting_id,
-            schedule.c.status,
-            schedule.c.start_utc,
-            schedule.c.held_start_utc,
-        )
-        .join(compliance_sessions, compliance_sessions.c.meeting_id == schedule.c.meeting_id)
-        .where(
-            compliance_sessions.c.track_id == track_id, compliance_sessions.c.counted_on >= start
-        )
+    parameters = {"track_id": track_id, "start": start, "bound": bound or date.max}
+    return [session_of(row) for row in connection.execute(_SESSIONS_FROM, parameters).mappings()]
+
+
+_SESSIONS_FROM = (
+    sa.select(
+        schedule.c.meeting_id,
+        schedule.c.status,
+        schedule.c.start_utc,
+        schedule.c.held_start_utc,
     )
-    if bound is not None:
-        query = query.where(compliance_sessions.c.counted_on < bound)
-    return [session_of(row) for row in connection.execute(query).mappings()]
+    .join(compliance_sessions, compliance_sessions.c.meeting_id == schedule.c.meeting_id)
+    .where(
+        compliance_sessions.c.track_id == sa.bindparam("track_id"),
+        compliance_sessions.c.counted_on >= sa.bindparam("start"),
+        compliance_sessions.c.counted_on < sa.bindparam("bound"),
+    )
+)
 
 
 def rules_of(track: Any) -> TrackRules:

@@ -52,6 +52,7 @@ from consultations.domain.events import (
 )
 
 SCOPED_KINDS = ("track", "area", "party")  # any other scope (``all``) shows every meeting
+_FEEDS = sa.select(feeds.c.feed_id, feeds.c.scope)
 
 
 class Change(NamedTuple):
@@ -75,7 +76,7 @@ class FeedProjection:
         meetings, every_feed, party_feeds = _sort_out(batch)
         if not meetings and every_feed is None:
             return
-        rows = connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
+        rows = connection.execute(_FEEDS).all()
         if not rows:
             return
         versions: dict[str, Change | None] = {}
@@ -115,7 +116,7 @@ class _Replay:
 
     def finish(self) -> None:
         """Raise every feed's version as one batch of the whole log would."""
-        rows = self.connection.execute(sa.select(feeds.c.feed_id, feeds.c.scope)).all()
+        rows = self.connection.execute(_FEEDS).all()
         versions = {
             feed_id: _latest(
                 self.every_feed,

@@ -27,6 +27,22 @@ def reminder_id(meeting_id: str, offset: str, start_utc: Any) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+# The upcoming meetings among some, with their own and their track's offsets (built once).
+_UPCOMING = (
+    sa.select(
+        schedule.c.meeting_id,
+        schedule.c.start_utc,
+        schedule.c.reminders,
+        tracks.c.reminders.label("track_reminders"),
+    )
+    .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
+    .where(
+        schedule.c.meeting_id.in_(sa.bindparam("meeting_ids", expanding=True)),
+        schedule.c.status.in_(UPCOMING),
+    )
+)
+
+
 class ReminderProjection:
     """Rows follow the meeting.
 
@@ -61,17 +77,8 @@ class ReminderProjection:
         # Written chunk by chunk: a rebuild never holds every meeting's rows at once.
         for chunk in chunks(meeting_ids):
             rows: list[dict[str, Any]] = []
-            query = (
-                sa.select(
-                    schedule.c.meeting_id,
-                    schedule.c.start_utc,
-                    schedule.c.reminders,
-                    tracks.c.reminders.label("track_reminders"),
-                )
-                .outerjoin(tracks, tracks.c.track_id == schedule.c.track_id)
-                .where(schedule.c.meeting_id.in_(chunk), schedule.c.status.in_(UPCOMING))
-            )
-            for meeting_id, start_utc, own, of_track in connection.execute(query):
+            upcoming = connection.execute(_UPCOMING, {"meeting_ids": chunk})
+            for meeting_id, start_utc, own, of_track in upcoming:
                 offsets = own if own is not None else (of_track or [])
                 rows += [
                     {

@@ -84,6 +84,12 @@ class Projector:
             list(projections) if projections is not None else default_projections(self.mapper)
         )
         names = {p.name for p in self.projections}
+        # One statement moves every checkpoint; built once, it is only run per append.
+        self._move_checkpoints = (
+            projection_checkpoints.update()
+            .where(projection_checkpoints.c.name.in_(sorted(names)))
+            .values(position=sa.bindparam("position"))
+        )
         for index, projection in enumerate(self.projections):
             earlier = {p.name for p in self.projections[:index]}
             if (names & set(projection.reads)) - earlier:
@@ -99,11 +105,7 @@ class Projector:
             return
         for projection in self.projections:
             projection.handle(connection, batch)
-        connection.execute(
-            projection_checkpoints.update()
-            .where(projection_checkpoints.c.name.in_([p.name for p in self.projections]))
-            .values(position=batch[-1].position)
-        )
+        connection.execute(self._move_checkpoints, {"position": batch[-1].position})
 
     def status(self, engine: Engine) -> list[ProjectionStatus]:
         """Each projection's stored version and position against the code and the log head."""

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.adapters.orm import action_items, schedule
-from consultations.adapters.projections.base import Replay, existing, load_streams, replace_rows
+from consultations.adapters.projections.base import Replay, replace_rows, streams_before
 from consultations.domain import meetings as meeting_model
 from consultations.domain.aggregates import MEETING
 from consultations.domain.events import (
@@ -56,12 +56,11 @@ class Folded:
 
 @dataclass
 class _Replay:
-    """A rebuild in progress: recently folded meetings, and which ones have rows already."""
+    """A rebuild in progress: the meetings folded most recently."""
 
     projection: ScheduleProjection
     connection: Connection
     folded: dict[str, Folded] = field(default_factory=dict)
-    written: set[str] = field(default_factory=set)
 
     def feed(self, batch: Sequence[RecordedEvent]) -> None:
         """Fold the batch's meetings further, from memory where they are."""
@@ -86,7 +85,7 @@ class ScheduleProjection:
     reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def __init__(self, mapper: EventMapper) -> None:
-        self._mapper = mapper  # to decode the earlier events of a meeting it reloads
+        self._mapper = mapper  # to decode the earlier events of a meeting it reads
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Fold each meeting touched by the batch further and replace its rows."""
@@ -110,22 +109,13 @@ class ScheduleProjection:
         if not streams:
             return
         folded: dict[str, Folded] = {}
-        if replay is None:
-            # Meetings that already have a row had events before this batch.
-            with_rows = {
-                MEETING.stream_id(m)
-                for m in existing(
-                    connection, schedule.c.meeting_id, [MEETING.id_of(s) for s in streams]
-                )
-            }
-        else:
+        if replay is not None:
             folded = {s: replay.folded[s] for s in streams if s in replay.folded}
-            with_rows = {s for s in streams if s in replay.written}
-        to_load = with_rows - folded.keys()
-        before_batch = batch[0].position - 1
-        loaded = load_streams(connection, self._mapper, to_load, before_batch)
-        for stream_id, before in loaded.items():
-            folded[stream_id] = Folded.of(before)
+        # A meeting whose stream the batch does not start had events before, so it has rows.
+        with_rows = {s for s, new in streams.items() if new[0].stream_version > 1}
+        before = streams_before(connection, self._mapper, batch, with_rows - folded.keys())
+        for stream_id, events in before.items():
+            folded[stream_id] = Folded.of(events)
         rows, item_rows = [], []
         for stream_id, new in streams.items():
             meeting = folded.get(stream_id)
@@ -136,7 +126,6 @@ class ScheduleProjection:
                     meeting.advance(recorded)
             if replay is not None:
                 replay.remember(stream_id, meeting)
-                replay.written.add(stream_id)
             row, items = meeting_rows(meeting)
             rows.append(row)
             item_rows += items

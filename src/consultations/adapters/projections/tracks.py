@@ -10,7 +10,12 @@ from sqlalchemy.engine import Connection
 
 from consultations.adapters.eventlog import EventMapper, RecordedEvent
 from consultations.adapters.orm import track_areas, track_parties, tracks
-from consultations.adapters.projections.base import BatchByBatch, Replay, load_streams, replace_rows
+from consultations.adapters.projections.base import (
+    BatchByBatch,
+    Replay,
+    replace_rows,
+    streams_before,
+)
 from consultations.domain import tracks as track_model
 from consultations.domain.aggregates import TRACK
 from consultations.domain.events import TrackAdded, TrackAmended, TrackRetired
@@ -25,7 +30,7 @@ class TrackProjection:
     reads: ClassVar[tuple[str, ...]] = ()  # projections whose tables it reads
 
     def __init__(self, mapper: EventMapper) -> None:
-        self._mapper = mapper  # to decode the streams of the tracks it re-folds
+        self._mapper = mapper  # to decode the earlier events of the tracks it re-folds
 
     def handle(self, connection: Connection, batch: Sequence[RecordedEvent]) -> None:
         """Re-fold each track touched by the batch and replace its rows."""
@@ -36,15 +41,15 @@ class TrackProjection:
         }
         if not touched:
             return
-        streams = load_streams(
-            connection,
-            self._mapper,
-            (TRACK.stream_id(t) for t in touched),
-            batch[-1].position,
+        streams = streams_before(
+            connection, self._mapper, batch, [TRACK.stream_id(t) for t in touched]
         )
+        for recorded in batch:
+            if recorded.stream_id in streams:
+                streams[recorded.stream_id].append(recorded)
         rows, area_rows, party_rows = [], [], []
-        for recorded in streams.values():
-            state = track_model.fold(cast(Iterable[Any], (r.event for r in recorded)))
+        for recorded_events in streams.values():
+            state = track_model.fold(cast(Iterable[Any], (r.event for r in recorded_events)))
             assert state is not None
             rows.append(track_row(state))
             area_rows += [{"track_id": state.id, "area_id": area} for area in state.areas]
