@@ -192,3 +192,40 @@ def test_a_plan_file_unchanged_or_with_reminders_only_imports_on_either_side(
     assert result.code == 3, result
     assert "error: tracks.t: 't' was added by TM-MFA; only TM-MFA changes it" in result.err
     assert az.events() == before
+
+
+def test_what_was_kept_out_is_applied_once_it_is_shared_again(
+    joint: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    tm, az = joint
+    parties(az, "AZ-MFA")
+    tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Past",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    tm.ok("meeting", "plan", "--track", "t", "--id", "m2", "--title", "Next",
+          "--start", "2027-05-14 10:00")  # fmt: skip
+    exchange(tm, az, tmp_path)
+    # TM-MFA takes AZ-MFA off the track while AZ-MFA records, proposes and amends.
+    tm.ok("track", "amend", "t", "--party", "TM-MFA")
+    az.ok("meeting", "held", "m1", "--attendance", "AZ-MFA,TM-MFA", "--outcome", "Agreed")
+    az.ok("meeting", "propose", "m2", "--start", "2027-05-15 10:00", "--reason", "later")
+    az.ok("track", "amend", "t", "--priority", "high", "--propose", "--reason", "r")
+    send(az, tm, tmp_path / "az-1.bundle")
+    result = tm("sync", "import", str(tmp_path / "az-1.bundle"))
+    assert (result.code, result.err.count("is kept in the bundle only")) == (0, 3), result
+    # TM-MFA adds AZ-MFA again; the next exchange applies what was kept out.
+    tm.ok("track", "amend", "t", "--party", "TM-MFA", "--party", "AZ-MFA")
+    send(tm, az, tmp_path / "tm-1.bundle")
+    az.ok("sync", "import", str(tmp_path / "tm-1.bundle"))
+    send(az, tm, tmp_path / "az-2.bundle")
+    shown = tm.ok("sync", "import", str(tmp_path / "az-2.bundle"))
+    assert "amendment-AZ-MFA-1, kept in a bundle before, is applied now" in shown
+    assert [m["party_id"] for m in tm.json("meeting", "show", "m1")["minutes"]] == ["AZ-MFA"]
+    tm.ok("meeting", "accept", "m2", "AZ-MFA-1")
+    tm.ok("track", "accept", "t", "AZ-MFA-1")
+    exchange(tm, az, tmp_path)
+    for instance in (tm, az):
+        assert [p["status"] for p in instance.json("meeting", "proposals")] == ["accepted"]
+        assert [a["status"] for a in instance.json("track", "amendments")] == ["accepted"]
+    assert tm.ok("events", "verify").startswith("ok")
+    assert tm("projections", "rebuild").code == 0
+    assert [m["party_id"] for m in tm.json("meeting", "show", "m1")["minutes"]] == ["AZ-MFA"]

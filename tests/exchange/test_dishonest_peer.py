@@ -345,3 +345,59 @@ def test_minutes_of_a_meeting_not_shared_are_kept_out(
     forged.write_bytes(forge(data, az, _edit_minutes(meeting_id=meeting)))
     _kept_out(tm, forged, f"its minutes are of meeting {meeting}, not one shared with AZ-MFA here")
     assert tm.json("meeting", "show", "m1")["minutes"] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"attendance": [], "outcomes": []}, "neither the parties present nor an outcome"),
+        ({"attendance": ["AZ-MFA", "AZ-MFA"]}, "'AZ-MFA' is listed twice"),
+        ({"outcomes": ["line 1\nline 2"]}, "outcome"),
+        ({"attendance": ["bad id!"]}, "invalid id"),
+    ],
+    ids=["empty", "twice", "two-lines", "bad-id"],
+)
+def test_minutes_their_own_rules_refuse_are_refused(
+    tm: Instance, az: Instance, tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    data = _az_records_minutes(tm, az, tmp_path)
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, az, _edit_minutes(**changes)))
+    tm.rejected(3, message, "sync", "import", str(forged))
+
+
+def test_the_conveners_minutes_or_changes_of_anothers_stream_are_refused(
+    tm: Instance, az: Instance, tmp_path: Path
+) -> None:
+    introduce(tm, az)
+    joint_track(tm)
+    tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Talks",
+          "--start", "2026-05-14 10:00")  # fmt: skip
+    data = send(tm, az, tmp_path / "tm.bundle")
+
+    def minutes_of_its_own(entries: list[dict[str, Any]]) -> None:
+        (plan,) = [e for e in entries if e["type"] == "MeetingPlanned"]
+        entries.append({**plan, "type": "MinutesRecorded", "stream": "minutes-m1@TM-MFA",
+                        "version": 1, "payload": {"meeting_id": "m1", "party": "TM-MFA",
+                        "attendance": ["TM-MFA"], "outcomes": ["AZ-MFA absent"]}})  # fmt: skip
+
+    forged = tmp_path / "forged.bundle"
+    forged.write_bytes(forge(data, tm, entries=minutes_of_its_own))
+    az.rejected(3, "party: TM-MFA convenes 'm1'; it records it held", "sync", "import",
+                str(forged))  # fmt: skip
+    az.ok("sync", "import", str(tmp_path / "tm.bundle"))
+    # AZ-MFA writing in TM-MFA's meeting, which it does not convene.
+    parties(az, "AZ-MFA")
+    az.ok("meeting", "plan", "--track", "t", "--id", "m2", "--title", "Talks",
+          "--start", "2026-06-14 10:00")  # fmt: skip
+    data = send(az, tm, tmp_path / "az.bundle")
+
+    def held_by_az(entries: list[dict[str, Any]]) -> None:
+        plan = entries[-1]
+        assert plan["type"] == "MeetingPlanned"
+        entries.append({**plan, "type": "MeetingCancelled", "stream": "meeting-m1",
+                        "version": 2, "payload": {"meeting_id": "m1", "reason": "no"}})  # fmt: skip
+
+    forged.write_bytes(forge(data, az, entries=held_by_az))
+    tm.rejected(3, "changes meeting-m1, which AZ-MFA did not start", "sync", "import",
+                str(forged))  # fmt: skip

@@ -448,7 +448,8 @@ class BundleAccepted:
     ``header`` and ``checkpoint`` are its header line and signed note, verbatim;
     ``acknowledged`` how much of what was sent to the peer it had accepted; ``set_aside`` the
     streams whose entries were kept, not applied (a party record this instance owns, an id
-    already used here for something else).
+    already used here for something else, what was not shared with the peer here);
+    ``restored`` the streams set aside before whose entries are applied now (shared since).
     """
 
     peer_id: str
@@ -457,6 +458,7 @@ class BundleAccepted:
     entries: tuple[str, ...]
     acknowledged: int
     set_aside: tuple[str, ...]
+    restored: tuple[str, ...] | None = field(default=None, metadata=_ADDED_OPTIONAL)
 
 
 ExchangeEvent = EntriesExported | BundleAccepted

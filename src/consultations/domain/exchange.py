@@ -512,7 +512,7 @@ def received(events: Iterable[BundleAccepted]) -> Received:
             state.sequence.extended(event.entries),
             checkpoint.position,
             max(state.acknowledged, event.acknowledged),
-            state.set_aside.union(event.set_aside),
+            state.set_aside.union(event.set_aside).difference(event.restored or ()),
         )
     return state
 

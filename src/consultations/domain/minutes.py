@@ -70,6 +70,24 @@ def decide(
             assert_never(command)
 
 
+def check_received(event: MinutesRecorded, convener: str | None) -> None:
+    """Raise a DomainError unless received minutes are ones :func:`decide` could record.
+
+    ``convener``: the meeting's convener, whose record of it held is not minutes.
+    """
+    validate_id(event.party, "party")
+    if event.party == convener:
+        raise NotAllowed(
+            "party", f"{event.party} convenes {event.meeting_id!r}; it records it held"
+        )
+    attendance = validate_ids(event.attendance, "attendance")
+    outcomes = validate_lines(event.outcomes, "outcome", max_length=meetings.MAX_NOTE_LENGTH)
+    if (attendance, outcomes) != (event.attendance, event.outcomes):
+        raise InvalidInput("attendance", "it is not written as it is recorded")
+    if not attendance and not outcomes:
+        raise InvalidInput("attendance", "it has neither the parties present nor an outcome")
+
+
 def evolve(state: Minutes | None, event: MinutesEvent) -> Minutes:
     """Apply one event to the state."""
     match event:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from consultations.adapters.eventlog import EventLog, EventMapper, RecordedEvent
 from consultations.adapters.eventlog.hash_chain import instant
 from consultations.adapters.peer_http import post
 from consultations.adapters.signing import SigningKey, verifies
-from consultations.domain import exchange, peers
+from consultations.domain import exchange, minutes, peers
 from consultations.domain.aggregates import (
     AMENDMENT,
     AREA,
@@ -122,6 +123,7 @@ class Imported:
     acknowledged: int  # how much of what this instance sent the peer has accepted
     recorded: bool
     why: Mapping[str, str] = field(default_factory=dict)  # see ``_Applying.why``
+    restored: tuple[str, ...] = ()  # streams set aside before, applied now
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -318,6 +320,7 @@ def import_bundle(commands: CommandService, data: bytes, provenance: Provenance)
         return Imported(peer.id, size + 1, size, 0, (), received.acknowledged, recorded=False)
     applying = _Applying(peer.id, identity.party_id, uow, set(received.set_aside))
     _apply(store.mapper, applying, received.sequence.size, new)
+    restored = _restore(store.mapper, applying, (*received.sequence.entries, *new))
     set_aside = tuple(sorted(applying.set_aside - received.set_aside))
     if learned:  # before the bundle: the key it was signed with is known from here on
         uow.record(PEER.stream_id(peer.id), learned)
@@ -325,7 +328,13 @@ def import_bundle(commands: CommandService, data: bytes, provenance: Provenance)
         received_stream,
         [
             BundleAccepted(
-                peer.id, bundle.header_line, bundle.note, new, header.acknowledged, set_aside
+                peer.id,
+                bundle.header_line,
+                bundle.note,
+                new,
+                header.acknowledged,
+                set_aside,
+                restored or None,
             )
         ],
     )
@@ -339,6 +348,7 @@ def import_bundle(commands: CommandService, data: bytes, provenance: Provenance)
         max(header.acknowledged, received.acknowledged),
         recorded=True,
         why=applying.why,
+        restored=restored,
     )
 
 
@@ -415,38 +425,101 @@ def _base64(text: str) -> bytes:
 
 
 def _apply(mapper: EventMapper, applying: _Applying, before: int, entries: Iterable[str]) -> None:
-    """Record each entry's event in its stream, or set it aside (see :func:`_applies`)."""
+    """Record each entry's event in its stream, or set it aside (see :func:`_verdict`)."""
     parsed = [Entry.parse(text) for text in entries]
     applying.uow.preload(entry.stream for entry in parsed)
     for seq, entry in enumerate(parsed, before + 1):
         if entry.seq != seq:
             raise VerificationFailed("bundle", f"entry {seq} is numbered {entry.seq}")
         event = _decoded(mapper, applying.peer, entry)
-        if not _applies(applying, entry.stream, event):
-            applying.set_aside.add(entry.stream)
+        kept_out = _verdict(applying, entry, event)
+        if kept_out is None:
+            _record(applying, entry, event)
             continue
-        kept_out = _check_sender_may(applying, f"entry {seq} from {applying.peer}", event)
-        if kept_out is not None:
-            applying.set_aside.add(entry.stream)
+        if entry.stream not in applying.set_aside and kept_out:
             applying.why[entry.stream] = kept_out
-            continue
-        metadata: dict[str, Any] = {
-            ORIGIN: applying.peer,
-            "origin_seq": entry.seq,
-            "origin_position": entry.position,
-            "origin_hash": entry.hash,
-            "source": f"peer:{applying.peer}",
-            **{k: v for k, v in entry.metadata.items() if k in _KEPT_METADATA},
-        }
-        applying.uow.record_received(entry.stream, event, metadata)
-        applying.applied += 1
-    for stream_id in {entry.stream for entry in parsed} - applying.set_aside:
-        try:  # each stream's events, those received after those here, must make a whole
+        applying.set_aside.add(entry.stream)
+    _check_whole(applying, {entry.stream for entry in parsed} - applying.set_aside)
+
+
+def _verdict(applying: _Applying, entry: Entry, event: DomainEvent) -> str | None:
+    """None if the entry's event is applied; else why it is kept out ("": said before).
+
+    Refuses (NotAllowed) what no honest sender sends (see :func:`_check_sender_may`).
+    """
+    where = f"entry {entry.seq} from {applying.peer}"
+    if entry.stream in applying.set_aside:
+        return ""
+    if _of_what_is_set_aside(applying, event):
+        return "it is of a track or meeting kept in a bundle only"
+    if not _applies(applying, entry.stream, event):
+        if PROPOSAL.owns(entry.stream) or AMENDMENT.owns(entry.stream):
+            return f"{where} settles what {applying.peer} does not settle"
+        if PARTY.owns(entry.stream):
+            return ""  # this instance's own record, or a record kept here
+        if entry.version > 1:
+            raise NotAllowed(
+                "bundle", f"{where} changes {entry.stream}, which {applying.peer} did not start"
+            )
+        return "the id is used here already"
+    return _check_sender_may(applying, where, event)
+
+
+def _record(applying: _Applying, entry: Entry, event: DomainEvent) -> None:
+    metadata: dict[str, Any] = {
+        ORIGIN: applying.peer,
+        "origin_seq": entry.seq,
+        "origin_position": entry.position,
+        "origin_hash": entry.hash,
+        "source": f"peer:{applying.peer}",
+        **{k: v for k, v in entry.metadata.items() if k in _KEPT_METADATA},
+    }
+    applying.uow.record_received(entry.stream, event, metadata)
+    applying.applied += 1
+
+
+def _check_whole(applying: _Applying, stream_ids: Iterable[str]) -> None:
+    """Each stream's events, those received after those here, must make a whole."""
+    for stream_id in stream_ids:
+        try:
             applying.uow.folded(stream_id, of_stream(stream_id).fold)
         except ValueError as error:
             raise NotAllowed(
                 "bundle", f"the entries from {applying.peer} for {stream_id} do not apply: {error}"
             ) from None
+
+
+def _restore(mapper: EventMapper, applying: _Applying, kept: Sequence[str]) -> tuple[str, ...]:
+    """Apply the streams set aside before that apply now (shared with the peer since).
+
+    ``kept``: the entries accepted from the peer, this bundle's included. A stream whose id
+    is used here stays aside; another is restored whole or not at all: each of its entries
+    must apply, in order.
+    """
+    earlier = applying.set_aside - applying.why.keys()
+    applying.uow.preload(earlier)
+    candidates = {s for s in earlier if _started_by(applying, s) is None}
+    by_stream: dict[str, list[Entry]] = {}
+    for text in kept:
+        stream = next((s for s in candidates if f'"stream":{json.dumps(s)}' in text), None)
+        if stream is not None:
+            by_stream.setdefault(stream, []).append(Entry.parse(text))
+    restored = []
+    for stream_id, entries in sorted(by_stream.items(), key=lambda item: item[1][0].seq):
+        applying.set_aside.discard(stream_id)
+        events = [_decoded(mapper, applying.peer, entry) for entry in entries]
+        try:
+            verdicts = [_verdict(applying, e, ev) for e, ev in zip(entries, events, strict=True)]
+        except NotAllowed:
+            verdicts = ["refused"]
+        if any(verdict is not None for verdict in verdicts):
+            applying.set_aside.add(stream_id)
+            continue
+        for entry, event in zip(entries, events, strict=True):
+            _record(applying, entry, event)
+        restored.append(stream_id)
+    _check_whole(applying, restored)
+    return tuple(restored)
 
 
 def _decoded(mapper: EventMapper, peer: str, entry: Entry) -> DomainEvent:
@@ -488,8 +561,6 @@ def _applies(applying: _Applying, stream_id: str, event: DomainEvent) -> bool:
             return False
         if party == applying.peer:
             return True
-    if _of_what_is_set_aside(applying, event):
-        return False
     return _started_by(applying, stream_id) in (None, applying.peer)
 
 
@@ -547,6 +618,12 @@ def _check_sender_may(applying: _Applying, where: str, event: DomainEvent) -> st
                 "bundle",
                 f"{where} records minutes of {event.party}; {applying.peer} records only its own",
             )
+        try:
+            minutes.check_received(event, convener_of(applying.uow, event.meeting_id))
+        except DomainError as error:
+            raise NotAllowed(
+                "bundle", f"{where} records minutes that are refused: {error}"
+            ) from None
         return _unshared_meeting(applying, event.meeting_id, "its minutes are of")
     if isinstance(event, MeetingPlanned):
         if event.convener not in {None, applying.peer}:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from consultations.domain.aggregates import MEETING, TRACK
 from consultations.entrypoints.cli.context import CliContext, echo_warnings, pass_context
 from consultations.entrypoints.cli.output import format_option, render
 from consultations.service_layer.services import Provenance
@@ -78,11 +77,12 @@ def import_(context: CliContext, bundle: Path) -> None:
 def _report(app: Application, imported: Imported) -> None:
     """What an import did, one line each, and whether the joint schedules agree now."""
     echo_warnings(
-        f"{imported.peer}'s {stream} is kept in the bundle only: "
-        + imported.why.get(stream, "the id is used here already")
+        f"{imported.peer}'s {stream} is kept in the bundle only: {imported.why[stream]}"
         for stream in imported.set_aside
-        if stream in imported.why or TRACK.owns(stream) or MEETING.owns(stream)
+        if imported.why.get(stream)
     )
+    for stream in imported.restored:
+        click.echo(f"{imported.peer}: {stream}, kept in a bundle before, is applied now")
     peer = imported.peer
     if not imported.recorded:
         click.echo(f"{peer}: nothing new (entries up to {imported.size} accepted before)")
