@@ -5,6 +5,7 @@ kept in the bundle, not applied, and the exchange goes on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,8 @@ def test_a_meeting_the_sender_says_another_party_convenes_is_refused(
     assert tm.json("schedule", "--all") == []
 
 
-def _az_proposes(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
-    """TM-MFA convenes m1 of the joint track and a private ad-hoc meeting; AZ-MFA proposes."""
+def _tm_convenes_m1(tm: Instance, az: Instance, tmp_path: Path) -> None:
+    """TM-MFA convenes m1 of the joint track and a private ad-hoc meeting; AZ-MFA has m1."""
     introduce(tm, az)
     parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
     tm.ok("meeting", "plan", "--id", "private", "--title", "Dinner", "--tz", "Asia/Ashgabat",
@@ -99,17 +100,28 @@ def _az_proposes(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
     tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Talks",
           "--start", "2026-05-14 10:00")  # fmt: skip
     exchange(tm, az, tmp_path)
+
+
+def _az_proposes(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
+    """AZ-MFA proposes a venue for m1 (see :func:`_tm_convenes_m1`)."""
+    _tm_convenes_m1(tm, az, tmp_path)
     az.ok("meeting", "propose", "m1", "--venue", "Baku", "--reason", "closer")
     return send(az, tm, tmp_path / "az.bundle")
 
 
-def _edit_proposal(**changes: Any) -> Any:
+def _edit(event_type: str, stream: Callable[[dict[str, Any]], str], **changes: Any) -> Any:
+    """Change the payload of the entries of ``event_type``, and their stream to match it."""
+
     def edit(entry: dict[str, Any]) -> None:
-        if entry["type"] == "ChangeProposed":
+        if entry["type"] == event_type:
             entry["payload"].update(changes)
-            entry["stream"] = f"proposal-{entry['payload']['proposal_id']}"
+            entry["stream"] = stream(entry["payload"])
 
     return edit
+
+
+def _edit_proposal(**changes: Any) -> Any:
+    return _edit("ChangeProposed", lambda p: f"proposal-{p['proposal_id']}", **changes)
 
 
 def test_a_proposal_under_another_partys_id_is_refused_and_one_not_shared_kept_out(
@@ -183,38 +195,22 @@ def _az_proposes_an_amendment(tm: Instance, az: Instance, tmp_path: Path) -> byt
 
 
 def _edit_amendment(**changes: Any) -> Any:
-    def edit(entry: dict[str, Any]) -> None:
-        if entry["type"] == "AmendmentProposed":
-            entry["payload"].update(changes)
-            entry["stream"] = f"amendment-{entry['payload']['amendment_id']}"
-
-    return edit
+    return _edit("AmendmentProposed", lambda p: f"amendment-{p['amendment_id']}", **changes)
 
 
 def _az_records_minutes(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
-    """TM-MFA convenes m1 of the joint track and a private ad-hoc meeting; AZ-MFA records
-    its own minutes of m1."""
-    introduce(tm, az)
-    parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
-    tm.ok("meeting", "plan", "--id", "private", "--title", "Dinner", "--tz", "Asia/Ashgabat",
-          "--start", "2026-03-11 19:00", "--participants", "TM-MFA,KZ-MFA")  # fmt: skip
-    joint_track(tm)
-    tm.ok("meeting", "plan", "--track", "t", "--id", "m1", "--title", "Talks",
-          "--start", "2026-05-14 10:00")  # fmt: skip
-    exchange(tm, az, tmp_path)
+    """AZ-MFA records its own minutes of m1 (see :func:`_tm_convenes_m1`)."""
+    _tm_convenes_m1(tm, az, tmp_path)
     parties(az, "AZ-MFA")
     az.ok("meeting", "held", "m1", "--attendance", "AZ-MFA,TM-MFA", "--outcome", "Agreed")
     return send(az, tm, tmp_path / "az.bundle")
 
 
 def _edit_minutes(stream: str | None = None, **changes: Any) -> Any:
-    def edit(entry: dict[str, Any]) -> None:
-        if entry["type"] == "MinutesRecorded":
-            payload = entry["payload"]
-            payload.update(changes)
-            entry["stream"] = stream or f"minutes-{payload['meeting_id']}@{payload['party']}"
+    def named(payload: dict[str, Any]) -> str:
+        return stream or f"minutes-{payload['meeting_id']}@{payload['party']}"
 
-    return edit
+    return _edit("MinutesRecorded", named, **changes)
 
 
 def test_an_amendment_under_another_partys_id_or_that_its_rules_refuse_is_refused(
