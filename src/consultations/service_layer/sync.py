@@ -499,6 +499,8 @@ def _restore(mapper: EventMapper, applying: _Applying, kept: Sequence[str]) -> t
     earlier = applying.set_aside - applying.why.keys()
     applying.uow.preload(earlier)
     candidates = {s for s in earlier if _started_by(applying, s) is None}
+    if not candidates:
+        return ()
     by_stream: dict[str, list[Entry]] = {}
     for text in kept:
         stream = next((s for s in candidates if f'"stream":{json.dumps(s)}' in text), None)
@@ -512,14 +514,22 @@ def _restore(mapper: EventMapper, applying: _Applying, kept: Sequence[str]) -> t
             verdicts = [_verdict(applying, e, ev) for e, ev in zip(entries, events, strict=True)]
         except NotAllowed:
             verdicts = ["refused"]
-        if any(verdict is not None for verdict in verdicts):
+        if any(verdict is not None for verdict in verdicts) or not _whole(stream_id, events):
             applying.set_aside.add(stream_id)
             continue
         for entry, event in zip(entries, events, strict=True):
             _record(applying, entry, event)
         restored.append(stream_id)
-    _check_whole(applying, restored)
     return tuple(restored)
+
+
+def _whole(stream_id: str, events: Sequence[DomainEvent]) -> bool:
+    """Whether a stream's events, all of it, make a whole."""
+    try:
+        of_stream(stream_id).fold(events)
+    except ValueError:
+        return False
+    return True
 
 
 def _decoded(mapper: EventMapper, peer: str, entry: Entry) -> DomainEvent:
