@@ -26,13 +26,18 @@ from tests.exchange.instances import (
 )
 
 
-def _az_plans_in_the_joint_track(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
-    """TM-MFA has a private track with KZ-MFA; AZ-MFA plans m-az in a joint track."""
+def _introduce_with_a_private_track(tm: Instance, az: Instance) -> None:
+    """Both instances know each other; TM-MFA has a track with KZ-MFA, not AZ-MFA."""
     introduce(tm, az)
     parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
     tm.ok("track", "add", "secret-track", "--title", "Caspian channel", "--kind", "consultation",
           "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA",
           "--party", "KZ-MFA")  # fmt: skip
+
+
+def _az_plans_in_the_joint_track(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
+    """TM-MFA has a private track with KZ-MFA; AZ-MFA plans m-az in a joint track."""
+    _introduce_with_a_private_track(tm, az)
     joint_track(az)
     az.ok("meeting", "plan", "--track", "t", "--id", "m-az", "--title", "Talks",
           "--start", "2026-05-14 10:00")  # fmt: skip
@@ -183,11 +188,7 @@ def test_a_change_of_a_meeting_never_planned_is_refused(
 
 def _az_proposes_an_amendment(tm: Instance, az: Instance, tmp_path: Path) -> bytes:
     """TM-MFA added the joint track t and a private track with KZ-MFA; AZ-MFA proposes."""
-    introduce(tm, az)
-    parties(tm, "TM-MFA", "AZ-MFA", "KZ-MFA")
-    tm.ok("track", "add", "secret-track", "--title", "Caspian channel", "--kind", "consultation",
-          "--cadence", "year", "--start", "2026-01-01", "--party", "TM-MFA",
-          "--party", "KZ-MFA")  # fmt: skip
+    _introduce_with_a_private_track(tm, az)
     joint_track(tm)
     exchange(tm, az, tmp_path)
     az.ok("track", "amend", "t", "--cadence", "half-year", "--propose", "--reason", "more often")
